@@ -1,0 +1,40 @@
+// Dev aid: starts a server, a camera page and a viewer page in Chromium, and saves screenshots.
+// Usage: npx tsx scripts/screenshot.ts [outDir]
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { launchChromium, newContext } from '../test/helpers/browser.ts';
+import { startTestServer } from '../test/helpers/server.ts';
+
+const out = path.resolve(process.argv[2] ?? '.tmp/shots');
+await mkdir(out, { recursive: true });
+const server = await startTestServer();
+const browser = await launchChromium();
+try {
+  const cam = await (await newContext(browser, { width: 412, height: 860 })).newPage();
+  cam.on('console', (m) => console.log(`camera: ${m.text()}`));
+  await cam.goto(`${server.url}/camera`);
+  await cam.screenshot({ path: path.join(out, 'camera-idle.png') });
+  await cam.goto(`${server.url}/camera?autostart=1&name=Kitchen`);
+  const cam2 = await (await newContext(browser, { width: 412, height: 860 })).newPage();
+  await cam2.goto(`${server.url}/camera?autostart=1&name=Porch&audio=0`);
+  const viewer = await (await newContext(browser)).newPage();
+  viewer.on('console', (m) => console.log(`viewer: ${m.text()}`));
+  await viewer.goto(`${server.url}/`);
+  await viewer.waitForTimeout(4000);
+  await cam.screenshot({ path: path.join(out, 'camera-live.png') });
+  await viewer.screenshot({ path: path.join(out, 'viewer-grid.png') });
+  await viewer.click('.tile-media');
+  await viewer.waitForTimeout(800);
+  await viewer.screenshot({ path: path.join(out, 'viewer-focused.png') });
+  const solo = await (await newContext(browser)).newPage();
+  await solo.goto(`${server.url}/?camera=Kitchen`);
+  await solo.waitForTimeout(2500);
+  await solo.screenshot({ path: path.join(out, 'viewer-solo.png') });
+  const helper = await (await newContext(browser, { width: 412, height: 1400 })).newPage();
+  await helper.goto(`http://127.0.0.1:${server.httpPort}/`);
+  await helper.screenshot({ path: path.join(out, 'helper.png'), fullPage: true });
+  console.log(`screenshots in ${out}`);
+} finally {
+  await browser.close();
+  await server.stop();
+}

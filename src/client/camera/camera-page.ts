@@ -1,0 +1,281 @@
+// The camera page: pick a lens and settings, capture, stream to the server, keep the screen awake,
+// reconnect by itself, and obey pause/resume from viewers.
+import { ServerSocket, helloFor, type SocketState } from '../common/socket.ts';
+import type { ServerMessage } from '../../shared/protocol.ts';
+import { RecorderStream, UnsupportedRecorderError, chooseMimeType } from './recorder-stream.ts';
+import { WakeLock } from './wake-lock.ts';
+import { readCameraOptions, type CameraOptions } from './options.ts';
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const ui = {
+  conn: $<HTMLSpanElement>('conn'),
+  preview: $<HTMLVideoElement>('preview'),
+  previewEmpty: $<HTMLDivElement>('preview-empty'),
+  stats: $<HTMLDivElement>('stats'),
+  statState: $<HTMLSpanElement>('stat-state'),
+  statBitrate: $<HTMLSpanElement>('stat-bitrate'),
+  statViewers: $<HTMLSpanElement>('stat-viewers'),
+  form: $<HTMLFormElement>('settings'),
+  name: $<HTMLInputElement>('name'),
+  lens: $<HTMLSelectElement>('lens'),
+  resolution: $<HTMLSelectElement>('resolution'),
+  fps: $<HTMLSelectElement>('fps'),
+  audio: $<HTMLInputElement>('audio'),
+  start: $<HTMLButtonElement>('start'),
+  stop: $<HTMLButtonElement>('stop'),
+  message: $<HTMLParagraphElement>('message'),
+};
+
+const ID_KEY = 'websocket-webcam.cameraId';
+const SETTINGS_KEY = 'websocket-webcam.camera';
+const RESOLUTIONS: Record<string, [number, number]> = { '480': [640, 480], '720': [1280, 720], '1080': [1920, 1080] };
+
+/** The camera's stable id, kept in localStorage. */
+function cameraId(): string {
+  let id = localStorage.getItem(ID_KEY);
+  if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+    id = crypto.randomUUID();
+    localStorage.setItem(ID_KEY, id);
+  }
+  return id;
+}
+
+function showMessage(text: string, kind: 'info' | 'error' = 'info'): void {
+  ui.message.hidden = text === '';
+  ui.message.textContent = text;
+  ui.message.dataset.kind = kind;
+}
+
+function setConn(state: string, text: string): void {
+  ui.conn.dataset.state = state;
+  ui.conn.textContent = text;
+  document.body.dataset.state = state;
+}
+
+/** Capture + socket + recorder, from Start to Stop. */
+class CameraSession {
+  private media: MediaStream | null = null;
+  private socket: ServerSocket | null = null;
+  private recorder: RecorderStream | null = null;
+  private readonly wakeLock = new WakeLock();
+  private bytesThisSecond = 0;
+  private statsTimer: ReturnType<typeof setInterval> | null = null;
+  private paused = false;
+
+  constructor(private options: CameraOptions) {}
+
+  async start(): Promise<void> {
+    if (!window.isSecureContext) {
+      throw new Error('The camera needs a secure (HTTPS) page. Open the https:// camera link the server printed (see its setup page to trust it once).');
+    }
+    chooseMimeType(this.options.audio); // fail before asking for the camera
+    setConn('starting', 'starting camera…');
+    this.media = await capture(this.options);
+    ui.preview.srcObject = this.media;
+    ui.previewEmpty.hidden = true;
+    await fillLenses(this.options.deviceId);
+    void this.wakeLock.acquire();
+    this.socket = new ServerSocket(() => helloFor('camera', cameraId(), this.options.name), {
+      welcome: () => this.startRecorder(),
+      message: (m) => this.onMessage(m),
+      state: (s, detail) => this.onSocketState(s, detail),
+    });
+    this.socket.start();
+    this.statsTimer = setInterval(() => {
+      ui.statBitrate.textContent = `${Math.round((this.bytesThisSecond * 8) / 1000)} kbit/s`;
+      this.bytesThisSecond = 0;
+    }, 1000);
+    ui.stats.hidden = false;
+  }
+
+  stop(): void {
+    this.recorder?.stop();
+    this.recorder = null;
+    this.socket?.stop();
+    this.socket = null;
+    for (const t of this.media?.getTracks() ?? []) t.stop();
+    this.media = null;
+    ui.preview.srcObject = null;
+    ui.previewEmpty.hidden = false;
+    ui.stats.hidden = true;
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = null;
+    void this.wakeLock.release();
+    setConn('idle', 'stopped');
+  }
+
+  private startRecorder(): void {
+    this.recorder?.stop();
+    const media = this.media;
+    const socket = this.socket;
+    if (!media || !socket) return;
+    const settings = media.getVideoTracks()[0]?.getSettings();
+    const recorder = new RecorderStream(
+      media,
+      (frame) => {
+        if (!socket.open) return false;
+        socket.sendBinary(frame);
+        return true;
+      },
+      { sent: (n) => (this.bytesThisSecond += n), error: (m) => showMessage(m, 'error') },
+    );
+    socket.sendJson({
+      type: 'stream',
+      mime: recorder.mimeType,
+      width: settings?.width ?? null,
+      height: settings?.height ?? null,
+      fps: settings?.frameRate ? Math.round(settings.frameRate) : null,
+      audio: media.getAudioTracks().length > 0,
+    });
+    recorder.start();
+    this.recorder = recorder;
+    if (this.paused) {
+      recorder.pause();
+      socket.sendJson({ type: 'state', state: 'paused' });
+    }
+    this.showLive();
+  }
+
+  private showLive(): void {
+    ui.statState.textContent = this.paused ? 'paused' : 'live';
+    setConn(this.paused ? 'paused' : 'live', this.paused ? 'paused by a viewer' : 'live');
+    showMessage('');
+  }
+
+  private onMessage(m: ServerMessage): void {
+    if (m.type === 'viewers') {
+      ui.statViewers.textContent = `${m.count} viewer${m.count === 1 ? '' : 's'}`;
+    } else if (m.type === 'command') {
+      this.paused = m.command === 'pause';
+      if (this.paused) this.recorder?.pause();
+      else this.recorder?.resume();
+      this.socket?.sendJson({ type: 'ack', requestId: m.requestId, ok: true, state: this.paused ? 'paused' : 'live' });
+      this.showLive();
+    } else if (m.type === 'error') {
+      showMessage(`Server: ${m.message}`, 'error');
+    }
+  }
+
+  private onSocketState(state: SocketState, detail: string): void {
+    if (state === 'open') return; // welcome follows
+    this.recorder?.stop();
+    this.recorder = null;
+    if (state === 'reconnecting') setConn('reconnecting', 'reconnecting…');
+    else if (state === 'connecting') setConn('connecting', 'connecting…');
+    else if (state === 'closed' && detail !== 'stopped') {
+      setConn('error', 'disconnected');
+      showMessage(`The server closed the connection: ${detail}`, 'error');
+    }
+    if (detail && state === 'reconnecting') showMessage(`Lost the server (${detail}).`);
+  }
+
+  /** Changes settings while running: new capture, same socket. */
+  async restartCapture(options: CameraOptions): Promise<void> {
+    this.options = options;
+    const old = this.media;
+    this.media = await capture(options);
+    ui.preview.srcObject = this.media;
+    for (const t of old?.getTracks() ?? []) t.stop();
+    if (this.socket?.open) {
+      this.socket.sendJson({ type: 'name', name: options.name });
+      this.startRecorder();
+    }
+  }
+}
+
+async function capture(o: CameraOptions): Promise<MediaStream> {
+  const [width, height] = RESOLUTIONS[String(o.resolution)] ?? [1280, 720];
+  const video: MediaTrackConstraints = { width: { ideal: width }, height: { ideal: height }, frameRate: { ideal: o.fps } };
+  if (o.deviceId) video.deviceId = { exact: o.deviceId };
+  else video.facingMode = { ideal: 'environment' };
+  try {
+    return await navigator.mediaDevices.getUserMedia({ video, audio: o.audio ? { echoCancellation: false, noiseSuppression: false } : false });
+  } catch (err) {
+    const e = err as DOMException;
+    if (e.name === 'NotAllowedError') throw new Error('Camera access was refused. Allow the camera for this site in the browser settings, then press Start again.');
+    if (e.name === 'NotFoundError' || e.name === 'OverconstrainedError') throw new Error('No camera matches the chosen lens. Pick another lens.');
+    if (e.name === 'NotReadableError') throw new Error('The camera is in use by another app. Close it and press Start again.');
+    throw new Error(`Could not open the camera: ${e.message}`);
+  }
+}
+
+async function fillLenses(selected: string): Promise<void> {
+  const devices = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
+  ui.lens.replaceChildren(new Option('Default camera', ''));
+  devices.forEach((d, i) => ui.lens.add(new Option(d.label || `Camera ${i + 1}`, d.deviceId, false, d.deviceId === selected)));
+}
+
+function formOptions(): CameraOptions {
+  return {
+    name: ui.name.value.trim() || 'Camera',
+    deviceId: ui.lens.value,
+    resolution: Number(ui.resolution.value),
+    fps: Number(ui.fps.value),
+    audio: ui.audio.checked,
+    transport: 'mediarecorder',
+  };
+}
+
+function fillForm(o: CameraOptions): void {
+  ui.name.value = o.name;
+  ui.resolution.value = String(o.resolution);
+  ui.fps.value = String(o.fps);
+  ui.audio.checked = o.audio;
+  if (o.deviceId) ui.lens.add(new Option('Saved camera', o.deviceId, true, true));
+}
+
+let session: CameraSession | null = null;
+
+async function start(): Promise<void> {
+  const options = formOptions();
+  localStorage.setItem(SETTINGS_KEY, JSON.stringify(options));
+  ui.start.disabled = true;
+  showMessage('');
+  const s = new CameraSession(options);
+  session = s;
+  try {
+    await s.start();
+    ui.start.hidden = true;
+    ui.stop.hidden = false;
+  } catch (err) {
+    s.stop();
+    session = null;
+    setConn('error', err instanceof UnsupportedRecorderError ? 'unsupported browser' : 'not started');
+    showMessage((err as Error).message, 'error');
+  } finally {
+    ui.start.disabled = false;
+  }
+}
+
+function stop(): void {
+  session?.stop();
+  session = null;
+  ui.start.hidden = false;
+  ui.stop.hidden = true;
+}
+
+function main(): void {
+  const { options, autostart, warnings, errors } = readCameraOptions(new URLSearchParams(location.search), localStorage.getItem(SETTINGS_KEY));
+  fillForm(options);
+  if (errors.length > 0) {
+    setConn('error', 'bad link');
+    showMessage(errors.join(' '), 'error');
+    return;
+  }
+  if (warnings.length > 0) showMessage(warnings.join(' '));
+  ui.form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void start();
+  });
+  ui.stop.addEventListener('click', stop);
+  for (const el of [ui.lens, ui.resolution, ui.fps, ui.audio]) {
+    el.addEventListener('change', () => {
+      const o = formOptions();
+      localStorage.setItem(SETTINGS_KEY, JSON.stringify(o));
+      session?.restartCapture(o).catch((err: unknown) => showMessage((err as Error).message, 'error'));
+    });
+  }
+  if (autostart) void start();
+}
+
+main();

@@ -1,0 +1,134 @@
+// A WebSocket to the server that says hello, reconnects by itself with backoff, and hands out
+// typed messages. Used by both pages.
+import { PROTOCOL_VERSION, WS_PATH, serverMessageSchema, type Hello, type ServerMessage } from '../../shared/protocol.ts';
+
+/** Connection states shown to people. */
+export type SocketState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface SocketEvents {
+  /** The server accepted our hello. */
+  welcome(message: Extract<ServerMessage, { type: 'welcome' }>): void;
+  message(message: ServerMessage): void;
+  binary(data: ArrayBuffer): void;
+  state(state: SocketState, detail: string): void;
+}
+
+/** Backoff after the n-th failed attempt: 0.5 s doubling to 10 s, with jitter. */
+export function backoffMs(attempt: number): number {
+  const base = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+  return Math.round(base * (0.75 + Math.random() * 0.5));
+}
+
+/** Close codes after which reconnecting cannot help (the peer told us we are wrong). */
+const FATAL_CLOSE_CODES = new Set([4400, 4415, 4426]);
+
+/** The page's connection to the server. */
+export class ServerSocket {
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+  state: SocketState = 'connecting';
+
+  constructor(
+    private readonly hello: () => Hello,
+    private readonly events: Partial<SocketEvents>,
+    private readonly url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`,
+  ) {}
+
+  /** Opens the connection (and keeps it open until stop()). */
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Closes for good; no more reconnects. */
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.ws?.close(1000, 'bye');
+    this.ws = null;
+    this.setState('closed', 'stopped');
+  }
+
+  /** True when messages can be sent. */
+  get open(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN && this.state === 'open';
+  }
+
+  /** Bytes queued in the browser, not yet sent. */
+  get bufferedAmount(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
+  sendJson(message: unknown): void {
+    if (this.open) this.ws!.send(JSON.stringify(message));
+  }
+
+  sendBinary(data: Uint8Array): void {
+    if (this.open) this.ws!.send(data);
+  }
+
+  private connect(): void {
+    this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting', '');
+    const ws = new WebSocket(this.url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify(this.hello()));
+    ws.onmessage = (e: MessageEvent<string | ArrayBuffer>) => {
+      if (ws !== this.ws) return;
+      if (typeof e.data !== 'string') {
+        this.events.binary?.(e.data);
+        return;
+      }
+      const parsed = serverMessageSchema.safeParse(safeJson(e.data));
+      if (!parsed.success) return; // a newer server may send more; ignore what we do not know
+      const msg = parsed.data;
+      if (msg.type === 'welcome') {
+        this.attempt = 0;
+        this.setState('open', '');
+        this.events.welcome?.(msg);
+      } else {
+        this.events.message?.(msg);
+      }
+    };
+    ws.onclose = (e) => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      if (this.stopped) return;
+      if (FATAL_CLOSE_CODES.has(e.code)) {
+        this.setState('closed', e.reason || `closed (${e.code})`);
+        return;
+      }
+      const delay = backoffMs(this.attempt++);
+      this.setState('reconnecting', `${e.reason || 'connection lost'}; retrying in ${(delay / 1000).toFixed(1)} s`);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (!this.stopped) this.connect();
+      }, delay);
+    };
+  }
+
+  private setState(state: SocketState, detail: string): void {
+    this.state = state;
+    this.events.state?.(state, detail);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The hello message for this protocol version. */
+export function helloFor(role: 'viewer'): Hello;
+export function helloFor(role: 'camera', cameraId: string, name: string): Hello;
+export function helloFor(role: 'camera' | 'viewer', cameraId?: string, name?: string): Hello {
+  return role === 'camera'
+    ? { type: 'hello', protocol: PROTOCOL_VERSION, role, cameraId: cameraId!, name: name! }
+    : { type: 'hello', protocol: PROTOCOL_VERSION, role };
+}

@@ -1,0 +1,197 @@
+// Plays one camera's live WebM with Media Source Extensions, kept close to the live edge, with old
+// media trimmed so memory stays flat. A decode error or a stall asks for a re-join instead of freezing.
+import { SourceBufferQueue } from './sourcebuffer-queue.ts';
+import { DEFAULT_LIVE_EDGE, decideLiveEdge, type LiveEdgeConfig } from './live-edge.ts';
+
+export interface PlayerEvents {
+  /** The player cannot go on with this stream; the page re-joins it from the latest keyframe. */
+  rejoin(reason: string): void;
+  /** The first frame of a stream was shown. */
+  firstFrame(): void;
+  /** This browser cannot play the stream at all. */
+  unsupported(message: string): void;
+}
+
+const TICK_MS = 250;
+/** Media kept behind the playback position. */
+const KEEP_BEHIND_S = 10;
+/** Trim once this much is buffered behind the playback position. */
+const TRIM_ABOVE_S = 20;
+/** Bytes allowed to wait for the SourceBuffer before the player gives up and re-joins. */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+/** No progress for this long while media keeps arriving means the decoder is stuck. */
+const STUCK_S = 4;
+
+type MediaSourceCtor = typeof MediaSource;
+
+/** The MediaSource constructor of this browser (ManagedMediaSource on iOS 17.1+). */
+function mediaSourceCtor(): MediaSourceCtor | null {
+  const w = window as unknown as { ManagedMediaSource?: MediaSourceCtor; MediaSource?: MediaSourceCtor };
+  return w.ManagedMediaSource ?? w.MediaSource ?? null;
+}
+
+/** One MSE pipeline on one <video>; start() for each new stream. */
+export class MsePlayer {
+  private ms: MediaSource | null = null;
+  private queue: SourceBufferQueue | null = null;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private tickTimer: ReturnType<typeof setInterval> | null = null;
+  private lastTick = 0;
+  private lastTime = -1;
+  private lastProgressAt = 0;
+  private endAtProgress = 0;
+  private firstFrameSeen = false;
+  private generation = 0;
+  private readonly onVideoError = (): void => {
+    const err = this.video.error;
+    if (this.ms) this.requestRejoin(`decode error${err ? ` (${err.code}: ${err.message})` : ''}`);
+  };
+  private readonly onVisibility = (): void => {
+    if (document.visibilityState === 'visible') this.tick(true);
+  };
+
+  constructor(
+    readonly video: HTMLVideoElement,
+    private readonly events: Partial<PlayerEvents>,
+    private readonly liveEdge: LiveEdgeConfig = DEFAULT_LIVE_EDGE,
+  ) {
+    video.muted = true; // autoplay everywhere; sound is opt-in per tile
+    video.playsInline = true;
+    video.addEventListener('error', this.onVideoError);
+    document.addEventListener('visibilitychange', this.onVisibility);
+  }
+
+  /** Starts a new stream of `mime` (the previous one, if any, is torn down). */
+  start(mime: string): void {
+    this.teardown();
+    const Ctor = mediaSourceCtor();
+    if (!Ctor) {
+      this.events.unsupported?.('This browser has no Media Source Extensions (iPhone: iOS 17.1 or later is needed).');
+      return;
+    }
+    if (!Ctor.isTypeSupported(mime)) {
+      this.events.unsupported?.(`This browser cannot play ${mime}.`);
+      return;
+    }
+    const generation = ++this.generation;
+    const ms = new Ctor();
+    this.ms = ms;
+    let url: string | null = null;
+    if ('ManagedMediaSource' in window && Ctor === (window as unknown as { ManagedMediaSource: MediaSourceCtor }).ManagedMediaSource) {
+      this.video.disableRemotePlayback = true;
+      this.video.srcObject = ms as unknown as MediaStream;
+    } else {
+      url = URL.createObjectURL(ms);
+      this.video.src = url;
+    }
+    ms.addEventListener(
+      'sourceopen',
+      () => {
+        if (url) URL.revokeObjectURL(url);
+        if (generation !== this.generation) return;
+        let sb: SourceBuffer;
+        try {
+          sb = ms.addSourceBuffer(mime);
+        } catch (err) {
+          this.events.unsupported?.(`Cannot play ${mime}: ${(err as Error).message}`);
+          return;
+        }
+        sb.mode = 'segments';
+        this.queue = new SourceBufferQueue(sb, () => this.video.currentTime, (m) => this.requestRejoin(`buffer error: ${m}`));
+        for (const p of this.pending) this.queue.append(p);
+        this.pending = [];
+        this.pendingBytes = 0;
+      },
+      { once: true },
+    );
+    this.firstFrameSeen = false;
+    this.lastTick = performance.now();
+    this.lastProgressAt = this.lastTick;
+    this.lastTime = -1;
+    this.tickTimer = setInterval(() => this.tick(false), TICK_MS);
+    this.watchFirstFrame(generation);
+  }
+
+  /** Appends the next bytes of the current stream. */
+  append(bytes: Uint8Array): void {
+    if (!this.ms) return;
+    if (this.queue) {
+      this.queue.append(bytes);
+      if (this.queue.pendingBytes > MAX_PENDING_BYTES) this.requestRejoin('the browser cannot keep up with the stream');
+      return;
+    }
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.byteLength;
+    if (this.pendingBytes > MAX_PENDING_BYTES) this.requestRejoin('the media pipeline did not open');
+  }
+
+  /** Stops playback and releases everything. */
+  destroy(): void {
+    this.teardown();
+    this.video.removeEventListener('error', this.onVideoError);
+    document.removeEventListener('visibilitychange', this.onVisibility);
+  }
+
+  /** Stops the current stream (the element shows nothing). */
+  teardown(): void {
+    this.generation++;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    this.queue?.destroy();
+    this.queue = null;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.ms) {
+      this.ms = null;
+      this.video.removeAttribute('src');
+      this.video.srcObject = null;
+      this.video.load();
+    }
+  }
+
+  private requestRejoin(reason: string): void {
+    this.teardown();
+    this.events.rejoin?.(reason);
+  }
+
+  private tick(force: boolean): void {
+    const now = performance.now();
+    const since = (now - this.lastTick) / 1000;
+    this.lastTick = now;
+    const v = this.video;
+    const b = v.buffered;
+    if (b.length === 0) return;
+    const ranges: [number, number][] = [];
+    for (let i = 0; i < b.length; i++) ranges.push([b.start(i), b.end(i)]);
+    const decision = decideLiveEdge({ currentTime: v.currentTime, ranges, sinceLastTick: force ? Infinity : since, rate: v.playbackRate }, this.liveEdge);
+    if (decision.seekTo !== null) v.currentTime = decision.seekTo;
+    if (v.playbackRate !== decision.rate) v.playbackRate = decision.rate;
+    if (v.paused) v.play().catch(() => undefined);
+
+    // Stuck decoder: media keeps arriving but time does not move (a paused camera sends nothing).
+    const end = ranges[ranges.length - 1]![1];
+    if (v.currentTime !== this.lastTime) {
+      this.lastTime = v.currentTime;
+      this.lastProgressAt = now;
+      this.endAtProgress = end;
+    } else if (now - this.lastProgressAt > STUCK_S * 1000 && end - this.endAtProgress > 1 && document.visibilityState === 'visible') {
+      this.requestRejoin('playback stalled');
+      return;
+    }
+
+    const first = ranges[0]!;
+    if (this.queue && v.currentTime - first[0] > TRIM_ABOVE_S) this.queue.remove(first[0], v.currentTime - KEEP_BEHIND_S);
+  }
+
+  private watchFirstFrame(generation: number): void {
+    const v = this.video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number };
+    const done = (): void => {
+      if (generation !== this.generation || this.firstFrameSeen) return;
+      this.firstFrameSeen = true;
+      this.events.firstFrame?.();
+    };
+    if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(done);
+    else v.addEventListener('playing', done, { once: true });
+  }
+}

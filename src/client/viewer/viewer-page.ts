@@ -1,0 +1,134 @@
+// The viewer page: a grid of every camera that reflows as cameras come and go, a large view on click,
+// and `/?camera=<id or name>` for one camera filling the window with no chrome.
+import { ServerSocket, helloFor } from '../common/socket.ts';
+import { HEADER_BYTES, decodeFrame, type CameraInfo, type Command, type ServerMessage } from '../../shared/protocol.ts';
+import { CameraTile } from './camera-tile.ts';
+
+const grid = document.getElementById('grid') as HTMLElement;
+const empty = document.getElementById('empty') as HTMLElement;
+const conn = document.getElementById('conn') as HTMLElement;
+const params = new URLSearchParams(location.search);
+/** `?camera=` : the one camera to show (id or name), or null for the grid. */
+const solo = params.get('camera');
+
+const tiles = new Map<string, CameraTile>();
+const byChannel = new Map<number, CameraTile>();
+const pendingCommands = new Map<string, string>();
+let nextRequest = 1;
+let focused: string | null = null;
+
+if (solo !== null) document.body.classList.add('solo');
+
+const socket = new ServerSocket(() => helloFor('viewer'), {
+  welcome: () => {
+    setConn('live', 'connected');
+    for (const t of tiles.values()) {
+      t.setViewerOnline(true);
+      socket.sendJson({ type: 'subscribe', cameraId: t.id });
+    }
+  },
+  message: onMessage,
+  binary: onBinary,
+  state: (state, detail) => {
+    if (state === 'open') return;
+    setConn(state, state === 'reconnecting' ? 'reconnecting…' : state === 'closed' ? `disconnected: ${detail}` : 'connecting…');
+    for (const t of tiles.values()) t.setViewerOnline(false);
+  },
+});
+
+function setConn(state: string, text: string): void {
+  conn.dataset.state = state;
+  conn.textContent = text;
+}
+
+/** Does this camera belong on the page? */
+function wanted(info: CameraInfo): boolean {
+  return solo === null || info.id === solo || info.name === solo;
+}
+
+function onMessage(m: ServerMessage): void {
+  switch (m.type) {
+    case 'cameras':
+      reconcile(m.cameras);
+      return;
+    case 'stream':
+      tiles.get(m.cameraId)?.startStream(m.mime);
+      return;
+    case 'command-result': {
+      const cameraId = pendingCommands.get(m.requestId);
+      pendingCommands.delete(m.requestId);
+      if (cameraId) tiles.get(cameraId)?.commandResult(m.ok, m.error);
+      return;
+    }
+    case 'error':
+      console.warn(`server: ${m.code}: ${m.message}`);
+      return;
+    default:
+      return;
+  }
+}
+
+function onBinary(data: ArrayBuffer): void {
+  if (data.byteLength < HEADER_BYTES) return;
+  const { header, payload } = decodeFrame(new Uint8Array(data));
+  byChannel.get(header.channel)?.append(payload);
+}
+
+/** Brings the tiles in line with the camera list. */
+function reconcile(cameras: CameraInfo[]): void {
+  const seen = new Set<string>();
+  const list = cameras.filter(wanted).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  for (const info of solo === null ? list : list.slice(0, 1)) {
+    seen.add(info.id);
+    let tile = tiles.get(info.id);
+    if (!tile) {
+      tile = new CameraTile(info, { subscribe, command, focus: toggleFocus });
+      tiles.set(info.id, tile);
+      subscribe(info.id);
+    } else {
+      tile.update(info);
+    }
+    byChannel.set(info.channel, tile);
+    grid.append(tile.el); // keeps name order
+  }
+  for (const [id, tile] of tiles) {
+    if (seen.has(id)) continue;
+    tile.destroy();
+    tiles.delete(id);
+    for (const [ch, t] of byChannel) if (t === tile) byChannel.delete(ch);
+    socket.sendJson({ type: 'unsubscribe', cameraId: id });
+    if (focused === id) toggleFocus(id);
+  }
+  grid.dataset.count = String(tiles.size);
+  grid.style.setProperty('--cols', String(columnsFor(tiles.size)));
+  empty.hidden = tiles.size > 0;
+  empty.textContent = solo === null ? 'No cameras yet. Open the camera page on a phone and press Start.' : `Waiting for camera “${solo}”…`;
+}
+
+/** Columns that fill a 16:9 screen best for n tiles. */
+function columnsFor(n: number): number {
+  return Math.max(1, Math.ceil(Math.sqrt(n * 0.9)));
+}
+
+function subscribe(cameraId: string): void {
+  socket.sendJson({ type: 'subscribe', cameraId });
+}
+
+function command(cameraId: string, cmd: Command): void {
+  const requestId = String(nextRequest++);
+  pendingCommands.set(requestId, cameraId);
+  socket.sendJson({ type: 'command', cameraId, command: cmd, requestId });
+}
+
+function toggleFocus(cameraId: string): void {
+  if (solo !== null) return;
+  focused = focused === cameraId ? null : cameraId;
+  document.body.classList.toggle('focused', focused !== null);
+  for (const t of tiles.values()) t.el.classList.toggle('is-focused', t.id === focused);
+}
+
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && focused) toggleFocus(focused);
+});
+
+socket.start();

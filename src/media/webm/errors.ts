@@ -1,0 +1,15 @@
+/** Stable codes of WebmError: malformed input, or input that breaks a configured limit. */
+export type WebmErrorCode = 'WEBM_MALFORMED' | 'WEBM_LIMIT';
+
+/** Thrown by the WebM parser; `code` is stable, `offset` is the absolute stream offset at fault. */
+export class WebmError extends Error {
+  override readonly name = 'WebmError';
+
+  constructor(
+    readonly code: WebmErrorCode,
+    message: string,
+    readonly offset: number,
+  ) {
+    super(`${message} (at byte ${offset})`);
+  }
+}

@@ -1,0 +1,28 @@
+// What the server prints at start-up: the links per address and a QR code of the camera page.
+import QRCode from 'qrcode';
+import type { RunningServer } from './server.ts';
+
+const isLoopback = (address: string): boolean => address.startsWith('127.') || address === '::1' || address === 'localhost';
+
+/** The start-up text: where to point a phone and a viewer, and a QR code of the camera link. */
+export async function announce(running: RunningServer): Promise<string> {
+  const lan = running.links.filter((l) => !isLoopback(l.address));
+  const shown = lan.length > 0 ? lan : running.links;
+  const column = (title: string, values: string[]): string[] => values.map((v, i) => `  ${(i === 0 ? title : '').padEnd(24)}${v}`);
+  const lines = [
+    `websocket-webcam is running on HTTPS port ${running.httpsPort}${running.httpPort ? ` (setup helper on HTTP port ${running.httpPort})` : ''}`,
+    '',
+    ...column('Camera (on a phone):', shown.map((l) => l.camera)),
+    '',
+    ...column('Viewer (any browser):', shown.map((l) => l.viewer)),
+  ];
+  const helpers = shown.flatMap((l) => (l.helper ? [l.helper] : []));
+  if (helpers.length > 0) lines.push('', ...column('First time on a phone:', helpers), `  ${''.padEnd(24)}(plain HTTP: explains the one-time trust step)`);
+  if (running.caFingerprint256) lines.push('', `  CA certificate SHA-256: ${running.caFingerprint256}`);
+  const first = shown[0];
+  if (first) {
+    lines.push('', `Scan with a phone to open ${first.camera}`);
+    lines.push((await QRCode.toString(first.camera, { type: 'terminal', small: true })).trimEnd());
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,310 @@
+// WebSocket connections: the hello handshake, then camera or viewer behaviour. Any protocol
+// violation closes only the offending connection, with an error message and a documented close code.
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import { WebmError } from '../media/webm/webm-parser.ts';
+import {
+  CLOSE_CODES,
+  MAX_BINARY_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  WS_PATH,
+  cameraMessageSchema,
+  decodeFrame,
+  helloSchema,
+  parseMessage,
+  viewerMessageSchema,
+  type CameraMessage,
+  type Command,
+  type ServerMessage,
+  type ViewerMessage,
+} from '../shared/protocol.ts';
+import type { Channel, ViewerSink } from './channel.ts';
+import type { CameraLink, Hub } from './hub.ts';
+import type { Logger } from './log.ts';
+
+/** Tunables of the WebSocket layer. */
+export interface ConnectionOptions {
+  helloTimeoutMs: number;
+  heartbeatMs: number;
+  commandTimeoutMs: number;
+  /** A viewer with more than this queued is skipped until the next keyframe. */
+  viewerQueueBytes: number;
+}
+
+const DEFAULTS: ConnectionOptions = { helloTimeoutMs: 10_000, heartbeatMs: 15_000, commandTimeoutMs: 5_000, viewerQueueBytes: 8 * 1024 * 1024 };
+
+/** Accepts WebSocket upgrades on WS_PATH of `server` and runs the protocol against `hub`. */
+export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, options: Partial<ConnectionOptions> = {}): { close(): void } {
+  const opts = { ...DEFAULTS, ...options };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BINARY_BYTES, perMessageDeflate: false });
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    if (url.pathname !== WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      alive.set(ws, true);
+      ws.on('pong', () => alive.set(ws, true));
+      new Connection(ws, req.socket.remoteAddress ?? '?', hub, log, opts);
+    });
+  };
+  server.on('upgrade', onUpgrade);
+
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.get(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, opts.heartbeatMs);
+  heartbeat.unref();
+
+  return {
+    close() {
+      clearInterval(heartbeat);
+      server.off('upgrade', onUpgrade);
+      for (const ws of wss.clients) ws.close(CLOSE_CODES.SHUTDOWN, 'server shutting down');
+      wss.close();
+    },
+  };
+}
+
+interface PendingCommand {
+  viewer: ViewerSink;
+  viewerRequestId: string;
+  timer: NodeJS.Timeout;
+}
+
+/** One WebSocket, from hello to close. */
+class Connection implements ViewerSink, CameraLink {
+  private role: 'hello' | 'camera' | 'viewer' = 'hello';
+  private channel: Channel | null = null;
+  private expectedSeq = 0;
+  private readonly pending = new Map<string, PendingCommand>();
+  private nextRequest = 1;
+  private readonly helloTimer: NodeJS.Timeout;
+  private label: string;
+  private failed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly address: string,
+    private readonly hub: Hub,
+    private readonly log: Logger,
+    private readonly opts: ConnectionOptions,
+  ) {
+    this.label = `client ${address}`;
+    this.helloTimer = setTimeout(() => this.fail(new ProtocolError('HELLO_TIMEOUT', `no hello within ${opts.helloTimeoutMs} ms`)), opts.helloTimeoutMs);
+    ws.on('message', (data, isBinary) => {
+      if (this.failed) return;
+      try {
+        this.onMessage(data, isBinary);
+      } catch (err) {
+        this.fail(err);
+      }
+    });
+    ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
+    ws.on('error', (err) => {
+      // ws reports oversized messages here (and then closes with 1009).
+      this.log.warn(`${this.label}: ${err.message}`);
+    });
+  }
+
+  // ---- ViewerSink and CameraLink ----
+  sendJson(message: ServerMessage): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  sendBinary(frame: Uint8Array): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
+  }
+
+  congested(): boolean {
+    return this.ws.bufferedAmount > this.opts.viewerQueueBytes;
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  /** Sends a command to this camera; `done` gets the camera's answer or a timeout. */
+  request(command: Command, viewer: ViewerSink, viewerRequestId: string): void {
+    const id = String(this.nextRequest++);
+    const timer = setTimeout(() => this.settle(id, { ok: false, error: 'the camera did not answer in time' }), this.opts.commandTimeoutMs);
+    this.pending.set(id, { viewer, viewerRequestId, timer });
+    this.sendJson({ type: 'command', requestId: id, command });
+  }
+
+  // ---- incoming ----
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.onBinary(toBytes(data));
+      return;
+    }
+    const text = data.toString();
+    switch (this.role) {
+      case 'hello':
+        this.onHello(text);
+        return;
+      case 'camera':
+        this.onCameraMessage(parseMessage(cameraMessageSchema, text));
+        return;
+      case 'viewer':
+        this.onViewerMessage(parseMessage(viewerMessageSchema, text));
+        return;
+    }
+  }
+
+  private onHello(text: string): void {
+    const hello = parseMessage(helloSchema, text);
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      throw new ProtocolError('PROTOCOL_VERSION', `protocol ${hello.protocol} is not supported; this server speaks ${PROTOCOL_VERSION} (reload the page)`);
+    }
+    clearTimeout(this.helloTimer);
+    if (hello.role === 'camera') {
+      this.role = 'camera';
+      this.label = `camera "${hello.name}" (${hello.cameraId}) from ${this.address}`;
+      this.channel = this.hub.attachCamera(hello.cameraId, hello.name, this);
+      this.sendJson({ type: 'welcome', protocol: PROTOCOL_VERSION, role: 'camera', channel: this.channel.number });
+      this.log.info(`${this.label} connected`);
+    } else {
+      this.role = 'viewer';
+      this.label = `viewer from ${this.address}`;
+      this.sendJson({ type: 'welcome', protocol: PROTOCOL_VERSION, role: 'viewer' });
+      this.hub.addViewer(this);
+      this.log.info(`${this.label} connected`);
+    }
+  }
+
+  private onCameraMessage(msg: CameraMessage): void {
+    const channel = this.channel!;
+    switch (msg.type) {
+      case 'stream':
+        channel.startStream({ mime: msg.mime, width: msg.width, height: msg.height, fps: msg.fps });
+        channel.state = 'live';
+        this.expectedSeq = 0;
+        this.log.info(`${this.label} streams ${msg.mime} ${msg.width ?? '?'}x${msg.height ?? '?'}`);
+        this.hub.changed();
+        return;
+      case 'state':
+        channel.state = msg.state;
+        this.hub.changed();
+        return;
+      case 'name':
+        channel.name = msg.name;
+        this.hub.changed();
+        return;
+      case 'ack':
+        if (msg.state) {
+          channel.state = msg.state;
+          this.hub.changed();
+        }
+        this.settle(msg.requestId, msg.ok ? { ok: true, ...(msg.state ? { state: msg.state } : {}) } : { ok: false, error: msg.error ?? 'refused' });
+        return;
+    }
+  }
+
+  private onViewerMessage(msg: ViewerMessage): void {
+    const channel = this.hub.get(msg.cameraId);
+    if (!channel) {
+      // Not fatal: the camera may just have gone away between the list and this message.
+      if (msg.type === 'command') this.sendJson({ type: 'command-result', requestId: msg.requestId, cameraId: msg.cameraId, ok: false, error: 'unknown camera' });
+      else this.sendJson({ type: 'error', code: 'UNKNOWN_CAMERA', message: `no camera with id ${msg.cameraId}` });
+      return;
+    }
+    switch (msg.type) {
+      case 'subscribe':
+        channel.subscribe(this);
+        this.hub.viewersChanged(channel);
+        return;
+      case 'unsubscribe':
+        if (channel.unsubscribe(this)) this.hub.viewersChanged(channel);
+        return;
+      case 'command': {
+        const camera = this.hub.cameraOf(channel);
+        if (!camera) {
+          this.sendJson({ type: 'command-result', requestId: msg.requestId, cameraId: msg.cameraId, ok: false, error: 'the camera is offline' });
+          return;
+        }
+        camera.request(msg.command, this, msg.requestId);
+        return;
+      }
+    }
+  }
+
+  private onBinary(data: Uint8Array): void {
+    if (this.role !== 'camera') throw new ProtocolError('WRONG_ORDER', this.role === 'hello' ? 'binary message before hello' : 'viewers do not send media');
+    const channel = this.channel!;
+    if (!channel.streaming) throw new ProtocolError('WRONG_ORDER', 'media before a "stream" message');
+    const { header, payload } = decodeFrame(data);
+    if (header.seq !== this.expectedSeq) throw new ProtocolError('BAD_MESSAGE', `media chunk ${header.seq} out of order (expected ${this.expectedSeq})`);
+    this.expectedSeq++;
+    channel.pushMedia(payload);
+  }
+
+  private settle(id: string, result: { ok: boolean; state?: 'live' | 'paused'; error?: string }): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    p.viewer.sendJson({ type: 'command-result', requestId: p.viewerRequestId, cameraId: this.channel!.id, ...result });
+  }
+
+  private fail(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    let code: number;
+    let errorCode: string;
+    let message: string;
+    if (err instanceof ProtocolError) {
+      code = err.closeCode;
+      errorCode = err.code;
+      message = err.message;
+    } else if (err instanceof WebmError) {
+      code = CLOSE_CODES.BAD_MEDIA;
+      errorCode = 'BAD_MEDIA';
+      message = `malformed WebM: ${err.message}`;
+    } else {
+      this.log.error(`${this.label}: internal error`, err);
+      code = 1011;
+      errorCode = 'INTERNAL';
+      message = 'internal server error';
+    }
+    this.log.warn(`${this.label}: closing (${errorCode} ${code}): ${message}`);
+    this.sendJson({ type: 'error', code: errorCode, message });
+    // A close reason is limited to 123 bytes.
+    this.ws.close(code, truncateUtf8(message, 120));
+    if (this.role === 'camera' && this.channel) this.hub.detachCamera(this.channel, this);
+  }
+
+  private onClose(code: number, reason: string): void {
+    clearTimeout(this.helloTimer);
+    if (this.role === 'camera' && this.channel) {
+      for (const id of [...this.pending.keys()]) this.settle(id, { ok: false, error: 'the camera disconnected' });
+      this.hub.detachCamera(this.channel, this);
+      this.log.info(`${this.label} disconnected (${code}${reason ? ` ${reason}` : ''})`);
+    } else if (this.role === 'viewer') {
+      this.hub.removeViewer(this);
+      this.log.info(`${this.label} disconnected (${code})`);
+    }
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text);
+  return bytes.byteLength <= maxBytes ? text : bytes.subarray(0, maxBytes).toString().replace(/\uFFFD$/, '');
+}

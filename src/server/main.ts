@@ -1,0 +1,46 @@
+// Entry point: read the settings, start the server, tell people how to connect.
+import { ConfigError, parseConfig, usage } from './config.ts';
+import { consoleLogger } from './log.ts';
+import { announce } from './announce.ts';
+import { startServer, type RunningServer } from './server.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (!config) {
+    console.log(usage());
+    return;
+  }
+  const log = consoleLogger();
+  let running: RunningServer;
+  try {
+    running = await startServer(config, log);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') console.error(`error: port ${e.message.match(/:(\d+)$/)?.[1] ?? ''} is in use; pick another with --port / --http-port`);
+    else if (e.code === 'EACCES') console.error(`error: no permission to listen there (${e.message}); ports below 1024 need privileges`);
+    else console.error(`error: ${e.message}`);
+    process.exit(1);
+  }
+  console.log(await announce(running));
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info(`${signal}: shutting down`);
+    void running.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+void main();

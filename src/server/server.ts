@@ -1,0 +1,177 @@
+// Assembles the server: certificates, the HTTPS origin (pages + WebSocket), the plain-HTTP helper.
+import https from 'node:https';
+import http from 'node:http';
+import { isIP, type AddressInfo } from 'node:net';
+import { bundleClients } from './bundler.ts';
+import type { ServerConfig } from './config.ts';
+import { attachWebSockets, type ConnectionOptions } from './connections.ts';
+import { Hub } from './hub.ts';
+import type { Logger } from './log.ts';
+import { caRoute, dispatch, httpsRoutes, send, type Route } from './routes.ts';
+import { ensureCertificates, loadUserCertificate, type TlsNames } from './tls/certificates.ts';
+import { lanNames } from './tls/lan-names.ts';
+import { qrSvg, renderTrustPage } from './trust-page.ts';
+
+/** Links for one address the server can be reached at. */
+export interface AddressLinks {
+  address: string;
+  camera: string;
+  viewer: string;
+  helper: string | null;
+}
+
+/** A started server. */
+export interface RunningServer {
+  httpsPort: number;
+  httpPort: number | null;
+  /** Links per LAN address, the most useful (a LAN IPv4 address) first. */
+  links: AddressLinks[];
+  /** SHA-256 fingerprint of the local CA, or null with a user certificate. */
+  caFingerprint256: string | null;
+  hub: Hub;
+  close(): Promise<void>;
+}
+
+/** How often the server checks whether its addresses changed (and renews the certificate). */
+const ADDRESS_CHECK_MS = 60_000;
+
+/** Starts everything; resolves once both ports listen. */
+export async function startServer(config: ServerConfig, log: Logger, options: { ws?: Partial<ConnectionOptions> } = {}): Promise<RunningServer> {
+  const userCert = config.cert && config.key ? await loadUserCertificate(config.cert, config.key) : null;
+  let names = lanNames();
+  const tls = userCert ? null : await ensureCertificates(config.dataDir, names);
+  if (tls?.createdCa) log.info(`created a local certificate authority in ${config.dataDir}`);
+  if (tls?.issued) log.info(`issued a server certificate for ${[...tls.names.dns, ...tls.names.ips].join(', ')}`);
+
+  const hub = new Hub();
+  const bundles = await bundleClients();
+  const routes = await httpsRoutes({ bundles, caCertDer: tls?.caCertDer ?? null, hub });
+  const key = userCert?.key ?? tls!.key;
+  const cert = userCert?.cert ?? tls!.cert;
+  const server = https.createServer({ key, cert }, (req, res) => dispatch(routes, req, res));
+  const sockets = attachWebSockets(server, hub, log, options.ws);
+  await listen(server, config.port, config.host);
+  const httpsPort = (server.address() as AddressInfo).port;
+
+  let helper: http.Server | null = null;
+  let helperRoutes: Route[] = [];
+  let httpPort: number | null = null;
+  if (config.httpPort !== 0) {
+    helper = http.createServer((req, res) => helperRequest(helperRoutes, req, res, httpsPort));
+    await listen(helper, config.httpPort, config.host);
+    httpPort = (helper.address() as AddressInfo).port;
+  }
+
+  const running: RunningServer = {
+    httpsPort,
+    httpPort,
+    links: linksFor(reachable(names, config.host), httpsPort, httpPort),
+    caFingerprint256: tls?.caFingerprint256 ?? null,
+    hub,
+    close: async () => {
+      clearInterval(addressTimer);
+      sockets.close();
+      hub.close();
+      server.closeAllConnections();
+      helper?.closeAllConnections();
+      await Promise.all([closeServer(server), helper ? closeServer(helper) : Promise.resolve()]);
+    },
+  };
+  const renderHelper = async (): Promise<void> => {
+    if (!helper) return;
+    const first = running.links[0];
+    const page = renderTrustPage({
+      caFingerprint256: running.caFingerprint256 ?? '',
+      links: running.links.map(({ address, camera, viewer }) => ({ address, camera, viewer })),
+      cameraQrSvg: first ? await qrSvg(first.camera) : '',
+      userCertificate: userCert !== null,
+    });
+    helperRoutes = [{ path: '/', handle: (_req, res) => send(res, 200, 'text/html; charset=utf-8', page, { 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:" }) }];
+    if (tls) helperRoutes.push(caRoute(tls.caCertDer));
+  };
+  await renderHelper();
+
+  // Addresses change (DHCP, Wi-Fi roaming): renew the certificate and links without a restart.
+  const addressTimer = setInterval(() => {
+    const now = lanNames();
+    if (sameNames(now, names)) return;
+    names = now;
+    running.links = linksFor(reachable(names, config.host), httpsPort, httpPort);
+    void (async () => {
+      if (!userCert) {
+        const renewed = await ensureCertificates(config.dataDir, names);
+        server.setSecureContext({ key: renewed.key, cert: renewed.cert });
+        if (renewed.issued) log.info(`addresses changed: issued a new server certificate for ${[...renewed.names.dns, ...renewed.names.ips].join(', ')}`);
+      }
+      await renderHelper();
+    })().catch((err: unknown) => log.error('renewing the certificate failed', err));
+  }, ADDRESS_CHECK_MS);
+  addressTimer.unref();
+
+  return running;
+}
+
+function helperRequest(routes: Route[], req: IncomingMessageLike, res: http.ServerResponse, httpsPort: number): void {
+  const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (routes.some((r) => r.path === pathname) || req.method !== 'GET') {
+    dispatch(routes, req as http.IncomingMessage, res);
+    return;
+  }
+  // Anything else (e.g. /camera typed by hand) goes to the same path on the HTTPS origin.
+  const host = hostnameOf(req.headers.host);
+  if (!host) {
+    send(res, 400, 'text/plain; charset=utf-8', 'Bad Host header\n');
+    return;
+  }
+  send(res, 302, 'text/plain; charset=utf-8', 'Moved to HTTPS\n', { Location: `https://${host}:${httpsPort}${pathname === '' ? '/' : pathname}` });
+}
+
+type IncomingMessageLike = Pick<http.IncomingMessage, 'url' | 'method' | 'headers'>;
+
+/** The host name of a Host header, if it is a plain name or address (nothing that could redirect elsewhere). */
+function hostnameOf(hostHeader: string | undefined): string | null {
+  if (!hostHeader) return null;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$/.exec(hostHeader);
+  return m?.[1] ?? null;
+}
+
+/** Links per address: LAN IPv4 first, then other addresses, then names. */
+export function linksFor(names: TlsNames, httpsPort: number, httpPort: number | null): AddressLinks[] {
+  const rank = (a: string): number => (a.includes(':') ? 2 : a.startsWith('127.') ? 3 : 0);
+  const ips = [...names.ips].sort((a, b) => rank(a) - rank(b));
+  const hosts = [...ips, ...names.dns.filter((d) => d !== 'localhost')];
+  return hosts.map((address) => {
+    const host = address.includes(':') ? `[${address}]` : address;
+    return {
+      address,
+      camera: `https://${host}:${httpsPort}/camera`,
+      viewer: `https://${host}:${httpsPort}/`,
+      helper: httpPort === null ? null : `http://${host}:${httpPort}/`,
+    };
+  });
+}
+
+/** The names a server bound to `host` can be reached at. */
+function reachable(names: TlsNames, host: string | undefined): TlsNames {
+  if (!host || host === '0.0.0.0' || host === '::') return names;
+  return isIP(host) ? { dns: [], ips: [host] } : { dns: [host === 'localhost' ? '127.0.0.1' : host], ips: [] };
+}
+
+function sameNames(a: TlsNames, b: TlsNames): boolean {
+  const key = (n: TlsNames) => [...n.dns, ...n.ips].sort().join(',');
+  return key(a) === key(b);
+}
+
+function listen(server: http.Server | https.Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: http.Server | https.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,165 @@
+// End to end in real Chromium: the server as people run it (its own process), a camera page with
+// the fake camera in one browser, viewer pages in another. Frames are counted with
+// requestVideoFrameCallback.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, newContext } from '../helpers/browser.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const NAME = 'E2E Cam';
+
+/** The server in its own process, started like `npm start -- --port … --host … --data-dir …`. */
+async function startServerProcess(port: number, dataDir: string): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts', '--port', String(port), '--http-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const started = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const check = (): void => {
+      const m = /running on HTTPS port (\d+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
+  });
+  return { child, port: started, output: () => output };
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts counting presented frames of the page's tile video(s) (works across stream restarts). */
+async function countFrames(page: Page): Promise<void> {
+  // A string, not a function: the test runner's transpiler would wrap named functions in helpers the page lacks.
+  await page.evaluate(`(() => {
+    window.__frames = 0;
+    const watched = new WeakSet();
+    const watch = () => {
+      for (const v of document.querySelectorAll('.tile video')) {
+        if (watched.has(v)) continue;
+        watched.add(v);
+        const loop = () => { window.__frames++; v.requestVideoFrameCallback(loop); };
+        v.requestVideoFrameCallback(loop);
+      }
+    };
+    watch();
+    setInterval(watch, 200);
+  })()`);
+}
+
+const frames = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { __frames: number }).__frames);
+
+/** Frames shown during `ms`. */
+async function framesDuring(page: Page, ms: number): Promise<number> {
+  const a = await frames(page);
+  await page.waitForTimeout(ms);
+  return (await frames(page)) - a;
+}
+
+describe('end to end in Chromium', { timeout: 180_000 }, () => {
+  let dataDir: string;
+  let server: Awaited<ReturnType<typeof startServerProcess>>;
+  let cameraBrowser: Browser;
+  let viewerBrowser: Browser;
+  let camera: Page;
+  let viewer: Page;
+  let base: string;
+
+  before(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'wsw-e2e-'));
+    server = await startServerProcess(0, dataDir);
+    base = `https://127.0.0.1:${server.port}`;
+    [cameraBrowser, viewerBrowser] = await Promise.all([launchChromium(), launchChromium()]);
+  });
+  after(async () => {
+    await Promise.all([cameraBrowser?.close(), viewerBrowser?.close()]);
+    if (server) await stopProcess(server.child);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('streams from the camera page to the viewer grid; frames advance', async (t) => {
+    camera = await (await newContext(cameraBrowser, { width: 412, height: 860 })).newPage();
+    await camera.goto(`${base}/camera?autostart=1&name=${encodeURIComponent(NAME)}&resolution=480`);
+    await camera.waitForSelector('body[data-state="live"]', { timeout: 15_000 });
+
+    viewer = await (await newContext(viewerBrowser)).newPage();
+    await viewer.goto(`${base}/`);
+    await viewer.waitForSelector('.tile[data-playing]', { timeout: 15_000 });
+    assert.equal(await viewer.textContent('.tile .tile-name'), NAME);
+    assert.equal(await viewer.textContent('.tile .badge'), 'live');
+    await countFrames(viewer);
+    await viewer.waitForTimeout(1000); // both browsers are still starting up
+    const shown = await framesDuring(viewer, 2000);
+    t.diagnostic(`viewer shows ${(shown / 2).toFixed(1)} fps`);
+    assert.ok(shown >= 30, `frames shown in 2 s: ${shown}`);
+    // The camera page shows its viewer count and bitrate.
+    await camera.waitForFunction(() => document.getElementById('stat-viewers')?.textContent === '1 viewer');
+    assert.match((await camera.textContent('#stat-bitrate')) ?? '', /[1-9]\d* kbit\/s/);
+  });
+
+  it('pauses and resumes the camera from the viewer (back channel)', async () => {
+    await viewer.click('.tile .tile-toggle');
+    await viewer.waitForSelector('.tile[data-state="paused"]');
+    await camera.waitForSelector('body[data-state="paused"]');
+    await viewer.click('.tile .tile-toggle');
+    await viewer.waitForSelector('.tile[data-state="live"]');
+    await camera.waitForSelector('body[data-state="live"]');
+    await viewer.waitForTimeout(1000);
+    assert.ok((await framesDuring(viewer, 2000)) >= 30, 'frames advance again after resume');
+  });
+
+  it('a viewer joining after 20 s shows video within 1 s, alone on the page with ?camera=', async (t) => {
+    await viewer.waitForTimeout(Math.max(0, 20_000 - (await camera.evaluate(() => performance.now()))));
+    const late = await (await newContext(viewerBrowser)).newPage();
+    await late.goto(`${base}/?camera=${encodeURIComponent(NAME)}`);
+    await late.waitForSelector('.tile[data-playing]', { timeout: 5000 });
+    const firstFrameMs = Number(await late.getAttribute('.tile', 'data-first-frame-ms'));
+    t.diagnostic(`late joiner: first frame ${firstFrameMs} ms after navigation`);
+    assert.ok(firstFrameMs > 0 && firstFrameMs <= 1000, `first frame ${firstFrameMs} ms after navigation`);
+    assert.ok(await late.evaluate(() => document.body.classList.contains('solo')));
+    await countFrames(late);
+    assert.ok((await framesDuring(late, 2000)) >= 30, 'the late joiner keeps playing');
+    // Rough latency check: the late joiner is near the live edge, not a GOP behind.
+    const lead = await late.evaluate(() => {
+      const v = document.querySelector('video')!;
+      return v.buffered.end(v.buffered.length - 1) - v.currentTime;
+    });
+    t.diagnostic(`late joiner: ${(lead * 1000).toFixed(0)} ms behind the newest buffered media`);
+    assert.ok(lead < 1.5, `lead over the live edge ${lead.toFixed(2)} s`);
+    await late.context().close();
+  });
+
+  it('both pages recover by themselves after the server restarts', async (t) => {
+    const port = server.port;
+    await stopProcess(server.child);
+    const down = Date.now();
+    await camera.waitForSelector('body[data-state="reconnecting"]', { timeout: 10_000 });
+    await viewer.waitForSelector('.tile[data-state="reconnecting"]', { timeout: 10_000 });
+    server = await startServerProcess(port, dataDir);
+    await camera.waitForSelector('body[data-state="live"]', { timeout: 20_000 });
+    await viewer.waitForSelector('.tile[data-state="live"]', { timeout: 20_000 });
+    await viewer.waitForSelector('.tile[data-playing]', { timeout: 20_000 });
+    t.diagnostic(`playing again ${Date.now() - down} ms after the server stopped`);
+    await viewer.waitForTimeout(1000);
+    const shown = await framesDuring(viewer, 2000);
+    assert.ok(shown >= 30, `frames shown in 2 s after the restart: ${shown}`);
+  });
+});

@@ -1,0 +1,172 @@
+// Test helpers: a real server on free ports, and WebSocket clients that record what they receive.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { consoleLogger } from '../../src/server/log.ts';
+import { startServer, type RunningServer } from '../../src/server/server.ts';
+import type { ConnectionOptions } from '../../src/server/connections.ts';
+import { HEADER_BYTES, PROTOCOL_VERSION, decodeFrame, type FrameHeader, type ServerMessage } from '../../src/shared/protocol.ts';
+
+export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+
+/** A fixture's bytes and its real MediaRecorder chunk boundaries. */
+export async function loadFixture(name: string): Promise<{ bytes: Uint8Array; chunks: Uint8Array[] }> {
+  const bytes = new Uint8Array(await readFile(path.join(FIXTURES, `${name}.webm`)));
+  const sizes = JSON.parse(await readFile(path.join(FIXTURES, `${name}.chunks.json`), 'utf8')) as number[];
+  const chunks: Uint8Array[] = [];
+  let at = 0;
+  for (const n of sizes) {
+    chunks.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return { bytes, chunks };
+}
+
+/** Starts the real server on free ports with a throw-away data dir. */
+export async function startTestServer(ws: Partial<ConnectionOptions> = {}): Promise<RunningServer & { url: string; wsUrl: string; stop(): Promise<void> }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wsw-test-'));
+  const running = await startServer({ port: 0, httpPort: await freePort(), host: '127.0.0.1', dataDir, cert: undefined, key: undefined }, consoleLogger(true), { ws });
+  return {
+    ...running,
+    url: `https://127.0.0.1:${running.httpsPort}`,
+    wsUrl: `wss://127.0.0.1:${running.httpsPort}/ws`,
+    stop: async () => {
+      await running.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A received binary frame. */
+export interface Received {
+  header: FrameHeader;
+  payload: Uint8Array;
+}
+
+/** A WebSocket client that records everything it receives. */
+export class TestClient {
+  readonly ws: WebSocket;
+  readonly messages: ServerMessage[] = [];
+  readonly frames: Received[] = [];
+  closed: { code: number; reason: string } | null = null;
+  private waiters: (() => void)[] = [];
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url, { rejectUnauthorized: false });
+    this.ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        const bytes = new Uint8Array(data as Buffer);
+        if (bytes.byteLength >= HEADER_BYTES) {
+          const { header, payload } = decodeFrame(bytes);
+          this.frames.push({ header, payload: payload.slice() });
+        }
+      } else {
+        this.messages.push(JSON.parse(data.toString()) as ServerMessage);
+      }
+      this.wake();
+    });
+    this.ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.wake();
+    });
+    this.ws.on('error', () => undefined);
+  }
+
+  opened(): Promise<void> {
+    if (this.ws.readyState === WebSocket.OPEN) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('close', () => reject(new Error('closed before open')));
+    });
+  }
+
+  send(message: unknown): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  sendBinary(data: Uint8Array): void {
+    this.ws.send(data);
+  }
+
+  /** Waits until `predicate` holds (checked on every message), or fails after `ms`. */
+  async until<T>(predicate: () => T | undefined | null | false, what: string, ms = 3000): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const v = predicate();
+      if (v) return v;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; got messages ${JSON.stringify(this.messages.map((m) => m.type))}, ${this.frames.length} frames, closed ${JSON.stringify(this.closed)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The first message of a type (waiting for it). */
+  message<K extends ServerMessage['type']>(type: K, where: (m: Extract<ServerMessage, { type: K }>) => boolean = () => true): Promise<Extract<ServerMessage, { type: K }>> {
+    return this.until(() => this.messages.find((m): m is Extract<ServerMessage, { type: K }> => m.type === type && where(m as Extract<ServerMessage, { type: K }>)), `a "${type}" message`);
+  }
+
+  /** Waits for the connection to close; returns code and reason. */
+  closedWith(ms = 3000): Promise<{ code: number; reason: string }> {
+    return this.until(() => this.closed, 'close', ms);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+/** A connected camera that has said hello. */
+export async function connectCamera(wsUrl: string, cameraId: string, name: string): Promise<TestClient> {
+  const c = new TestClient(wsUrl);
+  await c.opened();
+  c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId, name });
+  await c.message('welcome');
+  return c;
+}
+
+/** A connected viewer that has said hello. */
+export async function connectViewer(wsUrl: string): Promise<TestClient> {
+  const c = new TestClient(wsUrl);
+  await c.opened();
+  c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'viewer' });
+  await c.message('welcome');
+  return c;
+}
+
+/** Concatenates byte arrays. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,185 @@
+// Bad input closes only the offending connection, with a clear error and a documented close code;
+// a camera streaming to a viewer at the same time carries on.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { request } from 'node:https';
+import { FRAME_KIND_MEDIA, MAX_BINARY_BYTES, PROTOCOL_VERSION, encodeFrame } from '../../src/shared/protocol.ts';
+import { connectCamera, connectViewer, loadFixture, startTestServer, TestClient } from '../helpers/server.ts';
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+const STREAM = { type: 'stream', mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30, audio: true };
+const media = (seq: number, bytes: Uint8Array) => encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq }, bytes);
+
+/** GET (or another method) over HTTPS without following redirects. */
+function fetchRaw(url: string, method = 'GET', path?: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, path: path ?? u.pathname + u.search, method, rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('bad input', () => {
+  let server: Server;
+  let fixture: Awaited<ReturnType<typeof loadFixture>>;
+  let healthy: { camera: TestClient; viewer: TestClient; seq: number };
+
+  before(async () => {
+    server = await startTestServer({ helloTimeoutMs: 300 });
+    fixture = await loadFixture('chromium-vp8-opus');
+    // A healthy camera → viewer pair that must not notice any of what follows.
+    const camera = await connectCamera(server.wsUrl, 'healthy', 'Healthy');
+    const viewer = await connectViewer(server.wsUrl);
+    viewer.send({ type: 'subscribe', cameraId: 'healthy' });
+    await camera.message('viewers', (m) => m.count === 1);
+    camera.send(STREAM);
+    camera.sendBinary(media(0, fixture.chunks[0]!));
+    healthy = { camera, viewer, seq: 1 };
+  });
+  after(async () => {
+    // The healthy stream is intact: every byte sent arrived, in order, and both are still connected.
+    const { camera, viewer } = healthy;
+    for (const c of fixture.chunks.slice(healthy.seq)) camera.sendBinary(media(healthy.seq++, c));
+    await viewer.until(() => viewer.frames.reduce((n, f) => n + f.payload.byteLength, 0) >= fixture.bytes.byteLength, 'the healthy stream');
+    assert.equal(camera.closed, null);
+    assert.equal(viewer.closed, null);
+    camera.close();
+    viewer.close();
+    await server.stop();
+  });
+
+  /** Streams one more healthy chunk between cases. */
+  const tick = () => {
+    const c = fixture.chunks[healthy.seq];
+    if (c) healthy.camera.sendBinary(media(healthy.seq++, c));
+  };
+
+  async function expectClose(client: TestClient, code: number, reason: RegExp): Promise<void> {
+    const closed = await client.closedWith();
+    assert.equal(closed.code, code, `close code (reason: ${closed.reason})`);
+    const error = client.messages.find((m) => m.type === 'error');
+    assert.ok(error && error.type === 'error' && reason.test(error.message), `error message ${JSON.stringify(error)} matches ${reason}`);
+    tick();
+  }
+
+  const fresh = async () => {
+    const c = new TestClient(server.wsUrl);
+    await c.opened();
+    return c;
+  };
+
+  it('media before hello → 4412', async () => {
+    const c = await fresh();
+    c.sendBinary(media(0, new Uint8Array(10)));
+    await expectClose(c, 4412, /before hello/);
+  });
+  it('invalid JSON → 4400', async () => {
+    const c = await fresh();
+    c.send('{"type":');
+    await expectClose(c, 4400, /not valid JSON/);
+  });
+  it('unknown message type as hello → 4400', async () => {
+    const c = await fresh();
+    c.send({ type: 'subscribe', cameraId: 'healthy' });
+    await expectClose(c, 4400, /invalid/);
+  });
+  it('other protocol version → 4426', async () => {
+    const c = await fresh();
+    c.send({ type: 'hello', protocol: PROTOCOL_VERSION + 1, role: 'viewer' });
+    await expectClose(c, 4426, /not supported/);
+  });
+  it('no hello in time → 4408', async () => {
+    const c = await fresh();
+    await expectClose(c, 4408, /no hello/);
+  });
+  it('hostile camera name → 4400', async () => {
+    const c = await fresh();
+    c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: 'x', name: 'a\u0000b' });
+    await expectClose(c, 4400, /control characters/);
+  });
+  it('media before a stream message → 4412', async () => {
+    const c = await connectCamera(server.wsUrl, 'early-media', 'E');
+    c.sendBinary(media(0, fixture.chunks[0]!));
+    await expectClose(c, 4412, /before a "stream"/);
+  });
+  it('chunks out of order → 4400', async () => {
+    const c = await connectCamera(server.wsUrl, 'bad-seq', 'S');
+    c.send(STREAM);
+    c.sendBinary(media(1, fixture.chunks[0]!));
+    await expectClose(c, 4400, /out of order/);
+  });
+  it('malformed binary header → 4400', async () => {
+    const c = await connectCamera(server.wsUrl, 'bad-header', 'H');
+    c.send(STREAM);
+    c.sendBinary(Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 1));
+    await expectClose(c, 4400, /unknown binary frame kind/);
+  });
+  it('malformed WebM → 4415, and the channel shows offline', async () => {
+    const c = await connectCamera(server.wsUrl, 'garbage', 'G');
+    c.send(STREAM);
+    c.sendBinary(media(0, new TextEncoder().encode('this is not webm at all')));
+    await expectClose(c, 4415, /malformed WebM/);
+    await healthy.viewer.message('cameras', (m) => m.cameras.some((x) => x.id === 'garbage' && x.state === 'offline'));
+  });
+  it('oversized message → 1009', async () => {
+    const c = await connectCamera(server.wsUrl, 'huge', 'Huge');
+    c.send(STREAM);
+    c.sendBinary(new Uint8Array(MAX_BINARY_BYTES + 1));
+    assert.equal((await c.closedWith()).code, 1009);
+    tick();
+  });
+  it('a viewer sending media → 4412', async () => {
+    const c = await connectViewer(server.wsUrl);
+    c.sendBinary(media(0, new Uint8Array(4)));
+    await expectClose(c, 4412, /viewers do not send media/);
+  });
+  it('a viewer subscribing to an unknown camera gets an error but stays connected', async () => {
+    const c = await connectViewer(server.wsUrl);
+    c.send({ type: 'subscribe', cameraId: 'nobody-here' });
+    const err = await c.message('error');
+    assert.equal(err.code, 'UNKNOWN_CAMERA');
+    assert.equal(c.closed, null);
+    c.close();
+  });
+
+  it('HTTP: hostile paths are 404, other methods 405, pages 200 with security headers', async () => {
+    for (const path of ['/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/assets/../../package.json', '//etc/passwd', '/assets/%00', '/public/viewer.html']) {
+      const r = await fetchRaw(server.url, 'GET', path);
+      assert.equal(r.status, 404, path);
+    }
+    assert.equal((await fetchRaw(`${server.url}/`, 'POST')).status, 405);
+    for (const path of ['/', '/camera', '/assets/viewer.js', '/assets/camera.js', '/assets/style.css', '/api/cameras', '/ca.crt']) {
+      const r = await fetchRaw(`${server.url}${path}`);
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff');
+    }
+    assert.match(String((await fetchRaw(`${server.url}/camera`)).headers['content-security-policy']), /default-src 'self'/);
+  });
+
+  it('HTTP helper: trust page, CA download, redirect of anything else to HTTPS', async () => {
+    const base = `http://127.0.0.1:${server.httpPort}`;
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /ca\.crt/);
+    const ca = await fetch(`${base}/ca.crt`);
+    assert.equal(ca.headers.get('content-type'), 'application/x-x509-ca-cert');
+    const redirect = await fetch(`${base}/camera?x=1`, { redirect: 'manual' });
+    assert.equal(redirect.status, 302);
+    assert.equal(redirect.headers.get('location'), `https://127.0.0.1:${server.httpsPort}/camera`);
+    const evil = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: server.httpPort!, path: '/camera', headers: { host: 'evil.example/x?' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(evil, 400, 'a Host header that is not a plain name is refused, not redirected to');
+  });
+});

@@ -1,0 +1,82 @@
+// The shared protocol module: frame headers and message validation.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  FLAG_INIT,
+  FLAG_KEY,
+  FRAME_KIND_MEDIA,
+  HEADER_BYTES,
+  MAX_TEXT_BYTES,
+  ProtocolError,
+  cameraMessageSchema,
+  decodeFrame,
+  encodeFrame,
+  helloSchema,
+  parseMessage,
+  viewerMessageSchema,
+} from '../../src/shared/protocol.ts';
+
+describe('binary frames', () => {
+  it('round-trips a header and payload', () => {
+    const payload = new Uint8Array([1, 2, 3, 250]);
+    const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: FLAG_INIT | FLAG_KEY, channel: 0xabcd, seq: 0xfffffffe }, payload);
+    assert.equal(frame.byteLength, HEADER_BYTES + 4);
+    // Layout as documented: kind, flags, channel (BE u16), seq (BE u32).
+    assert.deepEqual([...frame.subarray(0, 8)], [0x01, 0x03, 0xab, 0xcd, 0xff, 0xff, 0xff, 0xfe]);
+    const { header, payload: back } = decodeFrame(frame);
+    assert.deepEqual(header, { kind: 1, flags: 3, channel: 0xabcd, seq: 0xfffffffe });
+    assert.deepEqual(back, payload);
+  });
+
+  it('reads a header from a view with an offset', () => {
+    const buf = new Uint8Array(20);
+    buf.set(encodeFrame({ kind: 1, flags: 0, channel: 7, seq: 9 }, new Uint8Array([42])), 5);
+    const { header, payload } = decodeFrame(buf.subarray(5, 14));
+    assert.equal(header.channel, 7);
+    assert.equal(header.seq, 9);
+    assert.deepEqual([...payload], [42]);
+  });
+
+  it('refuses short frames, unknown kinds and unknown flags with BAD_MESSAGE', () => {
+    for (const bad of [new Uint8Array(0), new Uint8Array(7), Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0), Uint8Array.of(1, 0x80, 0, 0, 0, 0, 0, 0)]) {
+      assert.throws(() => decodeFrame(bad), (e: unknown) => e instanceof ProtocolError && e.code === 'BAD_MESSAGE' && e.closeCode === 4400);
+    }
+  });
+});
+
+describe('message validation', () => {
+  const hello = (extra: object) => JSON.stringify({ type: 'hello', protocol: 1, role: 'camera', cameraId: 'abc-1', name: 'Kitchen', ...extra });
+
+  it('accepts good hellos and trims names', () => {
+    assert.deepEqual(parseMessage(helloSchema, hello({ name: '  Porch ' })), { type: 'hello', protocol: 1, role: 'camera', cameraId: 'abc-1', name: 'Porch' });
+    assert.equal(parseMessage(helloSchema, JSON.stringify({ type: 'hello', protocol: 1, role: 'viewer' })).role, 'viewer');
+  });
+
+  it('refuses hostile names and ids with a message that says what is wrong', () => {
+    const cases: [object, RegExp][] = [
+      [{ name: 'x'.repeat(65) }, /longer than 64/],
+      [{ name: '   ' }, /empty/],
+      [{ name: 'bell\u0007' }, /control characters/],
+      [{ cameraId: '../etc' }, /camera ids/],
+      [{ cameraId: 'a'.repeat(65) }, /camera ids/],
+    ];
+    for (const [extra, message] of cases) {
+      assert.throws(() => parseMessage(helloSchema, hello(extra)), (e: unknown) => e instanceof ProtocolError && e.code === 'BAD_MESSAGE' && message.test(e.message));
+    }
+  });
+
+  it('keeps HTML in names as text (escaping is the page’s job) but bounds it', () => {
+    assert.equal(parseMessage(helloSchema, hello({ name: '<img src=x onerror=alert(1)>' })).role, 'camera');
+  });
+
+  it('refuses invalid JSON, unknown types, missing fields and oversized text', () => {
+    assert.throws(() => parseMessage(viewerMessageSchema, '{nope'), /not valid JSON/);
+    assert.throws(() => parseMessage(viewerMessageSchema, JSON.stringify({ type: 'explode' })), /invalid "explode" message/);
+    assert.throws(() => parseMessage(viewerMessageSchema, JSON.stringify({ type: 'command', cameraId: 'a', command: 'reboot', requestId: '1' })), /command/);
+    assert.throws(() => parseMessage(cameraMessageSchema, JSON.stringify({ type: 'stream', mime: 'video/webm' })), /stream/);
+    assert.throws(
+      () => parseMessage(viewerMessageSchema, 'x'.repeat(MAX_TEXT_BYTES + 1)),
+      (e: unknown) => e instanceof ProtocolError && e.code === 'TOO_LARGE',
+    );
+  });
+});
