@@ -11,7 +11,7 @@ export const CLIENT_ENTRIES = {
   '/assets/viewer.js': 'src/client/viewer/viewer-page.ts',
 } as const;
 
-/** Bundles every client entry point; resolves to JavaScript text by URL path. */
+/** Bundles every client entry point; resolves to JavaScript (and source map) text by URL path. */
 export async function bundleClients(): Promise<Map<string, string>> {
   const entries = Object.entries(CLIENT_ENTRIES);
   const result = await build({
@@ -23,7 +23,7 @@ export async function bundleClients(): Promise<Map<string, string>> {
     write: false,
     outdir: 'out',
     minify: true,
-    sourcemap: 'inline',
+    sourcemap: 'linked',
     logLevel: 'silent',
   });
   const out = new Map<string, string>();

@@ -143,7 +143,7 @@ export class Channel {
       if (!v.waiting) {
         if (sink.congested()) v.waiting = true;
         else sink.sendBinary(frame);
-      } else if (foundKey) this.sendJoin(sink, v);
+      } else if (foundKey && !sink.congested()) this.sendJoin(sink, v);
     }
   }
 
@@ -160,7 +160,8 @@ export class Channel {
       } else if (e.kind === 'cluster') {
         if (this.init === null) this.init = this.concat(0, e.offset);
         this.currentCluster = e.offset;
-      } else if (e.keyframe && (this.videoTrack === null || e.track === this.videoTrack)) {
+      } else if (e.keyframe && (this.videoTrack === null || e.track === this.videoTrack) && e.cluster >= (this.retained[0]?.offset ?? Infinity)) {
+        // (A keyframe in a cluster whose start was already dropped cannot start a joiner.)
         this.gopStart = e.cluster;
         foundKey = true;
       }

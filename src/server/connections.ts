@@ -4,22 +4,8 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { WebmError } from '../media/webm/webm-parser.ts';
-import {
-  CLOSE_CODES,
-  MAX_BINARY_BYTES,
-  PROTOCOL_VERSION,
-  ProtocolError,
-  WS_PATH,
-  cameraMessageSchema,
-  decodeFrame,
-  helloSchema,
-  parseMessage,
-  viewerMessageSchema,
-  type CameraMessage,
-  type Command,
-  type ServerMessage,
-  type ViewerMessage,
-} from '../shared/protocol.ts';
+import { CLOSE_CODES, MAX_BINARY_BYTES, PROTOCOL_VERSION, ProtocolError, WS_PATH, decodeFrame } from '../shared/protocol.ts';
+import { cameraMessageSchema, helloSchema, parseMessage, viewerMessageSchema, type CameraMessage, type Command, type ServerMessage, type ViewerMessage } from '../shared/schemas.ts';
 import type { Channel, ViewerSink } from './channel.ts';
 import type { CameraLink, Hub } from './hub.ts';
 import type { Logger } from './log.ts';

@@ -74,7 +74,7 @@ export async function httpsRoutes(content: AppContent): Promise<Route[]> {
       handle: (_req, res) => send(res, 200, 'application/json', JSON.stringify({ cameras: content.hub.list() })),
     },
   ];
-  for (const [url, js] of content.bundles) routes.push(staticRoute(url, 'text/javascript; charset=utf-8', js));
+  for (const [url, text] of content.bundles) routes.push(staticRoute(url, url.endsWith('.map') ? 'application/json' : 'text/javascript; charset=utf-8', text));
   if (content.caCertDer) routes.push(caRoute(content.caCertDer));
   return routes;
 }

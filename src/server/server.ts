@@ -34,6 +34,8 @@ export interface RunningServer {
 
 /** How often the server checks whether its addresses changed (and renews the certificate). */
 const ADDRESS_CHECK_MS = 60_000;
+/** How often the server checks its certificate for expiry even when nothing changed. */
+const RENEW_CHECK_MS = 24 * 60 * 60 * 1000;
 
 /** Starts everything; resolves once both ports listen. */
 export async function startServer(config: ServerConfig, log: Logger, options: { ws?: Partial<ConnectionOptions> } = {}): Promise<RunningServer> {
@@ -92,9 +94,13 @@ export async function startServer(config: ServerConfig, log: Logger, options: { 
   await renderHelper();
 
   // Addresses change (DHCP, Wi-Fi roaming): renew the certificate and links without a restart.
+  let lastRenewCheck = Date.now();
   const addressTimer = setInterval(() => {
     const now = lanNames();
-    if (sameNames(now, names)) return;
+    // Also once a day, so a server that runs for a year renews its certificate before it expires.
+    const daily = Date.now() - lastRenewCheck > RENEW_CHECK_MS;
+    if (sameNames(now, names) && !daily) return;
+    lastRenewCheck = Date.now();
     names = now;
     running.links = linksFor(reachable(names, config.host), httpsPort, httpPort);
     void (async () => {

@@ -13,6 +13,8 @@ import { launchChromium, newContext } from '../helpers/browser.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NAME = 'E2E Cam';
+/** "Frames advance": at least this many presented in 2 s (the fake camera sends 30 fps; frame rate itself is a benchmark's job). */
+const MIN_FRAMES_2S = 10;
 
 /** The server in its own process, started like `npm start -- --port … --host … --data-dir …`. */
 async function startServerProcess(port: number, dataDir: string): Promise<{ child: ChildProcess; port: number; output: () => string }> {
@@ -109,7 +111,7 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
     await viewer.waitForTimeout(1000); // both browsers are still starting up
     const shown = await framesDuring(viewer, 2000);
     t.diagnostic(`viewer shows ${(shown / 2).toFixed(1)} fps`);
-    assert.ok(shown >= 30, `frames shown in 2 s: ${shown}`);
+    assert.ok(shown >= MIN_FRAMES_2S, `frames shown in 2 s: ${shown}`);
     // The camera page shows its viewer count and bitrate.
     await camera.waitForFunction(() => document.getElementById('stat-viewers')?.textContent === '1 viewer');
     assert.match((await camera.textContent('#stat-bitrate')) ?? '', /[1-9]\d* kbit\/s/);
@@ -123,7 +125,7 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
     await viewer.waitForSelector('.tile[data-state="live"]');
     await camera.waitForSelector('body[data-state="live"]');
     await viewer.waitForTimeout(1000);
-    assert.ok((await framesDuring(viewer, 2000)) >= 30, 'frames advance again after resume');
+    assert.ok((await framesDuring(viewer, 2000)) >= MIN_FRAMES_2S, 'frames advance again after resume');
   });
 
   it('a viewer joining after 20 s shows video within 1 s, alone on the page with ?camera=', async (t) => {
@@ -136,7 +138,7 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
     assert.ok(firstFrameMs > 0 && firstFrameMs <= 1000, `first frame ${firstFrameMs} ms after navigation`);
     assert.ok(await late.evaluate(() => document.body.classList.contains('solo')));
     await countFrames(late);
-    assert.ok((await framesDuring(late, 2000)) >= 30, 'the late joiner keeps playing');
+    assert.ok((await framesDuring(late, 2000)) >= MIN_FRAMES_2S, 'the late joiner keeps playing');
     // Rough latency check: the late joiner is near the live edge, not a GOP behind.
     const lead = await late.evaluate(() => {
       const v = document.querySelector('video')!;
@@ -160,6 +162,6 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
     t.diagnostic(`playing again ${Date.now() - down} ms after the server stopped`);
     await viewer.waitForTimeout(1000);
     const shown = await framesDuring(viewer, 2000);
-    assert.ok(shown >= 30, `frames shown in 2 s after the restart: ${shown}`);
+    assert.ok(shown >= MIN_FRAMES_2S, `frames shown in 2 s after the restart: ${shown}`);
   });
 });

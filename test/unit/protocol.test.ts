@@ -8,13 +8,10 @@ import {
   HEADER_BYTES,
   MAX_TEXT_BYTES,
   ProtocolError,
-  cameraMessageSchema,
   decodeFrame,
   encodeFrame,
-  helloSchema,
-  parseMessage,
-  viewerMessageSchema,
 } from '../../src/shared/protocol.ts';
+import { cameraMessageSchema, helloSchema, parseMessage, viewerMessageSchema } from '../../src/shared/schemas.ts';
 
 describe('binary frames', () => {
   it('round-trips a header and payload', () => {

@@ -169,6 +169,12 @@ class CameraSession {
     if (detail && state === 'reconnecting') showMessage(`Lost the server (${detail}).`);
   }
 
+  /** Renames the camera while it runs. */
+  rename(name: string): void {
+    this.options = { ...this.options, name };
+    this.socket?.sendJson({ type: 'name', name });
+  }
+
   /** Changes settings while running: new capture, same socket. */
   async restartCapture(options: CameraOptions): Promise<void> {
     this.options = options;
@@ -275,6 +281,11 @@ function main(): void {
       session?.restartCapture(o).catch((err: unknown) => showMessage((err as Error).message, 'error'));
     });
   }
+  ui.name.addEventListener('change', () => {
+    const o = formOptions();
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify(o));
+    session?.rename(o.name);
+  });
   if (autostart) void start();
 }
 

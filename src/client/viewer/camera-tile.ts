@@ -31,6 +31,7 @@ export class CameraTile {
   private readonly details: HTMLSpanElement;
   private readonly note: HTMLDivElement;
   private readonly toggle: HTMLButtonElement;
+  private readonly sound: HTMLButtonElement;
   private readonly player: MsePlayer;
   private info: CameraInfo;
   private lastRejoin = 0;
@@ -49,6 +50,7 @@ export class CameraTile {
       <div class="tile-media"><video muted playsinline autoplay></video><div class="tile-note" hidden></div></div>
       <div class="tile-bar">
         <span class="badge"></span><span class="tile-name"></span><span class="tile-details"></span>
+        <button type="button" class="tile-sound" hidden>Sound</button>
         <button type="button" class="tile-toggle"></button>
       </div>`;
     this.video = this.el.querySelector('video')!;
@@ -57,6 +59,13 @@ export class CameraTile {
     this.details = this.el.querySelector('.tile-details')!;
     this.note = this.el.querySelector('.tile-note')!;
     this.toggle = this.el.querySelector('.tile-toggle')!;
+    this.sound = this.el.querySelector('.tile-sound')!;
+    this.sound.addEventListener('click', (e) => {
+      e.stopPropagation();
+      // Browsers allow sound only after a click like this one.
+      this.video.muted = !this.video.muted;
+      this.render();
+    });
     this.player = new MsePlayer(this.video, {
       rejoin: (reason) => this.rejoin(reason),
       firstFrame: () => {
@@ -107,6 +116,12 @@ export class CameraTile {
     this.player.start(mime);
   }
 
+  /** Stops playing until the next stream (the page is hidden). */
+  suspend(): void {
+    this.player.teardown();
+    delete this.el.dataset.playing;
+  }
+
   append(bytes: Uint8Array): void {
     this.player.append(bytes);
   }
@@ -146,6 +161,9 @@ export class CameraTile {
     this.details.textContent = [size, watchers].filter(Boolean).join(' · ');
     this.toggle.textContent = this.info.state === 'paused' ? 'Resume' : 'Pause';
     this.toggle.hidden = !(this.info.state === 'live' || this.info.state === 'paused') || !this.viewerOnline;
+    this.sound.hidden = !this.info.mime?.includes('opus') || this.info.state !== 'live';
+    this.sound.textContent = this.video.muted ? 'Sound off' : 'Sound on';
+    this.sound.setAttribute('aria-pressed', String(!this.video.muted));
   }
 
   private noteTimer: ReturnType<typeof setTimeout> | null = null;

@@ -98,6 +98,11 @@ export class MsePlayer {
           return;
         }
         sb.mode = 'segments';
+        // Until the first picture, look at every append: a late joiner's media starts long after 0,
+        // so playback must seek into it at once rather than at the next tick.
+        sb.addEventListener('updateend', () => {
+          if (generation === this.generation && !this.firstFrameSeen) this.tick(false);
+        });
         this.queue = new SourceBufferQueue(sb, () => this.video.currentTime, (m) => this.requestRejoin(`buffer error: ${m}`));
         for (const p of this.pending) this.queue.append(p);
         this.pending = [];
@@ -161,7 +166,8 @@ export class MsePlayer {
     this.lastTick = now;
     const v = this.video;
     const b = v.buffered;
-    if (b.length === 0) return;
+    // A seek into a long group of pictures decodes from its keyframe; seeking again would restart that.
+    if (b.length === 0 || v.seeking) return;
     const ranges: [number, number][] = [];
     for (let i = 0; i < b.length; i++) ranges.push([b.start(i), b.end(i)]);
     const decision = decideLiveEdge({ currentTime: v.currentTime, ranges, sinceLastTick: force ? Infinity : since, rate: v.playbackRate }, this.liveEdge);

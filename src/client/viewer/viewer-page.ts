@@ -22,9 +22,11 @@ if (solo !== null) document.body.classList.add('solo');
 const socket = new ServerSocket(() => helloFor('viewer'), {
   welcome: () => {
     setConn('live', 'connected');
+    for (const cameraId of pendingCommands.values()) tiles.get(cameraId)?.commandResult(false, 'the connection to the server was lost');
+    pendingCommands.clear();
     for (const t of tiles.values()) {
       t.setViewerOnline(true);
-      socket.sendJson({ type: 'subscribe', cameraId: t.id });
+      if (!suspended) subscribe(t.id);
     }
   },
   message: onMessage,
@@ -84,7 +86,7 @@ function reconcile(cameras: CameraInfo[]): void {
     if (!tile) {
       tile = new CameraTile(info, { subscribe, command, focus: toggleFocus });
       tiles.set(info.id, tile);
-      subscribe(info.id);
+      if (!suspended) subscribe(info.id);
     } else {
       tile.update(info);
     }
@@ -111,6 +113,7 @@ function columnsFor(n: number): number {
 }
 
 function subscribe(cameraId: string): void {
+  if (suspended) return;
   socket.sendJson({ type: 'subscribe', cameraId });
 }
 
@@ -126,6 +129,30 @@ function toggleFocus(cameraId: string): void {
   document.body.classList.toggle('focused', focused !== null);
   for (const t of tiles.values()) t.el.classList.toggle('is-focused', t.id === focused);
 }
+
+// A page nobody looks at (hidden tab, sleeping tablet) stops its streams after a grace period, so it
+// costs neither the camera nor the network; it re-joins from the latest keyframe when shown again.
+const HIDDEN_GRACE_MS = 10_000;
+let suspended = false;
+let hiddenTimer: ReturnType<typeof setTimeout> | null = null;
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') {
+    hiddenTimer ??= setTimeout(() => {
+      hiddenTimer = null;
+      suspended = true;
+      for (const t of tiles.values()) {
+        t.suspend();
+        socket.sendJson({ type: 'unsubscribe', cameraId: t.id });
+      }
+    }, HIDDEN_GRACE_MS);
+    return;
+  }
+  if (hiddenTimer) clearTimeout(hiddenTimer);
+  hiddenTimer = null;
+  if (!suspended) return;
+  suspended = false;
+  for (const t of tiles.values()) subscribe(t.id);
+});
 
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && focused) toggleFocus(focused);

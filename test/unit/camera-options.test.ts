@@ -1,0 +1,33 @@
+// The camera page's link parameters and saved settings.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_CAMERA_OPTIONS, readCameraOptions } from '../../src/client/camera/options.ts';
+
+const read = (query: string, saved: string | null = null) => readCameraOptions(new URLSearchParams(query), saved);
+
+describe('camera options', () => {
+  it('defaults, and autostart with a name', () => {
+    assert.deepEqual(read(''), { options: DEFAULT_CAMERA_OPTIONS, autostart: false, warnings: [], errors: [] });
+    const r = read('autostart=1&name=%20Kitchen%20&transport=mediarecorder&audio=0&resolution=480&fps=15');
+    assert.equal(r.autostart, true);
+    assert.deepEqual(r.options, { ...DEFAULT_CAMERA_OPTIONS, name: 'Kitchen', audio: false, resolution: 480, fps: 15 });
+    assert.deepEqual(r.errors, []);
+  });
+  it('accepts transport=webcodecs with a warning (not available yet)', () => {
+    const r = read('transport=webcodecs');
+    assert.equal(r.errors.length, 0);
+    assert.match(r.warnings[0] ?? '', /not available yet/);
+  });
+  it('refuses bad parameters with clear errors', () => {
+    const r = read(`transport=carrier-pigeon&audio=maybe&resolution=4k&fps=1000&autostart=yes&name=${'x'.repeat(65)}`);
+    assert.equal(r.errors.length, 6);
+    assert.match(r.errors.join(' '), /Unknown transport "carrier-pigeon"/);
+    assert.equal(read('name=a%07b').errors.length, 1, 'control characters');
+  });
+  it('uses saved settings under the link, and ignores broken saved settings', () => {
+    const saved = JSON.stringify({ name: 'Porch', fps: 24, audio: false, resolution: 99 });
+    assert.deepEqual(read('', saved).options, { ...DEFAULT_CAMERA_OPTIONS, name: 'Porch', fps: 24, audio: false });
+    assert.equal(read('name=Door', saved).options.name, 'Door');
+    assert.deepEqual(read('', '{not json').options, DEFAULT_CAMERA_OPTIONS);
+  });
+});

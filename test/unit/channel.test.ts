@@ -1,0 +1,97 @@
+// A camera channel's late-join cache and fan-out, fed with a real Chromium recording.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Channel, type ViewerSink } from '../../src/server/channel.ts';
+import { WebmParser } from '../../src/media/webm/webm-parser.ts';
+import { FLAG_INIT, FLAG_KEY, decodeFrame, type ServerMessage } from '../../src/shared/protocol.ts';
+import { concat, loadFixture } from '../helpers/server.ts';
+
+class Sink implements ViewerSink {
+  json: ServerMessage[] = [];
+  frames: { flags: number; payload: Uint8Array }[] = [];
+  busy = false;
+  sendJson(m: ServerMessage): void {
+    this.json.push(m);
+  }
+  sendBinary(frame: Uint8Array): void {
+    const { header, payload } = decodeFrame(frame);
+    this.frames.push({ flags: header.flags, payload: payload.slice() });
+  }
+  congested(): boolean {
+    return this.busy;
+  }
+  bytes(): Uint8Array {
+    return concat(this.frames.map((f) => f.payload));
+  }
+}
+
+const STREAM = { mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30 };
+
+describe('channel', async () => {
+  const { bytes, chunks } = await loadFixture('chromium-vp8-opus');
+  const reference = new WebmParser();
+  const events = reference.push(bytes);
+  const initLength = reference.initLength!;
+  const video = reference.tracks!.find((t) => t.type === 'video')!.number;
+  const keyClusters = events.flatMap((e) => (e.kind === 'block' && e.keyframe && e.track === video ? [e.cluster] : []));
+
+  it('takes the picture size from the stream’s Tracks', () => {
+    const ch = new Channel('c', 1, 'C');
+    ch.startStream({ ...STREAM, width: null, height: null });
+    ch.pushMedia(concat(chunks.slice(0, 3)));
+    assert.deepEqual([ch.info().width, ch.info().height], [320, 240]);
+  });
+
+  it('keeps only what a late joiner needs: init + the cluster of the latest keyframe onwards', () => {
+    const ch = new Channel('c', 1, 'C');
+    ch.startStream(STREAM);
+    for (const c of chunks) ch.pushMedia(c);
+    const sink = new Sink();
+    ch.subscribe(sink);
+    assert.equal(sink.json[0]?.type, 'stream');
+    assert.deepEqual(sink.frames.map((f) => f.flags), [FLAG_INIT, FLAG_KEY]);
+    assert.deepEqual(sink.bytes(), concat([bytes.subarray(0, initLength), bytes.subarray(keyClusters[keyClusters.length - 1]!)]));
+  });
+
+  it('makes joiners wait for the next keyframe when the cache limit was hit, then starts them there', () => {
+    const ch = new Channel('c', 1, 'C', 8 * 1024);
+    ch.startStream(STREAM);
+    const second = keyClusters[1]!;
+    let sent = 0;
+    let i = 0;
+    // Feed up to just before the second keyframe's cluster; the small limit drops the first group.
+    for (; i < chunks.length && sent + chunks[i]!.byteLength <= second; i++) {
+      ch.pushMedia(chunks[i]!);
+      sent += chunks[i]!.byteLength;
+    }
+    const sink = new Sink();
+    ch.subscribe(sink);
+    assert.equal(sink.frames.length, 0, 'nothing to start from yet');
+    for (; i < chunks.length; i++) ch.pushMedia(chunks[i]!);
+    assert.deepEqual(sink.frames.map((f) => f.flags).slice(0, 2), [FLAG_INIT, FLAG_KEY]);
+    const got = sink.bytes();
+    assert.deepEqual(got.subarray(0, initLength), bytes.subarray(0, initLength));
+    const startsAt = bytes.byteLength - (got.byteLength - initLength);
+    assert.ok(keyClusters.includes(startsAt), `the joiner starts at a keyframe's cluster (${startsAt})`);
+  });
+
+  it('skips a congested viewer and re-joins it at the next keyframe', () => {
+    const ch = new Channel('c', 1, 'C');
+    const slow = new Sink();
+    const fast = new Sink();
+    ch.subscribe(slow);
+    ch.subscribe(fast);
+    ch.startStream(STREAM);
+    slow.busy = true;
+    const half = Math.floor(chunks.length / 2);
+    for (const c of chunks.slice(0, half)) ch.pushMedia(c);
+    slow.busy = false;
+    const before = slow.frames.length;
+    for (const c of chunks.slice(half)) ch.pushMedia(c);
+    assert.deepEqual(fast.bytes(), bytes, 'the other viewer gets everything');
+    assert.equal(slow.json.filter((m) => m.type === 'stream').length, 2, 'the slow viewer was told to start over once');
+    const rejoined = concat(slow.frames.slice(before).map((f) => f.payload));
+    assert.deepEqual(rejoined.subarray(0, initLength), bytes.subarray(0, initLength));
+    assert.ok(keyClusters.includes(bytes.byteLength - (rejoined.byteLength - initLength)), 'and re-joined at a keyframe cluster');
+  });
+});
