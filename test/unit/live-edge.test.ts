@@ -1,14 +1,14 @@
 // The live-edge policy: bounded lead, gentle catch-up, jumps, recovery after a stall.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_LIVE_EDGE as C, decideLiveEdge } from '../../src/client/viewer/live-edge.ts';
+import { DEFAULT_LIVE_EDGE as C, decideLiveEdge, type LiveEdgeInput } from '../../src/client/viewer/live-edge.ts';
 
-const at = (currentTime: number, end: number, extra: Partial<Parameters<typeof decideLiveEdge>[0]> = {}) =>
-  decideLiveEdge({ currentTime, ranges: [[0, end]], sinceLastTick: 0.25, rate: 1, ...extra });
+const at = (currentTime: number, end: number, extra: Partial<LiveEdgeInput> = {}) =>
+  decideLiveEdge({ currentTime, ranges: [[0, end]], sinceLastTick: 0.25, rate: 1, firstPicture: false, sinceSeek: Infinity, stalledFor: 0, ...extra });
 
 describe('live edge policy', () => {
   it('does nothing with nothing buffered', () => {
-    assert.deepEqual(decideLiveEdge({ currentTime: 0, ranges: [], sinceLastTick: 0.25, rate: 1 }), { seekTo: null, rate: 1 });
+    assert.deepEqual(at(0, 0, { ranges: [] }), { seekTo: null, rate: 1 });
   });
   it('plays at normal speed near the target lead', () => {
     assert.deepEqual(at(10, 10 + C.target), { seekTo: null, rate: 1 });
@@ -18,17 +18,30 @@ describe('live edge policy', () => {
     assert.equal(at(10, 10 + C.target + 0.1, { rate: C.catchUpRate }).rate, C.catchUpRate, 'keeps catching up above target');
     assert.equal(at(10, 10 + C.target - 0.01, { rate: C.catchUpRate }).rate, 1, 'stops at target');
   });
+  it('catches up faster when further behind, short of the jump threshold', () => {
+    assert.deepEqual(at(10, 10 + C.fastCatchUpAbove + 0.1), { seekTo: null, rate: C.fastCatchUpRate });
+  });
   it('jumps to the live edge past the threshold', () => {
     assert.deepEqual(at(10, 10 + C.jumpAbove + 0.1), { seekTo: 10 + C.jumpAbove + 0.1 - C.target, rate: 1 });
+  });
+  it('does not chain jumps: right after a seek it catches up instead', () => {
+    assert.deepEqual(at(10, 10 + C.jumpAbove + 0.1, { sinceSeek: C.seekCooldown / 2 }), { seekTo: null, rate: C.fastCatchUpRate });
   });
   it('jumps after a stall (long gap between ticks) when behind', () => {
     assert.equal(at(10, 10 + C.target + C.catchUpAbove + 0.1, { sinceLastTick: 2 }).seekTo !== null, true);
     assert.equal(at(10, 10 + C.target, { sinceLastTick: 2 }).seekTo, null, 'not when already live');
   });
-  it('seeks into the buffer when the position is outside it (late joiner: timestamps start late)', () => {
-    const d = decideLiveEdge({ currentTime: 0, ranges: [[3600, 3601]], sinceLastTick: 0.25, rate: 1 });
-    assert.equal(d.seekTo, 3601 - C.target);
-    const gap = decideLiveEdge({ currentTime: 5.5, ranges: [[0, 5], [6, 6.2]], sinceLastTick: 0.25, rate: 1 });
-    assert.equal(gap.seekTo, 6, 'never before the start of the last range');
+  it('moves on when playback is stuck with media ahead (a gap between ranges), a moment after any seek', () => {
+    const d = at(1.2, 0, { ranges: [[0, 1.22], [1.35, 5]], stalledFor: C.stuckAfter + 0.1, sinceSeek: C.stuckAfter + 0.1 });
+    assert.deepEqual(d, { seekTo: 5 - C.target, rate: 1 });
+    assert.notEqual(at(1.2, 0, { ranges: [[0, 1.22], [1.35, 5]], stalledFor: 3, sinceSeek: 0.2 }).seekTo, 5 - C.target, 'a seek that just ended gets a moment');
+    assert.equal(at(10, 10.1, { stalledFor: 5 }).seekTo, null, 'not when at the live edge (a paused camera)');
+  });
+  it('shows a late joiner’s first picture at once: seeks to the keyframe the newest range starts with', () => {
+    assert.deepEqual(at(0, 0, { ranges: [[3600, 3607]], firstPicture: true }), { seekTo: 3600, rate: 1 });
+  });
+  it('seeks into the buffer when the position is outside it', () => {
+    assert.equal(at(0, 0, { ranges: [[3600, 3601]] }).seekTo, 3601 - C.target);
+    assert.equal(at(5.5, 0, { ranges: [[0, 5], [6, 6.2]] }).seekTo, 6, 'never before the start of the last range');
   });
 });

@@ -5,17 +5,36 @@
 export interface LiveEdgeConfig {
   /** Lead over the live edge to aim for. */
   target: number;
-  /** Above target + this, play faster to catch up. */
+  /** Above target + this, play a little faster to catch up (people do not notice 10%). */
   catchUpAbove: number;
-  /** Catch-up playback rate (gentle: people do not notice 10%). */
   catchUpRate: number;
+  /** Above this lead, play clearly faster: still smooth, and the decoder keeps its place. */
+  fastCatchUpAbove: number;
+  fastCatchUpRate: number;
   /** Above this lead, jump straight to the live edge. */
   jumpAbove: number;
   /** A gap between ticks longer than this means the page was hidden or stalled: jump. */
   stallGap: number;
+  /**
+   * No jump this soon after the previous seek ended: a seek into a long group of pictures decodes
+   * from its keyframe, and if it took long, jumping again would only start the same wait over.
+   */
+  seekCooldown: number;
+  /** Playback that has not moved for this long while media is buffered ahead is stuck (a gap, a stall): jump. */
+  stuckAfter: number;
 }
 
-export const DEFAULT_LIVE_EDGE: LiveEdgeConfig = { target: 0.3, catchUpAbove: 0.2, catchUpRate: 1.1, jumpAbove: 1.5, stallGap: 1.0 };
+export const DEFAULT_LIVE_EDGE: LiveEdgeConfig = {
+  target: 0.3,
+  catchUpAbove: 0.2,
+  catchUpRate: 1.1,
+  fastCatchUpAbove: 1.0,
+  fastCatchUpRate: 1.5,
+  jumpAbove: 3.0,
+  stallGap: 1.0,
+  seekCooldown: 2.0,
+  stuckAfter: 1.0,
+};
 
 /** What the player sees at one tick. */
 export interface LiveEdgeInput {
@@ -26,6 +45,12 @@ export interface LiveEdgeInput {
   sinceLastTick: number;
   /** Current playback rate (catch-up goes on until the lead is back at target). */
   rate: number;
+  /** No picture of this stream has been shown yet. */
+  firstPicture: boolean;
+  /** Seconds since the last seek ended (Infinity if none). */
+  sinceSeek: number;
+  /** Seconds since playback last moved forward by itself (seeks do not count). */
+  stalledFor: number;
 }
 
 /** What to do: seek somewhere, and the playback rate. */
@@ -38,13 +63,22 @@ export interface LiveEdgeDecision {
 export function decideLiveEdge(input: LiveEdgeInput, config: LiveEdgeConfig = DEFAULT_LIVE_EDGE): LiveEdgeDecision {
   const last = input.ranges[input.ranges.length - 1];
   if (!last) return { seekTo: null, rate: 1 };
-  const [, end] = last;
-  const liveTarget = Math.max(last[0], end - config.target);
+  const [start, end] = last;
   const inRange = input.ranges.some(([s, e]) => input.currentTime >= s && input.currentTime <= e);
-  const lead = end - input.currentTime;
-  if (!inRange || lead > config.jumpAbove || lead < 0 || (input.sinceLastTick > config.stallGap && lead > config.target + config.catchUpAbove)) {
-    return { seekTo: liveTarget, rate: 1 };
+  if (input.firstPicture && !inRange) {
+    // The newest range starts at a keyframe: showing it needs one decoded frame, so a picture
+    // appears at once; catching up to live comes after.
+    return { seekTo: start, rate: 1 };
   }
+  const liveTarget = Math.max(start, end - config.target);
+  const lead = end - input.currentTime;
+  if (!inRange || lead < 0) return { seekTo: liveTarget, rate: 1 };
+  // Stuck with media ahead (at a gap between ranges, or a decoder that lost its place): move on.
+  const stuck = input.stalledFor > config.stuckAfter && input.sinceSeek > config.stuckAfter;
+  if (stuck && lead > config.target + config.catchUpAbove) return { seekTo: liveTarget, rate: 1 };
+  const behind = lead > config.jumpAbove || (input.sinceLastTick > config.stallGap && lead > config.target + config.catchUpAbove);
+  if (behind && input.sinceSeek >= config.seekCooldown) return { seekTo: liveTarget, rate: 1 };
+  if (lead > config.fastCatchUpAbove) return { seekTo: null, rate: config.fastCatchUpRate };
   const catchingUp = input.rate > 1 && lead > config.target;
   if (catchingUp || lead > config.target + config.catchUpAbove) return { seekTo: null, rate: config.catchUpRate };
   return { seekTo: null, rate: 1 };

@@ -39,8 +39,18 @@ export class MsePlayer {
   private tickTimer: ReturnType<typeof setInterval> | null = null;
   private lastTick = 0;
   private lastTime = -1;
+  private lastDecoded = -1;
   private lastProgressAt = 0;
   private endAtProgress = 0;
+  private lastSeekEnd = -Infinity;
+  private seekStart = 0;
+  private readonly onSeeking = (): void => {
+    this.seekStart = performance.now();
+  };
+  private readonly onSeeked = (): void => {
+    this.lastSeekEnd = performance.now();
+    this.lastTime = this.video.currentTime; // a seek is not playback moving forward
+  };
   private firstFrameSeen = false;
   private generation = 0;
   private readonly onVideoError = (): void => {
@@ -59,6 +69,8 @@ export class MsePlayer {
     video.muted = true; // autoplay everywhere; sound is opt-in per tile
     video.playsInline = true;
     video.addEventListener('error', this.onVideoError);
+    video.addEventListener('seeking', this.onSeeking);
+    video.addEventListener('seeked', this.onSeeked);
     document.addEventListener('visibilitychange', this.onVisibility);
   }
 
@@ -114,6 +126,8 @@ export class MsePlayer {
     this.lastTick = performance.now();
     this.lastProgressAt = this.lastTick;
     this.lastTime = -1;
+    this.lastDecoded = -1;
+    this.lastSeekEnd = -Infinity;
     this.tickTimer = setInterval(() => this.tick(false), TICK_MS);
     this.watchFirstFrame(generation);
   }
@@ -135,6 +149,8 @@ export class MsePlayer {
   destroy(): void {
     this.teardown();
     this.video.removeEventListener('error', this.onVideoError);
+    this.video.removeEventListener('seeking', this.onSeeking);
+    this.video.removeEventListener('seeked', this.onSeeked);
     document.removeEventListener('visibilitychange', this.onVisibility);
   }
 
@@ -165,26 +181,49 @@ export class MsePlayer {
     const since = (now - this.lastTick) / 1000;
     this.lastTick = now;
     const v = this.video;
+    if (v.seeking) {
+      // A seek into a long group of pictures decodes from its keyframe: let it finish, unless it never does.
+      if (now - this.seekStart > STUCK_S * 1000) this.requestRejoin('a seek did not finish');
+      return;
+    }
     const b = v.buffered;
-    // A seek into a long group of pictures decodes from its keyframe; seeking again would restart that.
-    if (b.length === 0 || v.seeking) return;
+    if (b.length === 0) return;
     const ranges: [number, number][] = [];
     for (let i = 0; i < b.length; i++) ranges.push([b.start(i), b.end(i)]);
-    const decision = decideLiveEdge({ currentTime: v.currentTime, ranges, sinceLastTick: force ? Infinity : since, rate: v.playbackRate }, this.liveEdge);
-    if (decision.seekTo !== null) v.currentTime = decision.seekTo;
-    if (v.playbackRate !== decision.rate) v.playbackRate = decision.rate;
-    if (v.paused) v.play().catch(() => undefined);
-
-    // Stuck decoder: media keeps arriving but time does not move (a paused camera sends nothing).
     const end = ranges[ranges.length - 1]![1];
-    if (v.currentTime !== this.lastTime) {
-      this.lastTime = v.currentTime;
+
+    // Progress: new video frames decoded (the clock can run on audio while video is stuck), or,
+    // where the browser does not count frames, playback moving forward by itself (seeks reset
+    // lastTime without counting).
+    const decoded = v.getVideoPlaybackQuality?.().totalVideoFrames;
+    const moved = decoded !== undefined ? decoded !== this.lastDecoded : v.currentTime !== this.lastTime;
+    this.lastTime = v.currentTime;
+    if (decoded !== undefined) this.lastDecoded = decoded;
+    if (moved) {
       this.lastProgressAt = now;
       this.endAtProgress = end;
     } else if (now - this.lastProgressAt > STUCK_S * 1000 && end - this.endAtProgress > 1 && document.visibilityState === 'visible') {
+      // Media keeps arriving (a paused camera sends none) but nothing plays, even after jumps.
       this.requestRejoin('playback stalled');
       return;
     }
+
+    const decision = decideLiveEdge(
+      {
+        currentTime: v.currentTime,
+        ranges,
+        sinceLastTick: force ? Infinity : since,
+        rate: v.playbackRate,
+        firstPicture: !this.firstFrameSeen,
+        sinceSeek: (now - this.lastSeekEnd) / 1000,
+        // Hidden pages may not decode video at all: that is not a stall.
+        stalledFor: document.visibilityState === 'visible' ? (now - this.lastProgressAt) / 1000 : 0,
+      },
+      this.liveEdge,
+    );
+    if (decision.seekTo !== null) v.currentTime = decision.seekTo;
+    if (v.playbackRate !== decision.rate) v.playbackRate = decision.rate;
+    if (v.paused) v.play().catch(() => undefined);
 
     const first = ranges[0]!;
     if (this.queue && v.currentTime - first[0] > TRIM_ABOVE_S) this.queue.remove(first[0], v.currentTime - KEEP_BEHIND_S);

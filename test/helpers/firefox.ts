@@ -1,0 +1,69 @@
+// Real Firefox ESR (Debian's `firefox-esr`, with its fake camera and microphone) driven by
+// puppeteer-core over WebDriver BiDi: no geckodriver and no download. Works headless as root.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+
+export const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+
+/** Prefs for a test Firefox: fake media devices, no permission prompt, autoplay, no background chatter. */
+const PREFS: Record<string, unknown> = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  'media.autoplay.default': 0,
+  'media.autoplay.blocking_policy': 0,
+  // Do not slow down timers or painting of pages that are not in front.
+  'dom.min_background_timeout_value': 4,
+  'dom.timeout.enable_budget_timer_throttling': false,
+  // Quiet: no updates, telemetry or remote settings on a machine that cannot reach them.
+  'app.update.enabled': false,
+  'app.update.auto': false,
+  'browser.shell.checkDefaultBrowser': false,
+  'datareporting.policy.dataSubmissionEnabled': false,
+  'toolkit.telemetry.enabled': false,
+  'network.captive-portal-service.enabled': false,
+  'network.connectivity-service.enabled': false,
+};
+
+/** A Firefox process with its own throw-away profile; close() ends it and removes the profile. */
+export interface FirefoxBrowser {
+  browser: Browser;
+  /** A page in a window of its own (a background tab barely paints). */
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** Launches one headless Firefox ESR that trusts any certificate (the test server's is self-made). */
+export async function launchFirefox(extraPrefs: Record<string, unknown> = {}): Promise<FirefoxBrowser> {
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'wsw-firefox-'));
+  let browser: Browser;
+  try {
+    browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: FIREFOX,
+      headless: true,
+      acceptInsecureCerts: true,
+      userDataDir: profile,
+      extraPrefsFirefox: { ...PREFS, ...extraPrefs },
+      defaultViewport: { width: 640, height: 720 },
+      protocolTimeout: 30_000,
+    });
+  } catch (err) {
+    await rm(profile, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    browser,
+    newPage: () => browser.newPage({ type: 'window' }),
+    close: async () => {
+      try {
+        await browser.close();
+      } catch {
+        // Already gone: make sure the process is.
+        browser.process()?.kill('SIGKILL');
+      }
+      await rm(profile, { recursive: true, force: true }).catch(() => undefined);
+    },
+  };
+}
