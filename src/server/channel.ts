@@ -1,7 +1,7 @@
 // One camera's channel: parses its WebM just enough to keep the init segment and the bytes from
 // the cluster that holds the latest keyframe, and fans its media out to subscribed viewers.
 import { WebmParser, type WebmEvent } from '../media/webm/webm-parser.ts';
-import { encodeFrame, FLAG_INIT, FLAG_KEY, FRAME_KIND_MEDIA, type CameraInfo, type CameraState, type ServerMessage } from '../shared/protocol.ts';
+import { encodeFrame, FLAG_INIT, FLAG_KEY, FRAME_KIND_MEDIA, HEADER_BYTES, type CameraInfo, type CameraState, type ServerMessage } from '../shared/protocol.ts';
 
 /** Where a channel sends things for one viewer (a viewer connection, or a test double). */
 export interface ViewerSink {
@@ -121,7 +121,9 @@ export class Channel {
     if (!parser) throw new Error('pushMedia without a stream');
     const offset = parser.bytesRead;
     const events = parser.push(payload);
-    const bytes = payload.slice(); // own the bytes: the socket may reuse its buffer
+    // One copy: the frame for viewers, whose payload is also what is kept for late joiners.
+    const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: this.number, seq: this.seqOut++ }, payload);
+    const bytes = frame.subarray(HEADER_BYTES);
     this.retained.push({ offset, bytes });
     this.retainedBytes += bytes.byteLength;
     const foundKey = this.apply(events);
@@ -138,7 +140,6 @@ export class Channel {
       this.trimTo(parser.bytesRead);
     }
 
-    const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: this.number, seq: this.seqOut++ }, bytes);
     for (const [sink, v] of this.viewers) {
       if (!v.waiting) {
         if (sink.congested()) v.waiting = true;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, newContext } from '../helpers/browser.ts';
+import { countFrames, framesDuring, launchChromium, newContext } from '../helpers/browser.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NAME = 'E2E Cam';
@@ -46,34 +46,6 @@ function stopProcess(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
-}
-
-/** Starts counting presented frames of the page's tile video(s) (works across stream restarts). */
-async function countFrames(page: Page): Promise<void> {
-  // A string, not a function: the test runner's transpiler would wrap named functions in helpers the page lacks.
-  await page.evaluate(`(() => {
-    window.__frames = 0;
-    const watched = new WeakSet();
-    const watch = () => {
-      for (const v of document.querySelectorAll('.tile video')) {
-        if (watched.has(v)) continue;
-        watched.add(v);
-        const loop = () => { window.__frames++; v.requestVideoFrameCallback(loop); };
-        v.requestVideoFrameCallback(loop);
-      }
-    };
-    watch();
-    setInterval(watch, 200);
-  })()`);
-}
-
-const frames = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { __frames: number }).__frames);
-
-/** Frames shown during `ms`. */
-async function framesDuring(page: Page, ms: number): Promise<number> {
-  const a = await frames(page);
-  await page.waitForTimeout(ms);
-  return (await frames(page)) - a;
 }
 
 describe('end to end in Chromium', { timeout: 180_000 }, () => {

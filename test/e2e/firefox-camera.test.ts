@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page as FirefoxPage } from 'puppeteer-core';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, newContext } from '../helpers/browser.ts';
+import { countFrames, framesDuring, launchChromium, newContext } from '../helpers/browser.ts';
 import { launchFirefox, type FirefoxBrowser } from '../helpers/firefox.ts';
 import { connectViewer, startTestServer, type TestClient } from '../helpers/server.ts';
 import { WebmParser } from '../../src/media/webm/webm-parser.ts';
@@ -72,34 +72,6 @@ class KeyframeWatch {
     clearInterval(this.timer);
     this.client.close();
   }
-}
-
-/** Starts counting frames presented by the page's tile video(s), across stream restarts. */
-async function countFrames(page: Page): Promise<void> {
-  // A string, not a function: the test runner's transpiler would wrap named functions in helpers the page lacks.
-  await page.evaluate(`(() => {
-    window.__frames = 0;
-    const watched = new WeakSet();
-    const watch = () => {
-      for (const v of document.querySelectorAll('.tile video')) {
-        if (watched.has(v)) continue;
-        watched.add(v);
-        const loop = () => { window.__frames++; v.requestVideoFrameCallback(loop); };
-        v.requestVideoFrameCallback(loop);
-      }
-    };
-    watch();
-    setInterval(watch, 200);
-  })()`);
-}
-
-const frames = async (page: Page): Promise<number> => Number(await page.evaluate('window.__frames'));
-
-/** Frames shown during `ms`. */
-async function framesDuring(page: Page, ms: number): Promise<number> {
-  const a = await frames(page);
-  await page.waitForTimeout(ms);
-  return (await frames(page)) - a;
 }
 
 /**
