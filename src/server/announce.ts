@@ -18,6 +18,7 @@ export async function announce(running: RunningServer): Promise<string> {
   ];
   const helpers = shown.flatMap((l) => (l.helper ? [l.helper] : []));
   if (helpers.length > 0) lines.push('', ...column('First time on a phone:', helpers), `  ${''.padEnd(24)}(plain HTTP: explains the one-time trust step)`);
+  if (lan.length === 0) lines.push('', '  Only this computer can connect (loopback address). Leave out --host to let phones on your network in.');
   if (running.caFingerprint256) lines.push('', `  CA certificate SHA-256: ${running.caFingerprint256}`);
   const first = shown[0];
   if (first) {

@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page as FirefoxPage } from 'puppeteer-core';
 import type { Browser, Page } from 'playwright-core';
-import { countFrames, framesDuring, launchChromium, newContext } from '../helpers/browser.ts';
-import { launchFirefox, type FirefoxBrowser } from '../helpers/firefox.ts';
+import { countFrames, framesDuring, newContext } from '../helpers/browser.ts';
+import { launchFirefoxAndChromium, type FirefoxBrowser } from '../helpers/firefox.ts';
 import { connectViewer, startTestServer, type TestClient } from '../helpers/server.ts';
 import { WebmParser } from '../../src/media/webm/webm-parser.ts';
 import { FLAG_INIT, FLAG_KEY } from '../../src/shared/protocol.ts';
@@ -117,11 +117,7 @@ describe('the camera page in Firefox ESR, watched from Chromium', { timeout: 60_
 
   before(async () => {
     server = await startTestServer();
-    const [fx, ch] = await Promise.allSettled([launchFirefox(), launchChromium()]);
-    if (fx.status === 'fulfilled') firefox = fx.value;
-    if (ch.status === 'fulfilled') chromium = ch.value;
-    if (fx.status === 'rejected') throw new Error(`could not start Firefox ESR (apt-get install -y firefox-esr): ${String(fx.reason)}`);
-    if (ch.status === 'rejected') throw ch.reason;
+    ({ firefox, chromium } = await launchFirefoxAndChromium());
   });
 
   after(async () => {

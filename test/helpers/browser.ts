@@ -30,8 +30,16 @@ export function newContext(browser: Browser, viewport = { width: 1280, height: 7
   return browser.newContext({ ignoreHTTPSErrors: true, viewport, permissions: ['camera', 'microphone'] });
 }
 
-/** Starts counting frames presented by the page's tile video(s), across stream restarts (requestVideoFrameCallback). */
-export async function countFrames(page: Page): Promise<void> {
+/** A page of either driver (playwright or puppeteer): all the frame counter needs. */
+export interface EvaluatingPage {
+  evaluate(script: string): Promise<unknown>;
+}
+
+/**
+ * Starts counting frames presented by the page's tile video(s), across stream restarts:
+ * requestVideoFrameCallback where the browser has it, else decoded-frame counts.
+ */
+export async function countFrames(page: EvaluatingPage): Promise<void> {
   // A string, not a function: the test runner's transpiler would wrap named functions in helpers the page lacks.
   await page.evaluate(`(() => {
     window.__frames = 0;
@@ -40,8 +48,17 @@ export async function countFrames(page: Page): Promise<void> {
       for (const v of document.querySelectorAll('.tile video')) {
         if (watched.has(v)) continue;
         watched.add(v);
-        const loop = () => { window.__frames++; v.requestVideoFrameCallback(loop); };
-        v.requestVideoFrameCallback(loop);
+        if (v.requestVideoFrameCallback) {
+          const loop = () => { window.__frames++; v.requestVideoFrameCallback(loop); };
+          v.requestVideoFrameCallback(loop);
+        } else {
+          let last = v.getVideoPlaybackQuality().totalVideoFrames;
+          setInterval(() => {
+            const n = v.getVideoPlaybackQuality().totalVideoFrames;
+            if (n > last) window.__frames += n - last;
+            last = n;
+          }, 100);
+        }
       }
     };
     watch();
@@ -50,13 +67,13 @@ export async function countFrames(page: Page): Promise<void> {
 }
 
 /** Frames presented so far (after countFrames). */
-export async function frames(page: Page): Promise<number> {
+export async function frames(page: EvaluatingPage): Promise<number> {
   return Number(await page.evaluate('window.__frames'));
 }
 
 /** Frames presented during the next `ms`. */
-export async function framesDuring(page: Page, ms: number): Promise<number> {
+export async function framesDuring(page: EvaluatingPage, ms: number): Promise<number> {
   const a = await frames(page);
-  await page.waitForTimeout(ms);
+  await new Promise((resolve) => setTimeout(resolve, ms));
   return (await frames(page)) - a;
 }

@@ -4,6 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser as ChromiumBrowser } from 'playwright-core';
+import { launchChromium } from './browser.ts';
 
 export const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
@@ -66,4 +68,13 @@ export async function launchFirefox(extraPrefs: Record<string, unknown> = {}): P
       await rm(profile, { recursive: true, force: true }).catch(() => undefined);
     },
   };
+}
+
+/** Firefox ESR and Chromium side by side (each test file that mixes them); if one fails to start, the other is closed. */
+export async function launchFirefoxAndChromium(): Promise<{ firefox: FirefoxBrowser; chromium: ChromiumBrowser }> {
+  const [fx, ch] = await Promise.allSettled([launchFirefox(), launchChromium()]);
+  if (fx.status === 'fulfilled' && ch.status === 'fulfilled') return { firefox: fx.value, chromium: ch.value };
+  await Promise.allSettled([fx.status === 'fulfilled' ? fx.value.close() : undefined, ch.status === 'fulfilled' ? ch.value.close() : undefined]);
+  if (fx.status === 'rejected') throw new Error(`could not start Firefox ESR (apt-get install -y firefox-esr): ${String(fx.reason)}`);
+  throw (ch as PromiseRejectedResult).reason;
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WebmError, WebmParser, type WebmEvent, type WebmLimits, type WebmTrack } from '../../src/media/webm/webm-parser.ts';
+import { sizeBytes } from '../helpers/bytes.ts';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 
@@ -388,19 +389,6 @@ function idBytes(id: number): number[] {
   return out;
 }
 
-/** Encodes a data size in the shortest vint that is not all ones. */
-function sizeBytes(size: number): number[] {
-  let len = 1;
-  while (size >= 2 ** (7 * len) - 1) len++;
-  const out: number[] = [];
-  let v = size;
-  for (let k = 0; k < len; k++) {
-    out.unshift(v % 256);
-    v = Math.floor(v / 256);
-  }
-  out[0] = (out[0] as number) | (0x80 >> (len - 1));
-  return out;
-}
 
 function cat(...parts: ArrayLike<number>[]): Uint8Array {
   const out: number[] = [];

@@ -2,6 +2,7 @@
 // media trimmed so memory stays flat. A decode error or a stall asks for a re-join instead of freezing.
 import { SourceBufferQueue } from './sourcebuffer-queue.ts';
 import { DEFAULT_LIVE_EDGE, decideLiveEdge, type LiveEdgeConfig } from './live-edge.ts';
+import { ClusterRegrouper } from '../../media/webm/cluster-regrouper.ts';
 
 export interface PlayerEvents {
   /** The player cannot go on with this stream; the page re-joins it from the latest keyframe. */
@@ -30,12 +31,23 @@ function mediaSourceCtor(): MediaSourceCtor | null {
   return w.ManagedMediaSource ?? w.MediaSource ?? null;
 }
 
+/**
+ * Firefox (Gecko) re-creates its WebM demuxer when a Cluster starts before the end of the media it
+ * parsed last, which MediaRecorder's Clusters always do, and then drops video until the next
+ * keyframe. No API reveals this, so it is detected by the Gecko "Firefox/" token; there the
+ * stream is regrouped into Clusters that start at video keyframes (see cluster-regrouper.ts).
+ */
+function needsClusterRegrouping(mime: string): boolean {
+  return mime.startsWith('video/webm') && /\bFirefox\/\d/.test(navigator.userAgent);
+}
+
 /** One MSE pipeline on one <video>; start() for each new stream. */
 export class MsePlayer {
   private ms: MediaSource | null = null;
   private queue: SourceBufferQueue | null = null;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
+  private regrouper: ClusterRegrouper | null = null;
   private tickTimer: ReturnType<typeof setInterval> | null = null;
   private lastTick = 0;
   private lastTime = -1;
@@ -87,6 +99,7 @@ export class MsePlayer {
       return;
     }
     const generation = ++this.generation;
+    this.regrouper = needsClusterRegrouping(mime) ? new ClusterRegrouper() : null;
     const ms = new Ctor();
     this.ms = ms;
     let url: string | null = null;
@@ -135,6 +148,15 @@ export class MsePlayer {
   /** Appends the next bytes of the current stream. */
   append(bytes: Uint8Array): void {
     if (!this.ms) return;
+    if (this.regrouper) {
+      try {
+        bytes = this.regrouper.push(bytes);
+      } catch (err) {
+        this.requestRejoin(`unreadable stream: ${(err as Error).message}`);
+        return;
+      }
+      if (bytes.length === 0) return;
+    }
     if (this.queue) {
       this.queue.append(bytes);
       if (this.queue.pendingBytes > MAX_PENDING_BYTES) this.requestRejoin('the browser cannot keep up with the stream');

@@ -19,14 +19,6 @@ let focused: string | null = null;
 
 if (solo !== null) document.body.classList.add('solo');
 
-// Firefox's MSE drops most frames of this live WebM (its estimate of each cluster's last frame
-// duration overlaps the next cluster); say so rather than leave people wondering.
-if (/firefox/i.test(navigator.userAgent)) {
-  const notice = document.getElementById('notice') as HTMLElement;
-  notice.textContent = 'Firefox shows these streams at about one picture per second for now. Chrome, Edge or Safari play them smoothly.';
-  notice.hidden = false;
-}
-
 const socket = new ServerSocket(() => helloFor('viewer'), {
   welcome: () => {
     setConn('live', 'connected');
