@@ -81,9 +81,12 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
     assert.equal(await viewer.textContent('.tile .badge'), 'live');
     await countFrames(viewer);
     await viewer.waitForTimeout(1000); // both browsers are still starting up
-    const shown = await framesDuring(viewer, 2000);
-    t.diagnostic(`viewer shows ${(shown / 2).toFixed(1)} fps`);
-    assert.ok(shown >= MIN_FRAMES_2S, `frames shown in 2 s: ${shown}`);
+    // Up to three 2-s windows: a camera that has just started may drop frames (a gap in the
+    // stream), which the player skips within about a second.
+    const windows: number[] = [];
+    while (windows.length < 3 && !windows.some((n) => n >= MIN_FRAMES_2S)) windows.push(await framesDuring(viewer, 2000));
+    t.diagnostic(`viewer shows ${windows.map((n) => (n / 2).toFixed(1)).join(', then ')} fps`);
+    assert.ok(windows.some((n) => n >= MIN_FRAMES_2S), `frames shown per 2 s: ${windows.join(', ')}`);
     // The camera page shows its viewer count and bitrate.
     await camera.waitForFunction(() => document.getElementById('stat-viewers')?.textContent === '1 viewer');
     assert.match((await camera.textContent('#stat-bitrate')) ?? '', /[1-9]\d* kbit\/s/);

@@ -1,7 +1,7 @@
 // The viewer page: a grid of every camera that reflows as cameras come and go, a large view on click,
 // and `/?camera=<id or name>` for one camera filling the window with no chrome.
 import { ServerSocket, helloFor } from '../common/socket.ts';
-import { HEADER_BYTES, decodeFrame, type CameraInfo, type Command, type ServerMessage } from '../../shared/protocol.ts';
+import { decodeFrame, type CameraInfo, type Command, type ServerMessage } from '../../shared/protocol.ts';
 import { CameraTile } from './camera-tile.ts';
 
 const grid = document.getElementById('grid') as HTMLElement;
@@ -26,7 +26,7 @@ const socket = new ServerSocket(() => helloFor('viewer'), {
     pendingCommands.clear();
     for (const t of tiles.values()) {
       t.setViewerOnline(true);
-      if (!suspended) subscribe(t.id);
+      subscribe(t.id);
     }
   },
   message: onMessage,
@@ -71,9 +71,14 @@ function onMessage(m: ServerMessage): void {
 }
 
 function onBinary(data: ArrayBuffer): void {
-  if (data.byteLength < HEADER_BYTES) return;
-  const { header, payload } = decodeFrame(new Uint8Array(data));
-  byChannel.get(header.channel)?.append(payload);
+  let frame;
+  try {
+    frame = decodeFrame(new Uint8Array(data));
+  } catch (err) {
+    console.warn(`ignored a binary message: ${(err as Error).message}`);
+    return;
+  }
+  byChannel.get(frame.header.channel)?.append(frame.payload);
 }
 
 /** Brings the tiles in line with the camera list. */
@@ -86,7 +91,7 @@ function reconcile(cameras: CameraInfo[]): void {
     if (!tile) {
       tile = new CameraTile(info, { subscribe, command, focus: toggleFocus });
       tiles.set(info.id, tile);
-      if (!suspended) subscribe(info.id);
+      subscribe(info.id);
     } else {
       tile.update(info);
     }
