@@ -1,6 +1,7 @@
 // The wire protocol between camera pages, the server and viewer pages: constants, close codes and
 // the binary frame header. Pure code (no Node, no DOM) shared by both sides; the message schemas
-// are in schemas.ts (the browser imports only their types, so zod stays out of its bundle). Described for people in docs/protocol.md; keep the two in step.
+// are in schemas.ts (the browser imports only their types, so zod stays out of its bundle).
+// Described for people in docs/protocol.md; keep the two in step.
 export type { CameraState, CameraInfo, Hello, CameraMessage, ViewerMessage, ServerMessage, Command } from './schemas.ts';
 
 /** Protocol version; exchanged in the first message of every connection. */

@@ -13,7 +13,6 @@ const cameraName = z
       .string()
       .min(1, 'name must not be empty')
       .max(64, 'name is longer than 64 characters')
-      // eslint-disable-next-line no-control-regex
       .regex(/^[^\u0000-\u001f\u007f]*$/, 'name must not contain control characters'),
   );
 const requestId = z.string().min(1).max(64);

@@ -25,7 +25,6 @@ export function readCameraOptions(
   const name = params.get('name');
   if (name !== null) {
     const clean = name.trim();
-    // eslint-disable-next-line no-control-regex
     if (clean === '' || clean.length > 64 || /[\u0000-\u001f\u007f]/.test(clean)) errors.push('The name in the link must be 1–64 characters with no control characters.');
     else options.name = clean;
   }
