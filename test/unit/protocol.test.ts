@@ -1,6 +1,7 @@
 // The shared protocol module: frame headers and message validation.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   FLAG_INIT,
   FLAG_KEY,
@@ -75,5 +76,39 @@ describe('message validation', () => {
       () => parseMessage(viewerMessageSchema, 'x'.repeat(MAX_TEXT_BYTES + 1)),
       (e: unknown) => e instanceof ProtocolError && e.code === 'TOO_LARGE',
     );
+  });
+});
+
+describe('property-based: hostile input', () => {
+  it('decodeFrame returns a header or throws ProtocolError for any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        try {
+          const { header, payload } = decodeFrame(bytes);
+          assert.equal(header.kind, FRAME_KIND_MEDIA);
+          assert.equal(payload.byteLength, bytes.byteLength - HEADER_BYTES);
+        } catch (e) {
+          assert.ok(e instanceof ProtocolError, `unexpected ${String(e)}`);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('parseMessage accepts only schema-valid messages and throws ProtocolError for anything else', () => {
+    const anyJson = fc.oneof(fc.json(), fc.string(), fc.jsonValue().map((v) => JSON.stringify({ type: 'command', ...(typeof v === 'object' && v !== null && !Array.isArray(v) ? v : { v }) })));
+    for (const schema of [helloSchema, cameraMessageSchema, viewerMessageSchema]) {
+      fc.assert(
+        fc.property(anyJson, (text) => {
+          try {
+            const m = parseMessage(schema as typeof viewerMessageSchema, text);
+            assert.equal(typeof m.type, 'string');
+          } catch (e) {
+            assert.ok(e instanceof ProtocolError, `unexpected ${String(e)}`);
+          }
+        }),
+        { numRuns: 1000 },
+      );
+    }
   });
 });
