@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
 import { WebmParser, type WebmEvent } from '../src/media/webm/webm-parser.ts';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../test/helpers/browser.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures');
 const RECORD_MS = 2500;
@@ -80,25 +81,13 @@ async function startServer(): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${port}/` };
 }
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream=fps=30',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 async function recordChromium(url: string, runs: RecordOptions[]): Promise<RecordResult[]> {
   const profile = await mkdtemp(join(tmpdir(), 'capture-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: CHROMIUM_FLAGS,
   });
   try {
     const results: RecordResult[] = [];
