@@ -232,9 +232,15 @@ function fillForm(o: CameraOptions): void {
 
 let session: CameraSession | null = null;
 
-async function start(): Promise<void> {
+/** The form's settings, saved for the next visit. */
+function saveSettings(): CameraOptions {
   const options = formOptions();
   localStorage.setItem(SETTINGS_KEY, JSON.stringify(options));
+  return options;
+}
+
+async function start(): Promise<void> {
+  const options = saveSettings();
   ui.start.disabled = true;
   showMessage('');
   const s = new CameraSession(options);
@@ -276,16 +282,10 @@ function main(): void {
   ui.stop.addEventListener('click', stop);
   for (const el of [ui.lens, ui.resolution, ui.fps, ui.audio]) {
     el.addEventListener('change', () => {
-      const o = formOptions();
-      localStorage.setItem(SETTINGS_KEY, JSON.stringify(o));
-      session?.restartCapture(o).catch((err: unknown) => showMessage((err as Error).message, 'error'));
+      session?.restartCapture(saveSettings()).catch((err: unknown) => showMessage((err as Error).message, 'error'));
     });
   }
-  ui.name.addEventListener('change', () => {
-    const o = formOptions();
-    localStorage.setItem(SETTINGS_KEY, JSON.stringify(o));
-    session?.rename(o.name);
-  });
+  ui.name.addEventListener('change', () => session?.rename(saveSettings().name));
   if (autostart) void start();
 }
 

@@ -48,6 +48,7 @@ export class MsePlayer {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private regrouper: ClusterRegrouper | null = null;
+  private objectUrl: string | null = null;
   private tickTimer: ReturnType<typeof setInterval> | null = null;
   private lastTick = 0;
   private lastTime = -1;
@@ -102,19 +103,18 @@ export class MsePlayer {
     this.regrouper = needsClusterRegrouping(mime) ? new ClusterRegrouper() : null;
     const ms = new Ctor();
     this.ms = ms;
-    let url: string | null = null;
     if ('ManagedMediaSource' in window && Ctor === (window as unknown as { ManagedMediaSource: MediaSourceCtor }).ManagedMediaSource) {
       this.video.disableRemotePlayback = true;
       this.video.srcObject = ms as unknown as MediaStream;
     } else {
-      url = URL.createObjectURL(ms);
-      this.video.src = url;
+      this.objectUrl = URL.createObjectURL(ms);
+      this.video.src = this.objectUrl;
     }
     ms.addEventListener(
       'sourceopen',
       () => {
-        if (url) URL.revokeObjectURL(url);
-        if (generation !== this.generation) return;
+        if (generation !== this.generation) return; // (teardown revoked that stream's URL)
+        this.revokeObjectUrl();
         let sb: SourceBuffer;
         try {
           sb = ms.addSourceBuffer(mime);
@@ -183,6 +183,9 @@ export class MsePlayer {
     this.tickTimer = null;
     this.queue?.destroy();
     this.queue = null;
+    this.regrouper = null;
+    // A stream torn down before its MediaSource opened would otherwise keep its URL for good.
+    this.revokeObjectUrl();
     this.pending = [];
     this.pendingBytes = 0;
     if (this.ms) {
@@ -191,6 +194,11 @@ export class MsePlayer {
       this.video.srcObject = null;
       this.video.load();
     }
+  }
+
+  private revokeObjectUrl(): void {
+    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
+    this.objectUrl = null;
   }
 
   private requestRejoin(reason: string): void {
