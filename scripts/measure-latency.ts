@@ -591,7 +591,7 @@ async function main(): Promise<void> {
       if (m.type() === 'error' || m.type() === 'warning') log(`camera ${m.type()}: ${m.text()}`);
     });
     cam.on('pageerror', (e) => log(`camera page error: ${e.message}`));
-    await cam.goto(`${server.url}/camera?autostart=1&name=Latency&resolution=480&audio=0`);
+    await cam.goto(server.page('/camera?autostart=1&name=Latency&resolution=480&audio=0'));
     await waitIn(cam, "document.body.dataset.state === 'live'", 'the camera page to go live', 15_000);
     const camInfo = (await cam.evaluate(
       "(function(){var v=document.getElementById('preview');var t=v&&v.srcObject&&v.srcObject.getVideoTracks()[0];return JSON.stringify({settings:t?t.getSettings():null,message:document.getElementById('message').textContent});})()",
@@ -606,7 +606,7 @@ async function main(): Promise<void> {
       if (m.type() === 'error' || m.type() === 'warning') log(`viewer ${m.type()}: ${m.text()}`);
     });
     viewer.on('pageerror', (e) => log(`viewer page error: ${e.message}`));
-    await viewer.goto(`${server.url}/?camera=Latency`);
+    await viewer.goto(server.page('/?camera=Latency'));
     await viewer.evaluate(PATTERN_JS + VIEWER_ATTACH_JS);
     await waitIn(viewer, "!!document.querySelector('.tile[data-playing=\"1\"]')", 'the viewer to show the first frame', 15_000);
     await waitIn(viewer, 'window.__lt.good() > 0', 'a decodable time code in the viewer', 10_000);

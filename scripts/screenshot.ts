@@ -12,14 +12,14 @@ const browser = await launchChromium();
 try {
   const cam = await (await newContext(browser, { width: 412, height: 860 })).newPage();
   cam.on('console', (m) => console.log(`camera: ${m.text()}`));
-  await cam.goto(`${server.url}/camera`);
+  await cam.goto(server.page('/camera'));
   await cam.screenshot({ path: path.join(out, 'camera-idle.png') });
-  await cam.goto(`${server.url}/camera?autostart=1&name=Kitchen`);
+  await cam.goto(server.page('/camera?autostart=1&name=Kitchen'));
   const cam2 = await (await newContext(browser, { width: 412, height: 860 })).newPage();
-  await cam2.goto(`${server.url}/camera?autostart=1&name=Porch&audio=0`);
+  await cam2.goto(server.page('/camera?autostart=1&name=Porch&audio=0'));
   const viewer = await (await newContext(browser)).newPage();
   viewer.on('console', (m) => console.log(`viewer: ${m.text()}`));
-  await viewer.goto(`${server.url}/`);
+  await viewer.goto(server.page('/'));
   await viewer.waitForTimeout(4000);
   await cam.screenshot({ path: path.join(out, 'camera-live.png') });
   await viewer.screenshot({ path: path.join(out, 'viewer-grid.png') });
@@ -27,12 +27,23 @@ try {
   await viewer.waitForTimeout(800);
   await viewer.screenshot({ path: path.join(out, 'viewer-focused.png') });
   const solo = await (await newContext(browser)).newPage();
-  await solo.goto(`${server.url}/?camera=Kitchen`);
+  await solo.goto(server.page('/?camera=Kitchen'));
   await solo.waitForTimeout(2500);
   await solo.screenshot({ path: path.join(out, 'viewer-solo.png') });
   const helper = await (await newContext(browser, { width: 412, height: 1400 })).newPage();
   await helper.goto(`http://127.0.0.1:${server.httpPort}/`);
   await helper.screenshot({ path: path.join(out, 'helper.png'), fullPage: true });
+  await helper.goto(server.links[0]!.helper!);
+  await helper.screenshot({ path: path.join(out, 'helper-invited.png'), fullPage: true });
+  // Refusals: no invitation, a camera link on the viewer, a wrong link.
+  const stranger = await (await newContext(browser, { width: 412, height: 860 })).newPage();
+  await stranger.goto(`${server.url}/`);
+  await stranger.screenshot({ path: path.join(out, 'refused-no-invitation.png') });
+  await stranger.goto(server.links[0]!.camera);
+  await stranger.goto(`${server.url}/`);
+  await stranger.screenshot({ path: path.join(out, 'refused-camera-link-on-viewer.png') });
+  await stranger.goto(`${server.url}/?key=not-a-real-key`);
+  await stranger.screenshot({ path: path.join(out, 'refused-wrong-link.png') });
   console.log(`screenshots in ${out}`);
 } finally {
   await browser.close();

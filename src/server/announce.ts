@@ -4,6 +4,26 @@ import type { RunningServer } from './server.ts';
 
 const isLoopback = (address: string): boolean => address.startsWith('127.') || address === '::1' || address === 'localhost';
 
+/** Who can get in, and how to lock everyone out again. */
+function accessLines(running: RunningServer): string[] {
+  switch (running.access.source) {
+    case 'open':
+      return ['  No access control (--no-auth): anything on this computer may watch and publish.'];
+    case 'token':
+      return [
+        '  Links carry keys made from your --token. A camera link may only publish; a viewer link may watch',
+        '  and control the cameras; ?token=<your token> on any page gives full access. Change the token to',
+        '  make every link stop working.',
+      ];
+    case 'file':
+      return [
+        '  Anyone with a link gets in, so share links like keys. A camera link may only publish; a viewer link',
+        '  may watch and control the cameras.',
+        '  To make every link stop working: npm run rotate-links (this server switches to new links at once).',
+      ];
+  }
+}
+
 /** The start-up text: where to point a phone and a viewer, and a QR code of the camera link. */
 export async function announce(running: RunningServer): Promise<string> {
   const lan = running.links.filter((l) => !isLoopback(l.address));
@@ -19,6 +39,7 @@ export async function announce(running: RunningServer): Promise<string> {
   const helpers = shown.flatMap((l) => (l.helper ? [l.helper] : []));
   if (helpers.length > 0) lines.push('', ...column('First time on a phone:', helpers), `  ${''.padEnd(24)}(plain HTTP: explains the one-time trust step)`);
   if (lan.length === 0) lines.push('', '  Only this computer can connect (loopback address). Leave out --host to let phones on your network in.');
+  lines.push('', ...accessLines(running));
   if (running.caFingerprint256) lines.push('', `  CA certificate SHA-256: ${running.caFingerprint256}`);
   const first = shown[0];
   if (first) {

@@ -32,6 +32,8 @@ export class Channel {
   name: string;
   state: CameraState = 'connecting';
   stream: StreamInfo | null = null;
+  /** True once the camera started a stream (a channel that never did is forgotten when its camera leaves). */
+  hasStreamed = false;
   /** When the camera went offline (ms since epoch), for expiring old entries. */
   offlineSince: number | null = null;
 
@@ -45,6 +47,7 @@ export class Channel {
   private currentCluster: number | null = null;
   private videoTrack: number | null = null;
   private seqOut = 0;
+  private gopCache: { from: number; to: number; bytes: Uint8Array } | null = null;
   /** Subscribed viewers; `waiting` ones get init + keyframe cluster as soon as there is one. */
   private readonly viewers = new Map<ViewerSink, { waiting: boolean }>();
 
@@ -80,11 +83,13 @@ export class Channel {
   /** The camera starts a new stream: forget the old one and tell every viewer to start over. */
   startStream(info: StreamInfo): void {
     this.stream = { ...info };
+    this.hasStreamed = true;
     this.parser = new WebmParser();
     this.init = null;
     this.retained = [];
     this.retainedBytes = 0;
     this.gopStart = null;
+    this.gopCache = null;
     this.currentCluster = null;
     this.videoTrack = null;
     for (const sink of this.viewers.keys()) this.join(sink);
@@ -98,6 +103,7 @@ export class Channel {
     this.retained = [];
     this.retainedBytes = 0;
     this.gopStart = null;
+    this.gopCache = null;
   }
 
   /** True while a stream is running (media may be pushed). */
@@ -121,6 +127,7 @@ export class Channel {
     if (!parser) throw new Error('pushMedia without a stream');
     const offset = parser.bytesRead;
     const events = parser.push(payload);
+    this.gopCache = null;
     // One copy: the frame for viewers, whose payload is also what is kept for late joiners.
     const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: this.number, seq: this.seqOut++ }, payload);
     const bytes = frame.subarray(HEADER_BYTES);
@@ -174,6 +181,8 @@ export class Channel {
     const v = { waiting: true };
     this.viewers.set(sink, v);
     if (!this.stream) return; // told when a stream starts
+    // A viewer that does not read what it was sent waits for the next keyframe, like any congested one.
+    if (sink.congested()) return;
     this.sendJoin(sink, v);
   }
 
@@ -193,8 +202,17 @@ export class Channel {
     }
     sink.sendJson({ type: 'stream', cameraId: this.id, channel: this.number, mime: this.stream.mime });
     sink.sendBinary(this.frame(FLAG_INIT, this.init));
-    sink.sendBinary(this.frame(FLAG_KEY, this.concat(this.gopStart, this.parserOffset())));
+    sink.sendBinary(this.frame(FLAG_KEY, this.gopBytes(this.gopStart, this.parserOffset())));
     v.waiting = false;
+  }
+
+  /** The bytes from the keyframe's cluster to now, copied once per new chunk however many viewers join. */
+  private gopBytes(from: number, to: number): Uint8Array {
+    const c = this.gopCache;
+    if (c && c.from === from && c.to === to) return c.bytes;
+    const bytes = this.concat(from, to);
+    this.gopCache = { from, to, bytes };
+    return bytes;
   }
 
   private frame(flags: number, payload: Uint8Array): Uint8Array {

@@ -1,6 +1,7 @@
 // Server settings from the command line, falling back to environment variables, then defaults.
 import { parseArgs } from 'node:util';
 import path from 'node:path';
+import { TOKEN_PATTERN } from './access.ts';
 
 /** Everything the server needs to start. */
 export interface ServerConfig {
@@ -10,6 +11,10 @@ export interface ServerConfig {
   dataDir: string;
   cert: string | undefined;
   key: string | undefined;
+  /** --token: the access secret (else the one kept in the data dir). */
+  token: string | undefined;
+  /** --no-auth: no access control (only allowed on a loopback address). */
+  noAuth: boolean;
 }
 
 /** A bad command line or environment variable; the message says which and why. */
@@ -24,6 +29,7 @@ const OPTIONS = {
   'http-port': { env: 'WEBCAM_HTTP_PORT', help: 'plain-HTTP helper port (0 = off)', default: '8080' },
   cert: { env: 'WEBCAM_CERT', help: 'your own certificate (PEM); needs --key', default: '' },
   key: { env: 'WEBCAM_KEY', help: 'your own private key (PEM); needs --cert', default: '' },
+  token: { env: 'WEBCAM_TOKEN', help: 'access secret for scripts: ?token=… on any page gives full access (8-256 of A-Z a-z 0-9 . _ ~ -)', default: '' },
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
@@ -34,6 +40,7 @@ export function usage(): string {
     const def = o.default === '' ? '' : ` (default ${o.default})`;
     lines.push(`  --${name.padEnd(10)} ${o.help}${def}; env ${o.env}`);
   }
+  lines.push('  --no-auth    no access control: anyone who reaches the port may watch and publish; only with a loopback --host; env WEBCAM_NO_AUTH=1');
   lines.push('  --help       this text');
   return lines.join('\n');
 }
@@ -46,6 +53,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       args: argv,
       options: {
         ...Object.fromEntries(Object.keys(OPTIONS).map((n) => [n, { type: 'string' as const }])),
+        'no-auth': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -70,7 +78,34 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
   if ((cert === undefined) !== (key === undefined)) throw new ConfigError('--cert and --key go together: give both or neither');
   if (httpPort !== 0 && httpPort === port) throw new ConfigError(`--http-port ${httpPort} is the same as --port`);
   const host = get('host').value || undefined;
-  return { port, httpPort, host, dataDir: path.resolve(get('data-dir').value), cert, key };
+  const tokenOption = get('token');
+  const token = tokenOption.value || undefined;
+  if (token !== undefined && !TOKEN_PATTERN.test(token)) throw new ConfigError(`${tokenOption.from}: the token must be 8-256 characters of A-Z a-z 0-9 . _ ~ - (it goes into links as is)`);
+  const noAuthEnv = env.WEBCAM_NO_AUTH;
+  if (noAuthEnv !== undefined && noAuthEnv !== '' && noAuthEnv !== '0' && noAuthEnv !== '1') throw new ConfigError(`WEBCAM_NO_AUTH: "${noAuthEnv}" must be 1 or 0`);
+  const noAuth = values['no-auth'] === true || noAuthEnv === '1';
+  if (noAuth && !isLoopback(host)) {
+    throw new ConfigError(`--no-auth turns off access control, so it is only allowed when the server listens on this computer alone: add --host 127.0.0.1 (now ${host ? `--host ${host}` : 'every address'})`);
+  }
+  if (noAuth && token !== undefined) throw new ConfigError('--no-auth and --token contradict each other: give one');
+  return { port, httpPort, host, dataDir: path.resolve(get('data-dir').value), cert, key, token, noAuth };
+}
+
+/** parseConfig for entry points: a bad option is printed and ends the process with status 2. */
+export function configOrExit(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | null {
+  try {
+    return parseConfig(argv, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`error: ${err.message}`);
+    process.exit(2);
+  }
+}
+
+/** True for a host only this computer can reach. */
+export function isLoopback(host: string | undefined): boolean {
+  if (!host) return false;
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function parsePort({ value, from }: { value: string; from: string }): number {

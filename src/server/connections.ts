@@ -4,11 +4,14 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { WebmError } from '../media/webm/webm-parser.ts';
-import { CLOSE_CODES, MAX_BINARY_BYTES, PROTOCOL_VERSION, ProtocolError, WS_PATH, decodeFrame } from '../shared/protocol.ts';
+import { CLOSE_CODES, MAX_BINARY_BYTES, MAX_TEXT_BYTES, PROTOCOL_VERSION, ProtocolError, WS_PATH, decodeFrame } from '../shared/protocol.ts';
 import { cameraMessageSchema, helloSchema, parseMessage, viewerMessageSchema, type CameraMessage, type Command, type ServerMessage, type ViewerMessage } from '../shared/schemas.ts';
+import type { AccessControl, Role } from './access.ts';
 import type { Channel, ViewerSink } from './channel.ts';
 import type { CameraLink, Hub } from './hub.ts';
 import type { Logger } from './log.ts';
+import { MessageBudget, normalizeAddress } from './rate-limit.ts';
+import { presented, refusalFor } from './routes.ts';
 
 /** Tunables of the WebSocket layer. */
 export interface ConnectionOptions {
@@ -17,31 +20,99 @@ export interface ConnectionOptions {
   commandTimeoutMs: number;
   /** A viewer with more than this queued is skipped until the next keyframe. */
   viewerQueueBytes: number;
+  /** Control (text) messages a client address may send per second on average, and in a burst. */
+  messagesPerSecond: number;
+  messageBurst: number;
+  /** Open WebSockets per client address. */
+  maxConnectionsPerAddress: number;
+  /** Commands waiting for one camera's answer. */
+  maxPendingCommands: number;
 }
 
-const DEFAULTS: ConnectionOptions = { helloTimeoutMs: 10_000, heartbeatMs: 15_000, commandTimeoutMs: 5_000, viewerQueueBytes: 8 * 1024 * 1024 };
+const DEFAULTS: ConnectionOptions = {
+  helloTimeoutMs: 10_000,
+  heartbeatMs: 15_000,
+  commandTimeoutMs: 5_000,
+  viewerQueueBytes: 8 * 1024 * 1024,
+  // A viewer page subscribing to 50 cameras at once sends 50 messages; people send a few a minute.
+  messagesPerSecond: 50,
+  messageBurst: 200,
+  maxConnectionsPerAddress: 64,
+  maxPendingCommands: 32,
+};
 
-/** Accepts WebSocket upgrades on WS_PATH of `server` and runs the protocol against `hub`. */
-export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, options: Partial<ConnectionOptions> = {}): { close(): void } {
+/** The WebSocket side of a server. */
+export interface WebSockets {
+  /** Closes every connection with `code` (e.g. after the access links were renewed). */
+  closeAll(code: number, reason: string): void;
+  close(): void;
+}
+
+/**
+ * Accepts WebSocket upgrades on WS_PATH of `server` and runs the protocol against `hub`. The upgrade
+ * needs a credential (the session cookie; scripts may use ?token= or ?key=) and, from a browser, this
+ * server's own Origin; the hello's role must be one the credential grants.
+ */
+export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, access: AccessControl, options: Partial<ConnectionOptions> = {}): WebSockets {
   const opts = { ...DEFAULTS, ...options };
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BINARY_BYTES, perMessageDeflate: false });
   const alive = new WeakMap<WebSocket, boolean>();
+  const perAddress = new Map<string, number>();
+  const budget = new MessageBudget(opts.messagesPerSecond, opts.messageBurst);
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const url = new URL(req.url ?? '/', 'https://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'https://localhost');
+    } catch {
+      refuseUpgrade(socket, 400, 'Bad Request', 'bad request line');
+      return;
+    }
     if (url.pathname !== WS_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      refuseUpgrade(socket, 404, 'Not Found', 'no WebSocket here');
+      return;
+    }
+    const address = req.socket.remoteAddress ?? '?';
+    // A browser always sends Origin: only pages of this server may open a socket (no cross-site hijacking).
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `https://${req.headers.host ?? ''}`) {
+      log.warn(`client ${address}: WebSocket refused: Origin ${origin.slice(0, 100)} is not this server`);
+      refuseUpgrade(socket, 403, 'Forbidden', 'this origin may not connect');
+      return;
+    }
+    const result = access.authenticate(presented(req, url));
+    const refusal = refusalFor(result, 'member');
+    if (refusal) {
+      // Wrong credentials and lock-outs are logged by AccessControl.
+      refuseUpgrade(socket, refusal.status, refusal.status === 429 ? 'Too Many Requests' : refusal.status === 403 ? 'Forbidden' : 'Unauthorized', refusal.text, refusal.headers);
+      return;
+    }
+    if (result.kind !== 'ok') return;
+    const roles = result.roles;
+    const client = normalizeAddress(address);
+    const open = perAddress.get(client) ?? 0;
+    if (open >= opts.maxConnectionsPerAddress) {
+      log.warn(`client ${client}: WebSocket refused: already ${open} open from this address`);
+      refuseUpgrade(socket, 429, 'Too Many Requests', `too many connections from this address (limit ${opts.maxConnectionsPerAddress})`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // Counted once the socket exists (a handshake ws rejects never gets here).
+      perAddress.set(client, (perAddress.get(client) ?? 0) + 1);
       alive.set(ws, true);
       ws.on('pong', () => alive.set(ws, true));
-      new Connection(ws, req.socket.remoteAddress ?? '?', hub, log, opts);
+      ws.once('close', () => {
+        const n = (perAddress.get(client) ?? 1) - 1;
+        if (n > 0) perAddress.set(client, n);
+        else perAddress.delete(client);
+      });
+      new Connection(ws, address, roles, hub, log, opts, () => budget.take(client));
     });
   };
   server.on('upgrade', onUpgrade);
 
   const heartbeat = setInterval(() => {
+    budget.prune();
     for (const ws of wss.clients) {
       if (!alive.get(ws)) {
         ws.terminate();
@@ -54,6 +125,9 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, opti
   heartbeat.unref();
 
   return {
+    closeAll(code, reason) {
+      for (const ws of wss.clients) ws.close(code, reason);
+    },
     close() {
       clearInterval(heartbeat);
       server.off('upgrade', onUpgrade);
@@ -61,6 +135,13 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, opti
       wss.close();
     },
   };
+}
+
+/** Answers an upgrade request with a plain HTTP error and closes the socket. */
+function refuseUpgrade(socket: Duplex, status: number, statusText: string, text: string, headers: Record<string, string> = {}): void {
+  const body = `${text}\n`;
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${statusText.replace(/[^\x20-\x7e]/g, '')}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 interface PendingCommand {
@@ -83,9 +164,12 @@ class Connection implements ViewerSink, CameraLink {
   constructor(
     private readonly ws: WebSocket,
     private readonly address: string,
+    private readonly roles: ReadonlySet<Role>,
     private readonly hub: Hub,
     private readonly log: Logger,
     private readonly opts: ConnectionOptions,
+    /** Takes one control message from this client's budget; false when it is spent. */
+    private readonly spend: () => boolean,
   ) {
     this.label = `client ${address}`;
     this.helloTimer = setTimeout(() => this.fail(new ProtocolError('HELLO_TIMEOUT', `no hello within ${opts.helloTimeoutMs} ms`)), opts.helloTimeoutMs);
@@ -123,6 +207,10 @@ class Connection implements ViewerSink, CameraLink {
 
   /** Sends a command to this camera; `done` gets the camera's answer or a timeout. */
   request(command: Command, viewer: ViewerSink, viewerRequestId: string): void {
+    if (this.pending.size >= this.opts.maxPendingCommands) {
+      viewer.sendJson({ type: 'command-result', requestId: viewerRequestId, cameraId: this.channel!.id, ok: false, error: 'the camera has too many commands waiting; try again' });
+      return;
+    }
     const id = String(this.nextRequest++);
     const timer = setTimeout(() => this.settle(id, { ok: false, error: 'the camera did not answer in time' }), this.opts.commandTimeoutMs);
     this.pending.set(id, { viewer, viewerRequestId, timer });
@@ -135,6 +223,9 @@ class Connection implements ViewerSink, CameraLink {
       this.onBinary(toBytes(data));
       return;
     }
+    this.spendBudget();
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
+    if (size > MAX_TEXT_BYTES) throw new ProtocolError('TOO_LARGE', `text message of ${size} bytes; the limit is ${MAX_TEXT_BYTES}`);
     const text = data.toString();
     switch (this.role) {
       case 'hello':
@@ -149,10 +240,18 @@ class Connection implements ViewerSink, CameraLink {
     }
   }
 
+  /** One control message: over the budget, the connection is closed (a flood, not a person). */
+  private spendBudget(): void {
+    if (!this.spend()) throw new ProtocolError('LIMIT', `more than ${this.opts.messagesPerSecond} control messages per second from this address`);
+  }
+
   private onHello(text: string): void {
     const hello = parseMessage(helloSchema, text);
     if (hello.protocol !== PROTOCOL_VERSION) {
       throw new ProtocolError('PROTOCOL_VERSION', `protocol ${hello.protocol} is not supported; this server speaks ${PROTOCOL_VERSION} (reload the page)`);
+    }
+    if (!this.roles.has(hello.role)) {
+      throw new ProtocolError('FORBIDDEN', hello.role === 'camera' ? 'this link may watch, not publish: open a camera link' : 'this link may publish, not watch: open a viewer link');
     }
     clearTimeout(this.helloTimer);
     if (hello.role === 'camera') {

@@ -1,11 +1,15 @@
 // The registry of camera channels and viewers: who is online, who watches what, and the camera list
 // pushed to every viewer when it changes.
 import { Channel, type ViewerSink } from './channel.ts';
-import { CLOSE_CODES, type CameraInfo, type Command, type ServerMessage } from '../shared/protocol.ts';
+import { CLOSE_CODES, ProtocolError, type CameraInfo, type Command, type ServerMessage } from '../shared/protocol.ts';
 
 /** How long an offline camera stays in the list (so viewers can show "offline" and it can come back). */
 export const OFFLINE_KEEP_MS = 10 * 60 * 1000;
 const MAX_CHANNELS = 0xffff;
+/** The camera list goes out at most this often. */
+const LIST_INTERVAL_MS = 100;
+/** Cameras (online, or offline and remembered) at most. */
+export const DEFAULT_MAX_CAMERAS = 100;
 
 /** A camera connection as the hub sees it. */
 export interface CameraLink {
@@ -22,9 +26,13 @@ export class Hub {
   private readonly cameras = new Map<Channel, CameraLink>();
   private readonly viewers = new Set<ViewerSink>();
   private listDirty = false;
+  private listSentAt = 0;
   private readonly sweepTimer: NodeJS.Timeout;
 
-  constructor(private readonly offlineKeepMs = OFFLINE_KEEP_MS) {
+  constructor(
+    private readonly offlineKeepMs = OFFLINE_KEEP_MS,
+    private readonly maxCameras = DEFAULT_MAX_CAMERAS,
+  ) {
     this.sweepTimer = setInterval(() => this.sweep(), 30_000);
     this.sweepTimer.unref();
   }
@@ -48,6 +56,9 @@ export class Hub {
   attachCamera(cameraId: string, name: string, link: CameraLink): Channel {
     let channel = this.channels.get(cameraId);
     if (!channel) {
+      if (this.channels.size >= this.maxCameras && !this.forgetOldestOffline()) {
+        throw new ProtocolError('LIMIT', `this server already has ${this.maxCameras} cameras`);
+      }
       channel = new Channel(cameraId, this.freeNumber(), name);
       this.channels.set(cameraId, channel);
     }
@@ -70,6 +81,8 @@ export class Hub {
     channel.endStream();
     channel.state = 'offline';
     channel.offlineSince = Date.now();
+    // A camera that never streamed leaves nothing worth showing.
+    if (!channel.hasStreamed && channel.viewerCount === 0) this.channels.delete(channel.id);
     this.changed();
   }
 
@@ -91,15 +104,19 @@ export class Hub {
     this.changed();
   }
 
-  /** Marks the list as changed; viewers get it once per turn of the event loop. */
+  /** Marks the list as changed; viewers get it soon, at most every LIST_INTERVAL_MS (however busy the cameras are). */
   changed(): void {
     if (this.listDirty) return;
     this.listDirty = true;
-    setImmediate(() => {
+    const send = (): void => {
       this.listDirty = false;
+      this.listSentAt = Date.now();
       const message: ServerMessage = { type: 'cameras', cameras: this.list() };
       for (const v of this.viewers) v.sendJson(message);
-    });
+    };
+    const wait = this.listSentAt + LIST_INTERVAL_MS - Date.now();
+    if (wait <= 0) setImmediate(send);
+    else setTimeout(send, wait).unref();
   }
 
   /** Stops timers and closes every camera connection. */
@@ -117,6 +134,17 @@ export class Hub {
       }
     }
     if (removed) this.changed();
+  }
+
+  /** Makes room: forgets the camera that has been offline longest with nobody watching. */
+  private forgetOldestOffline(): boolean {
+    let oldest: Channel | null = null;
+    for (const c of this.channels.values()) {
+      if (c.offlineSince !== null && c.viewerCount === 0 && (!oldest || c.offlineSince < oldest.offlineSince!)) oldest = c;
+    }
+    if (!oldest) return false;
+    this.channels.delete(oldest.id);
+    return true;
   }
 
   private freeNumber(): number {

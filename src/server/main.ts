@@ -1,20 +1,11 @@
 // Entry point: read the settings, start the server, tell people how to connect.
-import { ConfigError, parseConfig, usage } from './config.ts';
+import { configOrExit, usage } from './config.ts';
 import { consoleLogger } from './log.ts';
 import { announce } from './announce.ts';
 import { startServer, type RunningServer } from './server.ts';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = parseConfig(process.argv.slice(2), process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`error: ${err.message}`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = configOrExit(process.argv.slice(2), process.env);
   if (!config) {
     console.log(usage());
     return;
@@ -22,7 +13,11 @@ async function main(): Promise<void> {
   const log = consoleLogger();
   let running: RunningServer;
   try {
-    running = await startServer(config, log);
+    running = await startServer(config, log, {
+      onLinksChanged: (r, why) => {
+        void announce(r).then((text) => console.log(`\n${why}\n\n${text}`));
+      },
+    });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') console.error(`error: port ${e.message.match(/:(\d+)$/)?.[1] ?? ''} is in use; pick another with --port / --http-port`);

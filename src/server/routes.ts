@@ -1,15 +1,29 @@
 // HTTP routes of the HTTPS origin (pages, browser code, camera list) and of the plain-HTTP helper.
-// Every route is an exact path in a table: no URL ever becomes a file path.
+// Every route is an exact path in a table, and every route says who may use it: no URL ever becomes
+// a file path, and a route cannot be added without deciding its access.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { KEY_PARAM, TOKEN_PARAM, type Access, type AccessControl, type AuthResult, type Presented, type Role } from './access.ts';
 import { PUBLIC_DIR } from './bundler.ts';
+import { escapeHtml } from './html.ts';
 import type { Hub } from './hub.ts';
 
-/** One route: exact path → response. */
+/** What a route's handler knows about the request. */
+export interface RequestContext {
+  /** Roles the request has (all roles for public routes when there is no access control). */
+  roles: ReadonlySet<Role>;
+  /** Headers to add to the response (a session cookie after a link was opened). */
+  headers: Record<string, string>;
+}
+
+/** One route: exact path → response, and who may ask for it. */
 export interface Route {
   path: string;
-  handle(req: IncomingMessage, res: ServerResponse): void;
+  access: Access;
+  /** An HTML page: refusals are shown as a page, not as plain text. */
+  page?: boolean;
+  handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void;
 }
 
 /** Security headers sent with every response. */
@@ -17,9 +31,14 @@ const BASE_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
 } as const;
 
-const PAGE_CSP = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const PAGE_CSP = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const REFUSAL_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PLAIN = 'text/plain; charset=utf-8';
+const HTML = 'text/html; charset=utf-8';
 
 /** Sends a body with the base headers. */
 export function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array, extra: Record<string, string> = {}): void {
@@ -27,29 +46,115 @@ export function send(res: ServerResponse, status: number, type: string, body: st
   res.end(body);
 }
 
-function staticRoute(urlPath: string, type: string, body: string | Uint8Array, extra: Record<string, string> = {}): Route {
-  return { path: urlPath, handle: (_req, res) => send(res, 200, type, body, extra) };
+function staticRoute(urlPath: string, access: Access, type: string, body: string | Uint8Array, extra: Record<string, string> = {}): Route {
+  return { path: urlPath, access, page: type === HTML, handle: (_req, res, ctx) => send(res, 200, type, body, { ...extra, ...ctx.headers }) };
 }
 
-/** Dispatches a request through a route table: 405 for non-GET/HEAD, 404 for unknown paths. */
-export function dispatch(routes: Route[], req: IncomingMessage, res: ServerResponse): void {
-  let pathname: string;
+/** What the request presents: link key, token, cookie, and its address. */
+export function presented(req: IncomingMessage, url: URL): Presented {
+  return {
+    address: req.socket.remoteAddress ?? '?',
+    key: url.searchParams.get(KEY_PARAM),
+    token: url.searchParams.get(TOKEN_PARAM),
+    cookieHeader: req.headers.cookie,
+  };
+}
+
+/** Why a request was refused, for people: status, title, text and headers. */
+export interface Refusal {
+  status: number;
+  title: string;
+  text: string;
+  headers: Record<string, string>;
+}
+
+/** The refusal for an authentication result that is not enough for `access`, or null when it is. */
+export function refusalFor(result: AuthResult, access: Access): Refusal | null {
+  if (access === 'public') return null;
+  if (result.kind === 'limited') {
+    const seconds = Math.ceil(result.retryAfterMs / 1000);
+    return { status: 429, title: 'Too many wrong links', text: `Too many attempts with a wrong link from this device. Try again in ${seconds} s.`, headers: { 'Retry-After': String(seconds) } };
+  }
+  if (result.kind === 'refused') {
+    const headers: Record<string, string> = result.clearCookie ? { 'Set-Cookie': result.clearCookie } : {};
+    const text =
+      result.invalid === 'link' || result.invalid === 'token'
+        ? 'This link does not work. Links stop working when the owner of the cameras renews them: ask for a new link.'
+        : result.invalid === 'cookie'
+          ? 'Your access to these cameras was withdrawn: the links were renewed. Open a new link to come back.'
+          : 'These cameras are private. Open the link you were given: the server shows a camera link and a viewer link (and a QR code) when it starts.';
+    return { status: 401, title: 'Invitation needed', text, headers: { ...headers, 'WWW-Authenticate': 'Cookie' } };
+  }
+  if (access === 'member' ? result.roles.size > 0 : result.roles.has(access)) return null;
+  const text =
+    access === 'camera'
+      ? 'This device was invited to watch, not to be a camera. To use it as a camera, open a camera link.'
+      : 'This device was invited as a camera: it may publish, not watch. To watch, open a viewer link.';
+  return { status: 403, title: 'Not with this link', text, headers: result.setCookie ? { 'Set-Cookie': result.setCookie } : {} };
+}
+
+/** Dispatches a request through a route table: 405 for non-GET/HEAD, 404 for unknown paths, 401/403/429 when access is missing. */
+export function dispatch(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse): void {
+  let url: URL;
   try {
-    pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    url = new URL(req.url ?? '/', 'http://localhost');
   } catch {
-    send(res, 400, 'text/plain; charset=utf-8', 'Bad request\n');
+    send(res, 400, PLAIN, 'Bad request\n');
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed\n', { Allow: 'GET, HEAD' });
+    send(res, 405, PLAIN, 'Method not allowed\n', { Allow: 'GET, HEAD' });
     return;
   }
-  const route = routes.find((r) => r.path === pathname);
+  const route = routes.find((r) => r.path === url.pathname);
   if (!route) {
-    send(res, 404, 'text/plain; charset=utf-8', 'Not found\n');
+    send(res, 404, PLAIN, 'Not found\n');
     return;
   }
-  route.handle(req, res);
+  if (route.access === 'public') {
+    route.handle(req, res, { roles: new Set(), headers: {} });
+    return;
+  }
+  if (!access) throw new Error(`route ${route.path} needs access control, and this server has none`);
+  const result = access.authenticate(presented(req, url));
+  const refusal = refusalFor(result, route.access);
+  if (refusal) {
+    sendRefusal(res, refusal, route.page === true);
+    return;
+  }
+  if (result.kind !== 'ok') throw new Error('unreachable: refusalFor passes only ok results');
+  route.handle(req, res, { roles: result.roles, headers: result.setCookie ? { 'Set-Cookie': result.setCookie } : {} });
+}
+
+function sendRefusal(res: ServerResponse, refusal: Refusal, page: boolean): void {
+  if (!page) {
+    send(res, refusal.status, PLAIN, `${refusal.text}\n`, refusal.headers);
+    return;
+  }
+  send(res, refusal.status, HTML, refusalPage(refusal), { ...refusal.headers, 'Content-Security-Policy': REFUSAL_CSP });
+}
+
+/** A small page saying why, in the product's style (no script). */
+function refusalPage(refusal: Refusal): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(refusal.title)} · websocket-webcam</title>
+<link rel="icon" href="/favicon.ico">
+<link rel="stylesheet" href="/assets/style.css">
+</head>
+<body class="refusal-page">
+<main>
+<section class="refusal">
+<h1>${escapeHtml(refusal.title)}</h1>
+<p>${escapeHtml(refusal.text)}</p>
+</section>
+</main>
+</body>
+</html>
+`;
 }
 
 /** Everything the HTTPS routes serve. */
@@ -59,27 +164,41 @@ export interface AppContent {
   hub: Hub;
 }
 
+/** Which role each browser bundle belongs to (its source map too). */
+const BUNDLE_ACCESS: Record<string, Role> = { '/assets/camera.js': 'camera', '/assets/viewer.js': 'viewer' };
+
 /** Builds the HTTPS route table (pages read once at start-up). */
 export async function httpsRoutes(content: AppContent): Promise<Route[]> {
   const file = (name: string) => readFile(path.join(PUBLIC_DIR, name));
   const pageHeaders = { 'Content-Security-Policy': PAGE_CSP, 'Permissions-Policy': 'camera=(self), microphone=(self), screen-wake-lock=(self)' };
-  const html = 'text/html; charset=utf-8';
   const routes: Route[] = [
-    staticRoute('/', html, await file('viewer.html'), pageHeaders),
-    staticRoute('/camera', html, await file('camera.html'), pageHeaders),
-    staticRoute('/assets/style.css', 'text/css; charset=utf-8', await file('style.css')),
-    staticRoute('/favicon.ico', 'image/svg+xml', await file('icon.svg')),
+    staticRoute('/', 'viewer', HTML, await file('viewer.html'), pageHeaders),
+    staticRoute('/camera', 'camera', HTML, await file('camera.html'), pageHeaders),
+    // Public: the refusal pages use them.
+    staticRoute('/assets/style.css', 'public', 'text/css; charset=utf-8', await file('style.css')),
+    staticRoute('/favicon.ico', 'public', 'image/svg+xml', await file('icon.svg')),
     {
       path: '/api/cameras',
-      handle: (_req, res) => send(res, 200, 'application/json', JSON.stringify({ cameras: content.hub.list() })),
+      access: 'viewer',
+      handle: (_req, res, ctx) => send(res, 200, 'application/json', JSON.stringify({ cameras: content.hub.list() }), ctx.headers),
+    },
+    {
+      // What this device may do (the pages hide what it may not).
+      path: '/api/access',
+      access: 'member',
+      handle: (_req, res, ctx) => send(res, 200, 'application/json', JSON.stringify({ roles: [...ctx.roles] }), ctx.headers),
     },
   ];
-  for (const [url, text] of content.bundles) routes.push(staticRoute(url, url.endsWith('.map') ? 'application/json' : 'text/javascript; charset=utf-8', text));
+  for (const [url, text] of content.bundles) {
+    const access = BUNDLE_ACCESS[url.replace(/\.map$/, '')];
+    if (!access) throw new Error(`no access rule for the bundle ${url}`);
+    routes.push(staticRoute(url, access, url.endsWith('.map') ? 'application/json' : 'text/javascript; charset=utf-8', text));
+  }
   if (content.caCertDer) routes.push(caRoute(content.caCertDer));
   return routes;
 }
 
-/** The CA certificate as a download phones recognise. */
+/** The CA certificate as a download phones recognise (public: it is needed before anything else). */
 export function caRoute(der: Uint8Array): Route {
-  return staticRoute('/ca.crt', 'application/x-x509-ca-cert', der, { 'Content-Disposition': 'attachment; filename="websocket-webcam-ca.crt"' });
+  return staticRoute('/ca.crt', 'public', 'application/x-x509-ca-cert', der, { 'Content-Disposition': 'attachment; filename="websocket-webcam-ca.crt"' });
 }

@@ -2,21 +2,26 @@
 import https from 'node:https';
 import http from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
+import { watchFile, unwatchFile } from 'node:fs';
+import { AccessControl, KEY_PARAM } from './access.ts';
 import { bundleClients } from './bundler.ts';
 import type { ServerConfig } from './config.ts';
 import { attachWebSockets, type ConnectionOptions } from './connections.ts';
+import { CLOSE_CODES } from '../shared/protocol.ts';
 import { Hub } from './hub.ts';
 import type { Logger } from './log.ts';
 import { caRoute, dispatch, httpsRoutes, send, type Route } from './routes.ts';
+import type { RateLimitOptions } from './rate-limit.ts';
 import { ensureCertificates, loadUserCertificate, type TlsNames } from './tls/certificates.ts';
 import { lanNames } from './tls/lan-names.ts';
 import { qrSvg, renderTrustPage } from './trust-page.ts';
 
-/** Links for one address the server can be reached at. */
+/** Links for one address the server can be reached at, each carrying its key. */
 export interface AddressLinks {
   address: string;
   camera: string;
   viewer: string;
+  /** The plain-HTTP helper, with the camera key (it shows the camera link after the trust steps). */
   helper: string | null;
 }
 
@@ -29,16 +34,33 @@ export interface RunningServer {
   /** SHA-256 fingerprint of the local CA, or null with a user certificate. */
   caFingerprint256: string | null;
   hub: Hub;
+  access: AccessControl;
+  /** The route tables (tests check every route's access). */
+  routes: { https: readonly Route[]; helper(): readonly Route[] };
+  /** Makes new links: every old link and cookie stops working, open connections are closed. */
+  rotateLinks(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Extras for tests and for the command line. */
+export interface StartOptions {
+  ws?: Partial<ConnectionOptions>;
+  rateLimit?: Partial<RateLimitOptions>;
+  /** Called when the links changed (rotation, new addresses), to print them again. */
+  onLinksChanged?: (running: RunningServer, why: string) => void;
 }
 
 /** How often the server checks whether its addresses changed (and renews the certificate). */
 const ADDRESS_CHECK_MS = 60_000;
+/** How often the server looks for a secret written by `npm run rotate-links`. */
+const ACCESS_POLL_MS = 2_000;
 /** How often the server checks its certificate for expiry even when nothing changed. */
 const RENEW_CHECK_MS = 24 * 60 * 60 * 1000;
 
 /** Starts everything; resolves once both ports listen. */
-export async function startServer(config: ServerConfig, log: Logger, options: { ws?: Partial<ConnectionOptions> } = {}): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  const { access, created } = await AccessControl.load({ dataDir: config.dataDir, token: config.token, open: config.noAuth, log, ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}) });
+  if (created) log.info(`created an access secret in ${access.file}`);
   const userCert = config.cert && config.key ? await loadUserCertificate(config.cert, config.key) : null;
   let names = lanNames();
   const tls = userCert ? null : await ensureCertificates(config.dataDir, names);
@@ -50,13 +72,14 @@ export async function startServer(config: ServerConfig, log: Logger, options: { 
   const routes = await httpsRoutes({ bundles, caCertDer: tls?.caCertDer ?? null, hub });
   const key = userCert?.key ?? tls!.key;
   const cert = userCert?.cert ?? tls!.cert;
-  const server = https.createServer({ key, cert }, (req, res) => dispatch(routes, req, res));
-  const sockets = attachWebSockets(server, hub, log, options.ws);
+  const server = https.createServer({ key, cert }, (req, res) => dispatch(routes, access, req, res));
+  const sockets = attachWebSockets(server, hub, log, access, options.ws);
   await listen(server, config.port, config.host);
   const httpsPort = (server.address() as AddressInfo).port;
 
   let helper: http.Server | null = null;
   let helperRoutes: Route[] = [];
+  const linkKeys = () => (access.isOpen ? null : { camera: access.linkKey('camera'), viewer: access.linkKey('viewer') });
   let httpPort: number | null = null;
   if (config.httpPort !== 0) {
     helper = http.createServer((req, res) => helperRequest(helperRoutes, req, res, httpsPort));
@@ -67,11 +90,15 @@ export async function startServer(config: ServerConfig, log: Logger, options: { 
   const running: RunningServer = {
     httpsPort,
     httpPort,
-    links: linksFor(reachable(names, config.host), httpsPort, httpPort),
+    links: linksFor(reachable(names, config.host), httpsPort, httpPort, linkKeys()),
     caFingerprint256: tls?.caFingerprint256 ?? null,
     hub,
+    access,
+    routes: { https: routes, helper: () => helperRoutes },
+    rotateLinks: () => access.rotate(),
     close: async () => {
       clearInterval(addressTimer);
+      unwatchFile(access.file, onAccessFile);
       sockets.close();
       hub.close();
       server.closeAllConnections();
@@ -82,16 +109,46 @@ export async function startServer(config: ServerConfig, log: Logger, options: { 
   const renderHelper = async (): Promise<void> => {
     if (!helper) return;
     const first = running.links[0];
-    const page = renderTrustPage({
-      caFingerprint256: running.caFingerprint256 ?? '',
-      links: running.links.map(({ address, camera, viewer }) => ({ address, camera, viewer })),
-      cameraQrSvg: first ? await qrSvg(first.camera) : '',
-      userCertificate: userCert !== null,
-    });
-    helperRoutes = [{ path: '/', handle: (_req, res) => send(res, 200, 'text/html; charset=utf-8', page, { 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:" }) }];
+    const common = { caFingerprint256: running.caFingerprint256 ?? '', userCertificate: userCert !== null };
+    const invited = renderTrustPage({ ...common, links: running.links.map(({ address, camera }) => ({ address, camera })), cameraQrSvg: first ? await qrSvg(first.camera) : '' });
+    const stranger = (notice?: string) => renderTrustPage({ ...common, links: null, cameraQrSvg: '', ...(notice ? { notice } : {}) });
+    const csp = { 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" };
+    helperRoutes = [
+      {
+        path: '/',
+        // Public (the trust steps come before anything else); the camera link only for a visitor who has it.
+        access: 'public',
+        handle: (req, res) => {
+          const key = new URL(req.url ?? '/', 'http://localhost').searchParams.get(KEY_PARAM);
+          if (access.isOpen) return send(res, 200, 'text/html; charset=utf-8', invited, csp);
+          if (key === null) return send(res, 200, 'text/html; charset=utf-8', stranger(), csp);
+          const result = access.authenticate({ address: req.socket.remoteAddress ?? '?', key, token: null, cookieHeader: undefined });
+          if (result.kind === 'ok' && result.roles.has('camera')) return send(res, 200, 'text/html; charset=utf-8', invited, csp);
+          const notice =
+            result.kind === 'limited'
+              ? `Too many attempts with a wrong link from this device. Try again in ${Math.ceil(result.retryAfterMs / 1000)} s.`
+              : result.kind === 'refused'
+                ? 'The link you opened does not work: links stop working when the owner renews them. Ask for a new link.'
+                : 'That is a viewer link: open it in the browser to watch. To use this device as a camera, open a camera link.';
+          send(res, result.kind === 'limited' ? 429 : result.kind === 'refused' ? 401 : 200, 'text/html; charset=utf-8', stranger(notice), csp);
+        },
+      },
+    ];
     if (tls) helperRoutes.push(caRoute(tls.caCertDer));
   };
   await renderHelper();
+
+  // Rotation: in this process (rotateLinks) or by `npm run rotate-links` writing a new secret.
+  access.onRotate(() => {
+    sockets.closeAll(CLOSE_CODES.UNAUTHORIZED, 'the access links were renewed: open a new link');
+    running.links = linksFor(reachable(names, config.host), httpsPort, httpPort, linkKeys());
+    log.info('access links renewed: every old link and cookie stops working');
+    void renderHelper().then(() => options.onLinksChanged?.(running, 'The links were renewed; the old ones no longer work.'));
+  });
+  const onAccessFile = (): void => {
+    access.reload().catch((err: unknown) => log.error('reading the access secret failed', err));
+  };
+  if (access.source === 'file') watchFile(access.file, { interval: ACCESS_POLL_MS, persistent: false }, onAccessFile);
 
   // Addresses change (DHCP, Wi-Fi roaming): renew the certificate and links without a restart.
   let lastRenewCheck = Date.now();
@@ -102,7 +159,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: { 
     if (sameNames(now, names) && !daily) return;
     lastRenewCheck = Date.now();
     names = now;
-    running.links = linksFor(reachable(names, config.host), httpsPort, httpPort);
+    running.links = linksFor(reachable(names, config.host), httpsPort, httpPort, linkKeys());
     void (async () => {
       if (!userCert) {
         const renewed = await ensureCertificates(config.dataDir, names);
@@ -110,6 +167,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: { 
         if (renewed.issued) log.info(`addresses changed: issued a new server certificate for ${[...renewed.names.dns, ...renewed.names.ips].join(', ')}`);
       }
       await renderHelper();
+      options.onLinksChanged?.(running, 'The network addresses changed.');
     })().catch((err: unknown) => log.error('renewing the certificate failed', err));
   }, ADDRESS_CHECK_MS);
   addressTimer.unref();
@@ -118,9 +176,9 @@ export async function startServer(config: ServerConfig, log: Logger, options: { 
 }
 
 function helperRequest(routes: Route[], req: IncomingMessageLike, res: http.ServerResponse, httpsPort: number): void {
-  const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const { pathname, search } = new URL(req.url ?? '/', 'http://localhost');
   if (routes.some((r) => r.path === pathname) || req.method !== 'GET') {
-    dispatch(routes, req as http.IncomingMessage, res);
+    dispatch(routes, null, req as http.IncomingMessage, res);
     return;
   }
   // Anything else (e.g. /camera typed by hand) goes to the same path on the HTTPS origin.
@@ -129,7 +187,7 @@ function helperRequest(routes: Route[], req: IncomingMessageLike, res: http.Serv
     send(res, 400, 'text/plain; charset=utf-8', 'Bad Host header\n');
     return;
   }
-  send(res, 302, 'text/plain; charset=utf-8', 'Moved to HTTPS\n', { Location: `https://${host}:${httpsPort}${pathname === '' ? '/' : pathname}` });
+  send(res, 302, 'text/plain; charset=utf-8', 'Moved to HTTPS\n', { Location: `https://${host}:${httpsPort}${pathname === '' ? '/' : pathname}${search}` });
 }
 
 type IncomingMessageLike = Pick<http.IncomingMessage, 'url' | 'method' | 'headers'>;
@@ -141,8 +199,9 @@ function hostnameOf(hostHeader: string | undefined): string | null {
   return m?.[1] ?? null;
 }
 
-/** Links per address: LAN IPv4 first, then other addresses, then names. */
-export function linksFor(names: TlsNames, httpsPort: number, httpPort: number | null): AddressLinks[] {
+/** Links per address: LAN IPv4 first, then other addresses, then names. `keys` null: no access control. */
+export function linksFor(names: TlsNames, httpsPort: number, httpPort: number | null, keys: { camera: string; viewer: string } | null): AddressLinks[] {
+  const q = (role: 'camera' | 'viewer') => (keys ? `?${KEY_PARAM}=${keys[role]}` : '');
   const rank = (a: string): number => (a.includes(':') ? 2 : a.startsWith('127.') ? 3 : 0);
   const ips = [...names.ips].sort((a, b) => rank(a) - rank(b));
   const hosts = [...ips, ...names.dns.filter((d) => d !== 'localhost')];
@@ -150,9 +209,9 @@ export function linksFor(names: TlsNames, httpsPort: number, httpPort: number | 
     const host = address.includes(':') ? `[${address}]` : address;
     return {
       address,
-      camera: `https://${host}:${httpsPort}/camera`,
-      viewer: `https://${host}:${httpsPort}/`,
-      helper: httpPort === null ? null : `http://${host}:${httpPort}/`,
+      camera: `https://${host}:${httpsPort}/camera${q('camera')}`,
+      viewer: `https://${host}:${httpsPort}/${q('viewer')}`,
+      helper: httpPort === null ? null : `http://${host}:${httpPort}/${q('camera')}`,
     };
   });
 }

@@ -1,12 +1,19 @@
 // The plain-HTTP helper page a phone opens first: why HTTPS, how to trust the local CA once, and the camera links.
 import QRCode from 'qrcode';
+import { escapeHtml } from './html.ts';
 
 /** What the helper page shows. */
 export interface TrustPageInput {
   /** SHA-256 of the CA certificate as phones show it; ignored when `userCertificate` is true. */
   caFingerprint256: string;
-  /** HTTPS links per LAN address, the most useful first. */
-  links: { address: string; camera: string; viewer: string }[];
+  /**
+   * Camera links (with their key) per LAN address, the most useful first; null when the visitor did not
+   * come with a camera link. This page is plain HTTP and open to anyone on the network, so it shows a
+   * key only to someone who already has it.
+   */
+  links: { address: string; camera: string }[] | null;
+  /** A line shown above the links (e.g. that the link opened does not work). */
+  notice?: string;
   /** SVG markup of a QR code of the first camera link, from qrSvg(); inserted as is (it is ours, not user input). */
   cameraQrSvg: string;
   /** True when --cert/--key were given: there is no local CA to install. */
@@ -15,11 +22,12 @@ export interface TrustPageInput {
 
 /** A complete, self-contained HTML document (inline CSS, no script, no external resources); all inserted text is escaped. */
 export function renderTrustPage(input: TrustPageInput): string {
-  const first = input.links[0];
+  const first = input.links?.[0];
   const body = [
     `<h1>Use this device as a camera</h1>`,
     input.userCertificate ? userCertificateSection() : trustSections(input.caFingerprint256),
     input.userCertificate ? `<h2>Open the camera</h2>` : `<h2><span class="step">3</span> Open the camera</h2>`,
+    input.notice ? `<p class="notice">${escapeHtml(input.notice)}</p>` : '',
     linksSection(input.links),
     first && input.cameraQrSvg ? qrSection(input.cameraQrSvg, first.camera) : '',
   ].join('\n');
@@ -72,7 +80,7 @@ starts) is exactly:</p>
 <b>→ Encryption &amp; credentials → Install a certificate → CA certificate</b>.</li>
 <li>Tap <b>Install anyway</b> and pick the downloaded file. Android asks for a screen lock if you have none.</li>
 </ol>
-<p class="note">Just trying it out? Open a camera link below and in Chrome tap <b>Advanced → Proceed</b>; that
+<p class="note">Just trying it out? Open the camera link and in Chrome tap <b>Advanced → Proceed</b>; that
 works until Chrome forgets the exception. Firefox uses its own list: enable <b>Use third-party CA certificates</b>
 in its secret settings (Settings → About Firefox, tap the logo five times).</p>
 </details>
@@ -101,10 +109,14 @@ Authorities → Import</b>, and tick <b>Trust this CA to identify websites</b>.<
 }
 
 function linksSection(links: TrustPageInput['links']): string {
+  if (links === null) {
+    return `<p>Then open the camera link you were given (it ends in <code>/camera?key=…</code>). The server shows
+it, with a QR code, when it starts. Only people with a link can use these cameras.</p>`;
+  }
   if (links.length === 0) return `<p>No network address found: is this computer connected to a network?</p>`;
   const items = links.map(
     (l) => `<li><span class="address">${escapeHtml(l.address)}</span>
-<span class="links">${link(l.camera, 'Camera')} ${link(l.viewer, 'Viewer')}</span></li>`,
+<span class="links">${link(l.camera, 'Open the camera')}</span></li>`,
   );
   return `<ul class="addresses">\n${items.join('\n')}\n</ul>`;
 }
@@ -120,12 +132,6 @@ ${svg}
 function link(href: string, label: string): string {
   if (!/^https?:\/\//i.test(href)) return `<span class="button disabled">${escapeHtml(label)}</span>`;
   return `<a class="button" href="${escapeHtml(href)}">${escapeHtml(label)}</a>`;
-}
-
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
 }
 
 const STYLE = `
@@ -155,6 +161,7 @@ ol, ul { padding-left: 1.3rem; }
 li { margin: 0.3rem 0; }
 .nowrap { white-space: nowrap; }
 .note { color: var(--muted); font-size: 0.92rem; }
+.notice { border-left: 4px solid #d1242f; padding: 0.4rem 0.8rem; background: var(--card); }
 .addresses { list-style: none; padding: 0; }
 .addresses li { background: var(--card); border: 1px solid var(--line); border-radius: 0.5rem; padding: 0.6rem 0.9rem; }
 .address { display: block; font-weight: 600; overflow-wrap: anywhere; }

@@ -16,11 +16,14 @@ export const MAX_BINARY_BYTES = 4 * 1024 * 1024;
 /** Stable error codes; each maps to one WebSocket close code when fatal. */
 export const CLOSE_CODES = {
   BAD_MESSAGE: 4400,
+  UNAUTHORIZED: 4401,
+  FORBIDDEN: 4403,
   HELLO_TIMEOUT: 4408,
   REPLACED: 4409,
   PROTOCOL_VERSION: 4426,
   BAD_MEDIA: 4415,
   WRONG_ORDER: 4412,
+  LIMIT: 4429,
   TOO_LARGE: 1009,
   SHUTDOWN: 1001,
 } as const;

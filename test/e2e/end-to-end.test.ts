@@ -10,34 +10,47 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { countFrames, framesDuring, launchChromium, newContext } from '../helpers/browser.ts';
+import { freePort } from '../helpers/server.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NAME = 'E2E Cam';
 /** "Frames advance": at least this many presented in 2 s (the fake camera sends 30 fps; frame rate itself is a benchmark's job). */
 const MIN_FRAMES_2S = 10;
 
-/** The server in its own process, started like `npm start -- --port … --host … --data-dir …`. */
-async function startServerProcess(port: number, dataDir: string): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts', '--port', String(port), '--http-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], {
+/** What a running server process printed: its port and the links people are given. */
+interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  cameraLink: string;
+  viewerLink: string;
+  helperLink: string;
+  output: () => string;
+}
+
+/** The server in its own process, started like `npm start -- --port … --host … --data-dir …`, with no token. */
+async function startServerProcess(port: number, httpPort: number, dataDir: string): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts', '--port', String(port), '--http-port', String(httpPort), '--host', '127.0.0.1', '--data-dir', dataDir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const started = await new Promise<number>((resolve, reject) => {
+  const printed = (label: string): string | undefined => new RegExp(`${label}\\s+(\\S+)`).exec(output)?.[1];
+  const started = await new Promise<ServerProcess>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
     const check = (): void => {
       const m = /running on HTTPS port (\d+)/.exec(output);
-      if (m) {
+      const [cameraLink, viewerLink, helperLink] = [printed('Camera \\(on a phone\\):'), printed('Viewer \\(any browser\\):'), printed('First time on a phone:')];
+      if (m && cameraLink && viewerLink && helperLink) {
         clearTimeout(timer);
-        resolve(Number(m[1]));
+        resolve({ child, port: Number(m[1]), cameraLink, viewerLink, helperLink, output: () => output });
       }
     };
     child.stdout!.on('data', check);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
   });
-  return { child, port: started, output: () => output };
+  return started;
 }
 
 function stopProcess(child: ChildProcess): Promise<void> {
@@ -55,12 +68,12 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
   let viewerBrowser: Browser;
   let camera: Page;
   let viewer: Page;
-  let base: string;
+  let httpPort: number;
 
   before(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'wsw-e2e-'));
-    server = await startServerProcess(0, dataDir);
-    base = `https://127.0.0.1:${server.port}`;
+    httpPort = await freePort();
+    server = await startServerProcess(0, httpPort, dataDir);
     [cameraBrowser, viewerBrowser] = await Promise.all([launchChromium(), launchChromium()]);
   });
   after(async () => {
@@ -69,14 +82,25 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('streams from the camera page to the viewer grid; frames advance', async (t) => {
+  it('streams from the camera page to the viewer grid, each opened from the printed links; frames advance', async (t) => {
+    // The phone's way in: the printed helper link, then its "Open the camera" link (another origin: plain HTTP).
     camera = await (await newContext(cameraBrowser, { width: 412, height: 860 })).newPage();
-    await camera.goto(`${base}/camera?autostart=1&name=${encodeURIComponent(NAME)}&resolution=480`);
+    await camera.goto(server.helperLink);
+    await camera.click('a.button:text("Open the camera")');
+    await camera.waitForURL((u) => u.protocol === 'https:' && u.pathname === '/camera' && !u.search.includes('key='));
+    await camera.fill('#name', NAME);
+    await camera.selectOption('#resolution', '480');
+    await camera.click('#start');
     await camera.waitForSelector('body[data-state="live"]', { timeout: 15_000 });
+    // A camera link may publish, not watch.
+    const refused = await camera.context().request.get(new URL('/', server.cameraLink).href, { failOnStatusCode: false });
+    assert.equal(refused.status(), 403);
 
     viewer = await (await newContext(viewerBrowser)).newPage();
-    await viewer.goto(`${base}/`);
+    await viewer.goto(server.viewerLink);
     await viewer.waitForSelector('.tile[data-playing]', { timeout: 15_000 });
+    assert.equal(new URL(viewer.url()).search, '', 'the key left the address bar');
+    assert.ok(await viewer.isHidden('.bar-link'), 'a viewer link shows no way to the camera page');
     assert.equal(await viewer.textContent('.tile .tile-name'), NAME);
     assert.equal(await viewer.textContent('.tile .badge'), 'live');
     await countFrames(viewer);
@@ -106,7 +130,7 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
   it('a viewer joining after 20 s shows video within 1 s, alone on the page with ?camera=', async (t) => {
     await viewer.waitForTimeout(Math.max(0, 20_000 - (await camera.evaluate(() => performance.now()))));
     const late = await (await newContext(viewerBrowser)).newPage();
-    await late.goto(`${base}/?camera=${encodeURIComponent(NAME)}`);
+    await late.goto(`${server.viewerLink}&camera=${encodeURIComponent(NAME)}`);
     await late.waitForSelector('.tile[data-playing]', { timeout: 5000 });
     const firstFrameMs = Number(await late.getAttribute('.tile', 'data-first-frame-ms'));
     t.diagnostic(`late joiner: first frame ${firstFrameMs} ms after navigation`);
@@ -130,7 +154,7 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
     const down = Date.now();
     await camera.waitForSelector('body[data-state="reconnecting"]', { timeout: 10_000 });
     await viewer.waitForSelector('.tile[data-state="reconnecting"]', { timeout: 10_000 });
-    server = await startServerProcess(port, dataDir);
+    server = await startServerProcess(port, httpPort, dataDir);
     await camera.waitForSelector('body[data-state="live"]', { timeout: 20_000 });
     await viewer.waitForSelector('.tile[data-state="live"]', { timeout: 20_000 });
     await viewer.waitForSelector('.tile[data-playing]', { timeout: 20_000 });
@@ -138,5 +162,21 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
     await viewer.waitForTimeout(1000);
     const shown = await framesDuring(viewer, 2000);
     assert.ok(shown >= MIN_FRAMES_2S, `frames shown in 2 s after the restart: ${shown}`);
+  });
+
+  it('`npm run rotate-links` withdraws every link: both pages say so, and the old links stop working', async () => {
+    const rotate = spawn(process.execPath, ['--import', 'tsx', 'src/server/rotate-links.ts', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    rotate.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+    assert.equal(await new Promise((resolve) => rotate.once('exit', resolve)), 0);
+    assert.match(said, /Every old camera and viewer link stops working/);
+    await viewer.waitForFunction(() => /links were renewed/.test(document.getElementById('conn')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    await camera.waitForFunction(() => /links were renewed/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    assert.ok(await camera.isVisible('#start'), 'the camera let go of the camera and offers Start again');
+    assert.match(server.output(), /The links were renewed/, 'the server printed the new links');
+    await viewer.reload();
+    assert.match((await viewer.textContent('h1')) ?? '', /Invitation needed/);
+    const old = await viewer.context().request.get(server.viewerLink, { failOnStatusCode: false });
+    assert.equal(old.status(), 401);
   });
 });

@@ -131,7 +131,7 @@ describe('the camera page in Firefox ESR, watched from Chromium', { timeout: 60_
     camera = await firefox!.newPage();
     camera.on('console', (m) => cameraLog.push(`${m.type()}: ${m.text()}`));
     camera.on('pageerror', (e) => cameraLog.push(`pageerror: ${String(e)}`));
-    await camera.goto(`${server!.url}/camera?autostart=1&name=${encodeURIComponent(NAME)}&resolution=480`);
+    await camera.goto(server!.page(`/camera?autostart=1&name=${encodeURIComponent(NAME)}&resolution=480`));
     try {
       await camera.waitForSelector('body[data-state="live"]', { timeout: 15_000 });
     } catch (err) {
@@ -153,7 +153,7 @@ describe('the camera page in Firefox ESR, watched from Chromium', { timeout: 60_
   });
 
   it('a Chromium viewer plays it and frames advance', async (t) => {
-    const viewer = await openViewer(chromium!, `${server!.url}/?camera=${encodeURIComponent(NAME)}`);
+    const viewer = await openViewer(chromium!, server!.page(`/?camera=${encodeURIComponent(NAME)}`));
     // Closed afterwards: on a 2-core machine a second decoder competes with the late joiner's seek
     // (real viewers run on their own devices).
     t.after(() => viewer.context().close());
@@ -188,7 +188,7 @@ describe('the camera page in Firefox ESR, watched from Chromium', { timeout: 60_
     t.diagnostic(`Firefox keyframes arrived at ${arrivals} s after the camera went live; the late viewer joins ${gopAge()} ms after the newest`);
     const joinAt = Date.now();
     const joinedAfterS = (joinAt - liveAt) / 1000;
-    const late = await openViewer(chromium!, `${server!.url}/?camera=${encodeURIComponent(NAME)}`);
+    const late = await openViewer(chromium!, server!.page(`/?camera=${encodeURIComponent(NAME)}`));
     await late.waitForSelector('.tile[data-playing]', { timeout: 10_000 });
     const firstFrameMs = Number(await late.getAttribute('.tile', 'data-first-frame-ms'));
     const probe = await readProbe(late);

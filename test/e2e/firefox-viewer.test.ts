@@ -43,14 +43,14 @@ describe('a Chromium camera watched from Firefox ESR', { timeout: 40_000 }, () =
 
   it('the Firefox viewer shows frames advancing smoothly', async (t) => {
     const camera = await (await newContext(chromium!)).newPage();
-    await camera.goto(`${server!.url}/camera?autostart=1&name=${encodeURIComponent(NAME)}&resolution=480`);
+    await camera.goto(server!.page(`/camera?autostart=1&name=${encodeURIComponent(NAME)}&resolution=480`));
     await camera.waitForSelector('body[data-state="live"]', { timeout: 15_000 });
 
     const viewer: FirefoxPage = await firefox!.newPage();
     const log: string[] = [];
     viewer.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
     viewer.on('pageerror', (e) => log.push(`pageerror: ${String(e)}`));
-    await viewer.goto(`${server!.url}/?camera=${encodeURIComponent(NAME)}`);
+    await viewer.goto(server!.page(`/?camera=${encodeURIComponent(NAME)}`));
     try {
       await viewer.waitForSelector('.tile[data-playing]', { timeout: 15_000 });
     } catch (err) {

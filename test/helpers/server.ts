@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { consoleLogger } from '../../src/server/log.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import type { ConnectionOptions } from '../../src/server/connections.ts';
+import type { RateLimitOptions } from '../../src/server/rate-limit.ts';
 import { HEADER_BYTES, PROTOCOL_VERSION, decodeFrame, type FrameHeader, type ServerMessage } from '../../src/shared/protocol.ts';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -25,19 +26,54 @@ export async function loadFixture(name: string): Promise<{ bytes: Uint8Array; ch
   return { bytes, chunks };
 }
 
-/** Starts the real server on free ports with a throw-away data dir. */
-export async function startTestServer(ws: Partial<ConnectionOptions> = {}): Promise<RunningServer & { url: string; wsUrl: string; stop(): Promise<void> }> {
+/** The access secret test servers use (`?token=` grants full access). */
+export const TEST_TOKEN = 'test-token-0123456789';
+
+/** A started test server and how to reach it. */
+export interface TestServer extends RunningServer {
+  /** `https://127.0.0.1:<port>`, with no credential. */
+  url: string;
+  /** A page URL with `?token=` added (full access), e.g. page('/camera?autostart=1'). */
+  page(pathAndQuery: string): string;
+  /** The WebSocket URL with `?token=` (full access). */
+  wsUrl: string;
+  /** The WebSocket URL with no credential. */
+  wsBare: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the real server on free ports with a throw-away data dir and TEST_TOKEN as its secret. */
+export async function startTestServer(ws: Partial<ConnectionOptions> = {}, more: { rateLimit?: Partial<RateLimitOptions>; noAuth?: boolean; token?: string | null } = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wsw-test-'));
-  const running = await startServer({ port: 0, httpPort: await freePort(), host: '127.0.0.1', dataDir, cert: undefined, key: undefined }, consoleLogger(true), { ws });
-  return {
-    ...running,
-    url: `https://127.0.0.1:${running.httpsPort}`,
-    wsUrl: `wss://127.0.0.1:${running.httpsPort}/ws`,
+  const token = more.noAuth || more.token === null ? undefined : (more.token ?? TEST_TOKEN);
+  // Tests try many wrong credentials on purpose: the lock-out is tested on its own.
+  const rateLimit = more.rateLimit ?? { maxFailures: 1_000_000 };
+  const running = await startServer(
+    { port: 0, httpPort: await freePort(), host: '127.0.0.1', dataDir, cert: undefined, key: undefined, token, noAuth: more.noAuth ?? false },
+    consoleLogger(true),
+    { ws, rateLimit },
+  );
+  const url = `https://127.0.0.1:${running.httpsPort}`;
+  // The same object, not a copy: links change on rotation.
+  return Object.assign(running, {
+    url,
+    page: (pathAndQuery: string) => withToken(`${url}${pathAndQuery}`, token),
+    wsUrl: withToken(`wss://127.0.0.1:${running.httpsPort}/ws`, token),
+    wsBare: `wss://127.0.0.1:${running.httpsPort}/ws`,
+    dataDir,
     stop: async () => {
       await running.close();
       await rm(dataDir, { recursive: true, force: true });
     },
-  };
+  });
+}
+
+function withToken(url: string, token: string | undefined): string {
+  if (token === undefined) return url;
+  const u = new URL(url);
+  u.searchParams.set('token', token);
+  return u.toString();
 }
 
 /** A TCP port that was free a moment ago. */
@@ -64,10 +100,22 @@ export class TestClient {
   readonly messages: ServerMessage[] = [];
   readonly frames: Received[] = [];
   closed: { code: number; reason: string } | null = null;
+  /** The HTTP status when the server refused the upgrade. */
+  refused: number | null = null;
+  refusedHeaders: Record<string, string | string[] | undefined> = {};
   private waiters: (() => void)[] = [];
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url, { rejectUnauthorized: false });
+  constructor(url: string, headers: Record<string, string> = {}, localAddress?: string) {
+    this.ws = new WebSocket(url, { rejectUnauthorized: false, headers, ...(localAddress ? { localAddress } : {}) });
+    this.ws.on('unexpected-response', (req, res) => {
+      this.refused = res.statusCode ?? 0;
+      this.refusedHeaders = res.headers;
+      this.closed = { code: 1006, reason: `HTTP ${res.statusCode}` };
+      res.resume();
+      req.destroy();
+      this.wake();
+    });
+    this.ws.on('open', () => this.wake());
     this.ws.on('message', (data, isBinary) => {
       if (isBinary) {
         const bytes = new Uint8Array(data as Buffer);
@@ -81,18 +129,15 @@ export class TestClient {
       this.wake();
     });
     this.ws.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString() };
+      if (this.refused === null) this.closed = { code, reason: reason.toString() };
       this.wake();
     });
     this.ws.on('error', () => undefined);
   }
 
-  opened(): Promise<void> {
-    if (this.ws.readyState === WebSocket.OPEN) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('close', () => reject(new Error('closed before open')));
-    });
+  async opened(): Promise<void> {
+    await this.until(() => this.ws.readyState === WebSocket.OPEN || this.closed, 'open');
+    if (this.ws.readyState !== WebSocket.OPEN) throw new Error(`closed before open: ${JSON.stringify(this.closed)}`);
   }
 
   send(message: unknown): void {

@@ -3,27 +3,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { request } from 'node:https';
 import { FRAME_KIND_MEDIA, MAX_BINARY_BYTES, PROTOCOL_VERSION, encodeFrame } from '../../src/shared/protocol.ts';
+import { fetchRaw } from '../helpers/http.ts';
 import { connectCamera, connectViewer, loadFixture, startTestServer, TestClient } from '../helpers/server.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const STREAM = { type: 'stream', mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30, audio: true };
 const media = (seq: number, bytes: Uint8Array) => encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq }, bytes);
-
-/** GET (or another method) over HTTPS without following redirects. */
-function fetchRaw(url: string, method = 'GET', path?: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = request({ host: u.hostname, port: u.port, path: path ?? u.pathname + u.search, method, rejectUnauthorized: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('bad input', () => {
   let server: Server;
@@ -103,6 +89,36 @@ describe('bad input', () => {
     c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: 'x', name: 'a\u0000b' });
     await expectClose(c, 4400, /control characters/);
   });
+  it('very long camera name → 4400', async () => {
+    const c = await fresh();
+    c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: 'x', name: 'n'.repeat(65) });
+    await expectClose(c, 4400, /at name/);
+  });
+  it('renaming to a hostile name → 4400', async () => {
+    const c = await connectCamera(server.wsUrl, 'renamer', 'R');
+    c.send({ type: 'name', name: 'line\nbreak' });
+    await expectClose(c, 4400, /control characters/);
+  });
+  it('an HTML name is data: accepted and passed on exactly as text', async () => {
+    const html = '<img src=x onerror=alert(1)>';
+    const c = await connectCamera(server.wsUrl, 'html-name', html);
+    await healthy.viewer.message('cameras', (m) => m.cameras.some((x) => x.id === 'html-name' && x.name === html));
+    c.close();
+    tick();
+  });
+  it('camera id with path tricks → 4400', async () => {
+    for (const cameraId of ['../../etc/passwd', 'a/b', '', 'x'.repeat(65), 'a b', '%2e%2e']) {
+      const c = await fresh();
+      c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId, name: 'N' });
+      await expectClose(c, 4400, /cameraId/);
+    }
+  });
+  it('oversized text message → 1009, counted in bytes', async () => {
+    const c = await fresh();
+    // 6,000 characters of 3 bytes each: under the limit in characters, over it in bytes.
+    c.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'viewer', pad: '€'.repeat(6000) }));
+    await expectClose(c, 1009, /text message of \d+ bytes/);
+  });
   it('media before a stream message → 4412', async () => {
     const c = await connectCamera(server.wsUrl, 'early-media', 'E');
     c.sendBinary(media(0, fixture.chunks[0]!));
@@ -148,18 +164,23 @@ describe('bad input', () => {
     c.close();
   });
 
-  it('HTTP: hostile paths are 404, other methods 405, pages 200 with security headers', async () => {
+  it('HTTP: hostile paths are 404, other methods 405, pages 200 (with access) with security headers', async () => {
     for (const path of ['/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/assets/../../package.json', '//etc/passwd', '/assets/%00', '/public/viewer.html']) {
-      const r = await fetchRaw(server.url, 'GET', path);
+      const r = await fetchRaw(server.url, { path });
       assert.equal(r.status, 404, path);
     }
-    assert.equal((await fetchRaw(`${server.url}/`, 'POST')).status, 405);
+    assert.equal((await fetchRaw(`${server.url}/`, { method: 'POST' })).status, 405);
     for (const path of ['/', '/camera', '/assets/viewer.js', '/assets/camera.js', '/assets/style.css', '/api/cameras', '/ca.crt']) {
-      const r = await fetchRaw(`${server.url}${path}`);
+      const r = await fetchRaw(server.page(path));
       assert.equal(r.status, 200, path);
       assert.equal(r.headers['x-content-type-options'], 'nosniff');
     }
-    assert.match(String((await fetchRaw(`${server.url}/camera`)).headers['content-security-policy']), /default-src 'self'/);
+    assert.match(String((await fetchRaw(server.page('/camera'))).headers['content-security-policy']), /default-src 'self'/);
+    for (const query of ['?token=%00%ff', '?key=' + 'k'.repeat(10_000), '?camera=%3Cscript%3E&token=', '?%zz=1']) {
+      const r = await fetchRaw(`${server.url}/${query}`);
+      assert.equal(r.status, 401, query);
+      assert.match(r.body, /<h1>Invitation needed<\/h1>/);
+    }
   });
 
   it('HTTP helper: trust page, CA download, redirect of anything else to HTTPS', async () => {
@@ -171,7 +192,7 @@ describe('bad input', () => {
     assert.equal(ca.headers.get('content-type'), 'application/x-x509-ca-cert');
     const redirect = await fetch(`${base}/camera?x=1`, { redirect: 'manual' });
     assert.equal(redirect.status, 302);
-    assert.equal(redirect.headers.get('location'), `https://127.0.0.1:${server.httpsPort}/camera`);
+    assert.equal(redirect.headers.get('location'), `https://127.0.0.1:${server.httpsPort}/camera?x=1`);
     const evil = await new Promise<number>((resolve, reject) => {
       const req = httpRequest({ host: '127.0.0.1', port: server.httpPort!, path: '/camera', headers: { host: 'evil.example/x?' } }, (res) => {
         res.resume();

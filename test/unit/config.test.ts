@@ -6,7 +6,7 @@ import { ConfigError, parseConfig } from '../../src/server/config.ts';
 
 describe('config', () => {
   it('has the documented defaults', () => {
-    assert.deepEqual(parseConfig([], {}), { port: 8443, httpPort: 8080, host: undefined, dataDir: path.resolve('data'), cert: undefined, key: undefined });
+    assert.deepEqual(parseConfig([], {}), { port: 8443, httpPort: 8080, host: undefined, dataDir: path.resolve('data'), cert: undefined, key: undefined, token: undefined, noAuth: false });
   });
   it('reads `npm start -- --port 9443 --host 127.0.0.1 --data-dir /tmp/x` exactly like that', () => {
     const c = parseConfig(['--port', '9443', '--host', '127.0.0.1', '--data-dir', '/tmp/x'], {});
@@ -14,7 +14,7 @@ describe('config', () => {
   });
   it('takes environment variables, with the command line winning', () => {
     const env = { WEBCAM_PORT: '9000', WEBCAM_HTTP_PORT: '0', WEBCAM_DATA_DIR: '/d', WEBCAM_HOST: '::' };
-    assert.deepEqual(parseConfig([], env), { port: 9000, httpPort: 0, host: '::', dataDir: '/d', cert: undefined, key: undefined });
+    assert.deepEqual(parseConfig([], env), { port: 9000, httpPort: 0, host: '::', dataDir: '/d', cert: undefined, key: undefined, token: undefined, noAuth: false });
     assert.equal(parseConfig(['--port=7000'], env)?.port, 7000);
   });
   it('refuses bad values with a message naming the option', () => {
@@ -24,6 +24,24 @@ describe('config', () => {
     assert.throws(() => parseConfig(['--cert', 'a.pem'], {}), /--cert and --key go together/);
     assert.throws(() => parseConfig(['--port', '8080'], {}), /same as --port/);
     assert.throws(() => parseConfig(['--bogus'], {}), (e: unknown) => e instanceof ConfigError && /Usage/.test(e.message));
+  });
+  it('takes an access token from --token or WEBCAM_TOKEN, and refuses one that cannot go into a link', () => {
+    assert.equal(parseConfig(['--token', 'my-secret.1'], {})?.token, 'my-secret.1');
+    assert.equal(parseConfig([], { WEBCAM_TOKEN: 'from-the-env' })?.token, 'from-the-env');
+    assert.throws(() => parseConfig(['--token', 'short'], {}), /--token: the token must be 8-256/);
+    assert.throws(() => parseConfig([], { WEBCAM_TOKEN: 'has a space' }), /WEBCAM_TOKEN: the token/);
+    assert.throws(() => parseConfig(['--token', 'a&b=c/d?ef'], {}), /--token/);
+  });
+  it('allows --no-auth only on a loopback address', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) assert.equal(parseConfig(['--no-auth', '--host', host], {})?.noAuth, true, host);
+    assert.equal(parseConfig([], { WEBCAM_NO_AUTH: '1', WEBCAM_HOST: '127.0.0.1' })?.noAuth, true);
+    assert.equal(parseConfig([], { WEBCAM_NO_AUTH: '0' })?.noAuth, false);
+    for (const host of [undefined, '0.0.0.0', '::', '192.168.1.5', 'myhost.local']) {
+      const args = host ? ['--no-auth', '--host', host] : ['--no-auth'];
+      assert.throws(() => parseConfig(args, {}), /only allowed when the server listens on this computer alone/, String(host));
+    }
+    assert.throws(() => parseConfig([], { WEBCAM_NO_AUTH: 'yes', WEBCAM_HOST: '127.0.0.1' }), /WEBCAM_NO_AUTH/);
+    assert.throws(() => parseConfig(['--no-auth', '--host', '127.0.0.1', '--token', 'abcdefgh'], {}), /contradict/);
   });
   it('returns null for --help', () => {
     assert.equal(parseConfig(['--help'], {}), null);

@@ -8,10 +8,10 @@ async function input(overrides: Partial<TrustPageInput> = {}): Promise<TrustPage
   return {
     caFingerprint256: FINGERPRINT,
     links: [
-      { address: '192.168.1.23', camera: 'https://192.168.1.23:8443/camera', viewer: 'https://192.168.1.23:8443/' },
-      { address: 'fd00::2', camera: 'https://[fd00::2]:8443/camera', viewer: 'https://[fd00::2]:8443/' },
+      { address: '192.168.1.23', camera: 'https://192.168.1.23:8443/camera?key=K' },
+      { address: 'fd00::2', camera: 'https://[fd00::2]:8443/camera?key=K' },
     ],
-    cameraQrSvg: await qrSvg('https://192.168.1.23:8443/camera'),
+    cameraQrSvg: await qrSvg('https://192.168.1.23:8443/camera?key=K'),
     userCertificate: false,
     ...overrides,
   };
@@ -38,14 +38,23 @@ describe('renderTrustPage', () => {
     assert.match(html, /Certificate Trust Settings/);
   });
 
-  it('links the camera and viewer for every address, and shows the QR code', async () => {
+  it('links the camera for every address, and shows the QR code, to a visitor with a camera link', async () => {
     const html = renderTrustPage(await input());
-    for (const href of ['https://192.168.1.23:8443/camera', 'https://192.168.1.23:8443/', 'https://[fd00::2]:8443/camera', 'https://[fd00::2]:8443/']) {
+    for (const href of ['https://192.168.1.23:8443/camera?key=K', 'https://[fd00::2]:8443/camera?key=K']) {
       assert.ok(html.includes(`href="${href}"`), href);
     }
     assert.ok(html.includes('192.168.1.23'));
     assert.ok(html.includes('fd00::2'));
     assert.match(html, /<figure class="qr">\n<svg /);
+  });
+
+  it('shows no link and no QR code to a visitor without a camera link', async () => {
+    const html = renderTrustPage(await input({ links: null, cameraQrSvg: '', notice: 'This link does not work.' }));
+    assert.ok(!html.includes('key=K'));
+    assert.ok(!html.includes('<svg'));
+    assert.match(html, /open the camera link you were given/);
+    assert.match(html, /<p class="notice">This link does not work\.<\/p>/);
+    assert.match(html, /\/ca\.crt/, 'the trust steps are still there');
   });
 
   it('escapes hostile text', async () => {
@@ -54,7 +63,8 @@ describe('renderTrustPage', () => {
       await input({
         caFingerprint256: `"><script>alert(2)</script>`,
         links: [
-          { address: hostile, camera: `https://x/"><script>alert(3)</script>`, viewer: 'javascript:alert(4)' },
+          { address: hostile, camera: `https://x/"><script>alert(3)</script>` },
+          { address: 'y', camera: 'javascript:alert(4)' },
         ],
       }),
     );
@@ -68,7 +78,7 @@ describe('renderTrustPage', () => {
     const html = renderTrustPage(await input({ userCertificate: true, caFingerprint256: '' }));
     assert.ok(!html.includes('/ca.crt'));
     assert.match(html, /no certificate authority to install/);
-    assert.ok(html.includes('href="https://192.168.1.23:8443/camera"'));
+    assert.ok(html.includes('href="https://192.168.1.23:8443/camera?key=K"'));
   });
 
   it('copes with no addresses and no QR code', async () => {

@@ -1,5 +1,6 @@
 // The camera page: pick a lens and settings, capture, stream to the server, keep the screen awake,
 // reconnect by itself, and obey pause/resume from viewers.
+import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor, type SocketState } from '../common/socket.ts';
 import type { ServerMessage } from '../../shared/protocol.ts';
 import { RecorderStream, UnsupportedRecorderError, chooseMimeType } from './recorder-stream.ts';
@@ -165,6 +166,8 @@ class CameraSession {
     else if (state === 'closed' && detail !== 'stopped') {
       setConn('error', 'disconnected');
       showMessage(`The server closed the connection: ${detail}`, 'error');
+      // Reconnecting cannot help (e.g. the link was withdrawn): let go of the camera and show Start again.
+      stop();
     }
     if (detail && state === 'reconnecting') showMessage(`Lost the server (${detail}).`);
   }
@@ -267,6 +270,8 @@ function stop(): void {
 }
 
 function main(): void {
+  dropCredentialsFromAddress();
+  void showOnlyWhatThisDeviceMayOpen();
   const { options, autostart, warnings, errors } = readCameraOptions(new URLSearchParams(location.search), localStorage.getItem(SETTINGS_KEY));
   fillForm(options);
   if (errors.length > 0) {
@@ -287,6 +292,12 @@ function main(): void {
   }
   ui.name.addEventListener('change', () => session?.rename(saveSettings().name));
   if (autostart) void start();
+}
+
+/** A camera link may not watch: the brand is then not a link to the viewer. */
+async function showOnlyWhatThisDeviceMayOpen(): Promise<void> {
+  const access = await fetchAccess().catch(() => null);
+  if (access && 'roles' in access && !access.roles.includes('viewer')) document.querySelector('.brand')?.removeAttribute('href');
 }
 
 main();

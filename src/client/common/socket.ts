@@ -1,6 +1,7 @@
 // A WebSocket to the server that says hello, reconnects by itself with backoff, and hands out
 // typed messages. Used by both pages.
-import { PROTOCOL_VERSION, WS_PATH, type Hello, type ServerMessage } from '../../shared/protocol.ts';
+import { CLOSE_CODES, PROTOCOL_VERSION, WS_PATH, type Hello, type ServerMessage } from '../../shared/protocol.ts';
+import { fetchAccess } from './access.ts';
 
 /** Connection states shown to people. */
 export type SocketState = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -19,8 +20,8 @@ export function backoffMs(attempt: number): number {
   return Math.round(base * (0.75 + Math.random() * 0.5));
 }
 
-/** Close codes after which reconnecting cannot help (the peer told us we are wrong). */
-const FATAL_CLOSE_CODES = new Set([4400, 4415, 4426]);
+/** Close codes after which reconnecting cannot help (the peer told us we are wrong, or not welcome). */
+const FATAL_CLOSE_CODES = new Set<number>([CLOSE_CODES.BAD_MESSAGE, CLOSE_CODES.BAD_MEDIA, CLOSE_CODES.PROTOCOL_VERSION, CLOSE_CODES.UNAUTHORIZED, CLOSE_CODES.FORBIDDEN]);
 
 /** The page's connection to the server. */
 export class ServerSocket {
@@ -75,7 +76,11 @@ export class ServerSocket {
     const ws = new WebSocket(this.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify(this.hello()));
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      ws.send(JSON.stringify(this.hello()));
+    };
     ws.onmessage = (e: MessageEvent<string | ArrayBuffer>) => {
       if (ws !== this.ws) return;
       if (typeof e.data !== 'string') {
@@ -101,13 +106,31 @@ export class ServerSocket {
         this.setState('closed', e.reason || `closed (${e.code})`);
         return;
       }
-      const delay = backoffMs(this.attempt++);
-      this.setState('reconnecting', `${e.reason || 'connection lost'}; retrying in ${(delay / 1000).toFixed(1)} s`);
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        if (!this.stopped) this.connect();
-      }, delay);
+      if (!opened) {
+        // A refused upgrade looks like any network failure from here: ask whether we are still let in.
+        void fetchAccess().then(
+          (access) => {
+            if (this.stopped || this.ws) return;
+            if ('refused' in access) this.setState('closed', access.refused);
+            else this.retry(e.reason || 'connection lost');
+          },
+          () => {
+            if (!this.stopped && !this.ws) this.retry('server unreachable');
+          },
+        );
+        return;
+      }
+      this.retry(e.reason || 'connection lost');
     };
+  }
+
+  private retry(why: string): void {
+    const delay = backoffMs(this.attempt++);
+    this.setState('reconnecting', `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.stopped) this.connect();
+    }, delay);
   }
 
   private setState(state: SocketState, detail: string): void {

@@ -1,8 +1,11 @@
 // The viewer page: a grid of every camera that reflows as cameras come and go, a large view on click,
 // and `/?camera=<id or name>` for one camera filling the window with no chrome.
+import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor } from '../common/socket.ts';
 import { decodeFrame, type CameraInfo, type Command, type ServerMessage } from '../../shared/protocol.ts';
 import { CameraTile } from './camera-tile.ts';
+
+dropCredentialsFromAddress();
 
 const grid = document.getElementById('grid') as HTMLElement;
 const empty = document.getElementById('empty') as HTMLElement;
@@ -164,3 +167,10 @@ document.addEventListener('keydown', (e) => {
 });
 
 socket.start();
+
+// A viewer link may not publish: hide the way to the camera page.
+void fetchAccess()
+  .then((access) => {
+    if ('roles' in access && !access.roles.includes('camera')) document.querySelector<HTMLElement>('.bar-link')?.setAttribute('hidden', '');
+  })
+  .catch(() => undefined);

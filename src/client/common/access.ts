@@ -1,0 +1,28 @@
+// What this device may do. The server set a cookie when a link was opened; the link's key (or
+// token) is dropped from the address bar so it does not linger in history, bookmarks or screenshots.
+
+export type Role = 'camera' | 'viewer';
+
+/** Query parameters that carry credentials (see src/server/access.ts). */
+const CREDENTIAL_PARAMS = ['key', 'token'];
+
+/** Removes `?key=` / `?token=` from the address bar, keeping every other parameter. */
+export function dropCredentialsFromAddress(): void {
+  const url = new URL(location.href);
+  let changed = false;
+  for (const p of CREDENTIAL_PARAMS) {
+    if (url.searchParams.has(p)) {
+      url.searchParams.delete(p);
+      changed = true;
+    }
+  }
+  if (changed) history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+}
+
+/** The roles this device has, or the server's refusal text (the cookie is missing or was withdrawn). */
+export async function fetchAccess(): Promise<{ roles: Role[] } | { refused: string }> {
+  const res = await fetch('/api/access', { cache: 'no-store' });
+  if (res.ok) return (await res.json()) as { roles: Role[] };
+  if (res.status === 401 || res.status === 403 || res.status === 429) return { refused: (await res.text()).trim() };
+  throw new Error(`access check failed: HTTP ${res.status}`);
+}

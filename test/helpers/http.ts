@@ -1,0 +1,44 @@
+// Raw HTTPS requests for tests: no redirects followed, self-signed certificates accepted, any
+// headers and source address.
+import { request } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface RawResponse {
+  status: number;
+  body: string;
+  headers: IncomingHttpHeaders;
+}
+
+export interface RawOptions {
+  method?: string;
+  /** Sent as the request path verbatim (for paths `new URL` would normalise). */
+  path?: string;
+  headers?: Record<string, string>;
+  /** Source address, e.g. 127.0.0.2 to be another client on loopback. */
+  localAddress?: string;
+}
+
+/** One HTTPS request; resolves with status, body and headers. */
+export function fetchRaw(url: string, options: RawOptions = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: options.path ?? u.pathname + u.search,
+        method: options.method ?? 'GET',
+        headers: options.headers ?? {},
+        rejectUnauthorized: false,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}

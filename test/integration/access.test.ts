@@ -1,0 +1,285 @@
+// Access control on the real server: every HTTP route (read from the route table, so a new route
+// cannot be forgotten) and the WebSocket endpoint × every kind of credential; rotation; the lock-out
+// after failed attempts; --token and --no-auth.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { COOKIE_NAME, rotateSecretFile, type Role } from '../../src/server/access.ts';
+import type { Route } from '../../src/server/routes.ts';
+import { PROTOCOL_VERSION } from '../../src/shared/protocol.ts';
+import { fetchRaw } from '../helpers/http.ts';
+import { TEST_TOKEN, TestClient, startTestServer, type TestServer } from '../helpers/server.ts';
+
+/** One way of presenting (or not) a credential, and the role it should grant. */
+interface Credential {
+  name: string;
+  query?: string;
+  cookie?: string;
+  grants: Role | 'none';
+}
+
+const keyOf = (link: string): string => new URL(link).searchParams.get('key') ?? '';
+
+/** The `name=value` of the session cookie a response sets. */
+function cookieFrom(headers: Record<string, unknown>): string {
+  const set = headers['set-cookie'];
+  const line = (Array.isArray(set) ? set : []).map(String).find((c) => c.startsWith(`${COOKIE_NAME}=`));
+  assert.ok(line, `a ${COOKIE_NAME} cookie is set (got ${JSON.stringify(set)})`);
+  return line.split(';')[0]!;
+}
+
+/** Opens a link (path + ?key=) and returns the cookie it sets. */
+async function cookieForLink(server: TestServer, path: string, key: string): Promise<string> {
+  const r = await fetchRaw(`${server.url}${path}?key=${key}`);
+  assert.equal(r.status, 200);
+  return cookieFrom(r.headers);
+}
+
+/** What a credential should get from a route. */
+function expectedStatus(access: Route['access'], grants: Credential['grants']): number {
+  if (access === 'public') return 200;
+  if (grants === 'none') return 401;
+  if (access === 'member' || access === grants) return 200;
+  return 403;
+}
+
+function withQuery(url: string, query: string | undefined): string {
+  return query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url;
+}
+
+/** Opens a socket with a credential and says hello in a role: 'welcome', 'refused <status>' or 'closed <code>'. */
+async function wsOutcome(server: TestServer, cred: Pick<Credential, 'query' | 'cookie'>, role: Role, extraHeaders: Record<string, string> = {}, localAddress?: string): Promise<string> {
+  const headers: Record<string, string> = { ...extraHeaders, ...(cred.cookie ? { Cookie: cred.cookie } : {}) };
+  const c = new TestClient(withQuery(server.wsBare, cred.query), headers, localAddress);
+  try {
+    await c.until(() => c.ws.readyState === c.ws.OPEN || c.closed, 'open or refusal');
+    const early = c.closed as { code: number } | null;
+    if (c.refused !== null) return `refused ${c.refused}`;
+    if (early) return `closed ${early.code}`;
+    c.send(role === 'camera' ? { type: 'hello', protocol: PROTOCOL_VERSION, role, cameraId: 'matrix-cam', name: 'Matrix' } : { type: 'hello', protocol: PROTOCOL_VERSION, role });
+    await c.until(() => c.messages.some((m) => m.type === 'welcome') || c.closed, 'welcome or close');
+    return c.closed ? `closed ${c.closed.code}` : 'welcome';
+  } finally {
+    c.close();
+  }
+}
+
+describe('access: every route and the WebSocket × every credential', () => {
+  let server: TestServer;
+  let creds: Credential[];
+
+  before(async () => {
+    // A secret kept in the data dir (not --token), so it can be rotated.
+    server = await startTestServer({}, { token: null });
+    const link = server.links[0]!;
+    const old = {
+      cameraKey: keyOf(link.camera),
+      viewerKey: keyOf(link.viewer),
+      cameraCookie: await cookieForLink(server, '/camera', keyOf(link.camera)),
+      viewerCookie: await cookieForLink(server, '/', keyOf(link.viewer)),
+    };
+    await server.rotateLinks();
+    const now = server.links[0]!;
+    assert.notEqual(keyOf(now.camera), old.cameraKey, 'rotation makes new keys');
+    const cameraKey = keyOf(now.camera);
+    const viewerKey = keyOf(now.viewer);
+    creds = [
+      { name: 'no credential', grants: 'none' },
+      { name: 'wrong link key', query: 'key=AAAAAAAAAAAAAAAAAAAAAA', grants: 'none' },
+      { name: 'wrong token', query: 'token=not-the-secret', grants: 'none' },
+      { name: 'forged cookie', cookie: `${COOKIE_NAME}=cv.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`, grants: 'none' },
+      { name: 'camera link', query: `key=${cameraKey}`, grants: 'camera' },
+      { name: 'camera cookie', cookie: await cookieForLink(server, '/camera', cameraKey), grants: 'camera' },
+      { name: 'viewer link', query: `key=${viewerKey}`, grants: 'viewer' },
+      { name: 'viewer cookie', cookie: await cookieForLink(server, '/', viewerKey), grants: 'viewer' },
+      { name: 'camera link after rotation', query: `key=${old.cameraKey}`, grants: 'none' },
+      { name: 'viewer link after rotation', query: `key=${old.viewerKey}`, grants: 'none' },
+      { name: 'camera cookie after rotation', cookie: old.cameraCookie, grants: 'none' },
+      { name: 'viewer cookie after rotation', cookie: old.viewerCookie, grants: 'none' },
+    ];
+  });
+  after(async () => server.stop());
+
+  it('only the CA, the stylesheet and the icon are public', () => {
+    const open = server.routes.https.filter((r) => r.access === 'public').map((r) => r.path);
+    assert.deepEqual(open.sort(), ['/assets/style.css', '/ca.crt', '/favicon.ico']);
+    assert.ok(server.routes.https.length >= 10, 'pages, bundles, source maps and APIs are all in the table');
+  });
+
+  it('every HTTPS route answers every credential with the right status', async (t) => {
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const route of server.routes.https) {
+      for (const cred of creds) {
+        const r = await fetchRaw(withQuery(`${server.url}${route.path}`, cred.query), { headers: cred.cookie ? { Cookie: cred.cookie } : {} });
+        const want = expectedStatus(route.access, cred.grants);
+        checked++;
+        if (r.status !== want) wrong.push(`${route.path} (${route.access}) with ${cred.name}: ${r.status}, expected ${want}`);
+        else if (want === 401 && route.page && !/Invitation needed/.test(r.body)) wrong.push(`${route.path} with ${cred.name}: 401 without the explanation page`);
+        if (r.headers['x-content-type-options'] !== 'nosniff') wrong.push(`${route.path}: no security headers on ${r.status}`);
+      }
+    }
+    t.diagnostic(`${server.routes.https.length} routes × ${creds.length} credentials = ${checked} requests`);
+    assert.deepEqual(wrong, []);
+  });
+
+  it('the WebSocket refuses the upgrade without a valid credential, and a hello in a role the credential does not grant', async (t) => {
+    const wrong: string[] = [];
+    for (const cred of creds) {
+      for (const role of ['camera', 'viewer'] as const) {
+        const got = await wsOutcome(server, cred, role);
+        const want = cred.grants === 'none' ? 'refused 401' : cred.grants === role ? 'welcome' : 'closed 4403';
+        if (got !== want) wrong.push(`${cred.name} as ${role}: ${got}, expected ${want}`);
+      }
+    }
+    t.diagnostic(`${creds.length} credentials × 2 roles`);
+    assert.deepEqual(wrong, []);
+  });
+
+  it('the WebSocket refuses pages of another origin, even with a valid cookie', async () => {
+    const viewer = creds.find((c) => c.name === 'viewer cookie')!;
+    assert.equal(await wsOutcome(server, viewer, 'viewer', { Origin: 'https://evil.example' }), 'refused 403');
+    assert.equal(await wsOutcome(server, viewer, 'viewer', { Origin: `https://127.0.0.1:${server.httpsPort + 1}` }), 'refused 403');
+    assert.equal(await wsOutcome(server, viewer, 'viewer', { Origin: 'null' }), 'refused 403');
+    assert.equal(await wsOutcome(server, viewer, 'viewer', { Origin: `https://127.0.0.1:${server.httpsPort}` }), 'welcome');
+  });
+
+  it('opening a link sets a Secure, HttpOnly, SameSite=Strict host-only cookie with the union of roles', async () => {
+    const r = await fetchRaw(`${server.url}/camera?key=${keyOf(server.links[0]!.camera)}`);
+    const set = (r.headers['set-cookie'] ?? []).join('\n');
+    assert.match(set, new RegExp(`^${COOKIE_NAME}=c\\.[A-Za-z0-9_-]+; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=\\d+$`));
+    assert.doesNotMatch(set, /Domain=/i);
+    // The same device then opens a viewer link: its cookie now grants both.
+    const both = await fetchRaw(`${server.url}/?key=${keyOf(server.links[0]!.viewer)}`, { headers: { Cookie: cookieFrom(r.headers) } });
+    const cookie = cookieFrom(both.headers);
+    assert.match(cookie, /=cv\./);
+    for (const path of ['/', '/camera', '/api/cameras']) assert.equal((await fetchRaw(`${server.url}${path}`, { headers: { Cookie: cookie } })).status, 200, path);
+  });
+
+  it('a cookie withdrawn by rotation is cleared, with a page saying why', async () => {
+    const stale = creds.find((c) => c.name === 'viewer cookie after rotation')!;
+    const r = await fetchRaw(`${server.url}/`, { headers: { Cookie: stale.cookie! } });
+    assert.equal(r.status, 401);
+    assert.match(r.body, /withdrawn: the links were renewed/);
+    assert.match(String(r.headers['set-cookie']), new RegExp(`^${COOKIE_NAME}=; .*Max-Age=0`));
+    assert.match((await fetchRaw(`${server.url}/?key=AAAAAAAAAAAAAAAAAAAAAA`)).body, /This link does not work/);
+  });
+
+  it('the helper page shows the camera link only to a visitor who has it', async () => {
+    const base = `http://127.0.0.1:${server.httpPort}/`;
+    const cameraLink = server.links[0]!.camera;
+    const cameraKey = keyOf(cameraLink);
+    const stranger = await fetch(base);
+    assert.equal(stranger.status, 200);
+    const strangerPage = await stranger.text();
+    assert.ok(!strangerPage.includes(cameraKey) && !strangerPage.includes(keyOf(server.links[0]!.viewer)), 'no key for strangers');
+    assert.match(strangerPage, /ca\.crt/);
+    const invited = await (await fetch(`${base}?key=${cameraKey}`)).text();
+    assert.ok(invited.includes(`href="${cameraLink}"`), 'the camera link, with its key');
+    assert.match(invited, /<svg /);
+    const viewerKeyPage = await (await fetch(`${base}?key=${keyOf(server.links[0]!.viewer)}`)).text();
+    assert.ok(!viewerKeyPage.includes(cameraKey), 'a viewer key does not reveal the camera link');
+    const wrong = await fetch(`${base}?key=nope`);
+    assert.equal(wrong.status, 401);
+    assert.match(await wrong.text(), /does not work/);
+  });
+
+  it('rotation closes open connections (4401), and `npm run rotate-links` reaches a running server', async () => {
+    const cookie = creds.find((c) => c.name === 'viewer cookie')!.cookie!;
+    const viewer = new TestClient(server.wsBare, { Cookie: cookie });
+    await viewer.opened();
+    viewer.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'viewer' });
+    await viewer.message('welcome');
+    const before = keyOf(server.links[0]!.viewer);
+    // What the rotate-links command does: a new secret in the data dir, picked up by the running server.
+    await rotateSecretFile(server.dataDir);
+    const closed = await viewer.closedWith(8000);
+    assert.equal(closed.code, 4401);
+    assert.match(closed.reason, /renewed/);
+    assert.notEqual(keyOf(server.links[0]!.viewer), before);
+    assert.equal((await fetchRaw(`${server.url}/?key=${before}`)).status, 401);
+    assert.equal((await fetchRaw(server.links[0]!.viewer)).status, 200);
+  });
+});
+
+describe('access: failed attempts are rate-limited per address', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({}, { rateLimit: { maxFailures: 3, windowMs: 60_000, lockoutMs: 60_000 } });
+  });
+  after(async () => server.stop());
+
+  it('locks out the guessing address, and only it', async () => {
+    const guesser = '127.0.0.2';
+    for (let i = 0; i < 4; i++) assert.equal((await fetchRaw(`${server.url}/?key=guess${i}`, { localAddress: guesser })).status, 401, `guess ${i}`);
+    const locked = await fetchRaw(`${server.url}/?key=guess5`, { localAddress: guesser });
+    assert.equal(locked.status, 429);
+    assert.ok(Number(locked.headers['retry-after']) > 50, 'Retry-After in seconds');
+    assert.match(locked.body, /Too many attempts/);
+    // While locked out nothing is checked, not even the right token, so guessing cannot go on.
+    assert.equal((await fetchRaw(server.page('/'), { localAddress: guesser })).status, 429);
+    assert.equal(await wsOutcome(server, { query: `token=${TEST_TOKEN}` }, 'viewer', {}, guesser), 'refused 429');
+    // Everyone else is unaffected.
+    assert.equal((await fetchRaw(server.page('/'))).status, 200);
+    assert.equal(await wsOutcome(server, { query: `token=${TEST_TOKEN}` }, 'viewer'), 'welcome');
+  });
+});
+
+describe('access: sockets per address are limited', () => {
+  it('refuses the upgrade past the limit, counts only sockets that opened, and frees a slot on close', async () => {
+    const server = await startTestServer({ maxConnectionsPerAddress: 3 });
+    try {
+      // Broken handshakes (no Sec-WebSocket-Key) never count.
+      for (let i = 0; i < 5; i++) {
+        const r = await fetchRaw(server.wsUrl.replace('wss:', 'https:'), { headers: { Connection: 'Upgrade', Upgrade: 'websocket' } });
+        assert.equal(r.status, 400);
+      }
+      const open: TestClient[] = [];
+      for (let i = 0; i < 3; i++) {
+        const c = new TestClient(server.wsUrl);
+        await c.opened();
+        open.push(c);
+      }
+      const extra = new TestClient(server.wsUrl);
+      await extra.until(() => extra.closed, 'refusal');
+      assert.equal(extra.refused, 429);
+      assert.equal(await wsOutcome(server, { query: `token=${TEST_TOKEN}` }, 'viewer', {}, '127.0.0.3'), 'welcome', 'another address is not affected');
+      open[0]!.close();
+      await open[0]!.closedWith();
+      await new Promise((r) => setTimeout(r, 50));
+      const again = new TestClient(server.wsUrl);
+      await again.opened();
+      for (const c of [...open, again]) c.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('access: --token and --no-auth', () => {
+  it('?token= gives full access and sets a cookie for both roles; links cannot be rotated in-process', async () => {
+    const server = await startTestServer();
+    try {
+      const r = await fetchRaw(server.page('/camera?autostart=1&name=X'));
+      assert.equal(r.status, 200);
+      const cookie = cookieFrom(r.headers);
+      assert.match(cookie, /=cv\./);
+      for (const path of ['/', '/camera', '/api/cameras', '/api/access']) assert.equal((await fetchRaw(`${server.url}${path}`, { headers: { Cookie: cookie } })).status, 200, path);
+      assert.deepEqual(JSON.parse((await fetchRaw(`${server.url}/api/access`, { headers: { Cookie: cookie } })).body), { roles: ['camera', 'viewer'] });
+      await assert.rejects(server.rotateLinks(), /--token/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('--no-auth (loopback only) lets everything in', async () => {
+    const server = await startTestServer({}, { noAuth: true });
+    try {
+      for (const route of server.routes.https) assert.equal((await fetchRaw(`${server.url}${route.path}`)).status, 200, route.path);
+      assert.equal(await wsOutcome(server, {}, 'camera'), 'welcome');
+      assert.equal(await wsOutcome(server, {}, 'viewer'), 'welcome');
+      assert.ok(!server.links[0]!.camera.includes('key='), 'links carry no key');
+    } finally {
+      await server.stop();
+    }
+  });
+});
