@@ -44,6 +44,23 @@ try {
   await stranger.screenshot({ path: path.join(out, 'refused-camera-link-on-viewer.png') });
   await stranger.goto(`${server.url}/?key=not-a-real-key`);
   await stranger.screenshot({ path: path.join(out, 'refused-wrong-link.png') });
+  // Access withdrawn while both pages are open (a server with its secret in the data dir, rotated).
+  const rotating = await startTestServer({}, { token: null });
+  try {
+    const phone = await (await newContext(browser, { width: 412, height: 860 })).newPage();
+    await phone.goto(`${rotating.links[0]!.camera}&autostart=1&name=Porch&resolution=480`);
+    await phone.waitForSelector('body[data-state="live"]');
+    const screen = await (await newContext(browser)).newPage();
+    await screen.goto(rotating.links[0]!.viewer);
+    await screen.waitForSelector('.tile[data-playing]');
+    await rotating.rotateLinks();
+    await screen.waitForSelector('#empty:not([hidden])');
+    await phone.waitForSelector('#message:not([hidden])');
+    await screen.screenshot({ path: path.join(out, 'viewer-withdrawn.png') });
+    await phone.screenshot({ path: path.join(out, 'camera-withdrawn.png') });
+  } finally {
+    await rotating.stop();
+  }
   console.log(`screenshots in ${out}`);
 } finally {
   await browser.close();

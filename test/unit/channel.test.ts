@@ -94,4 +94,32 @@ describe('channel', async () => {
     assert.deepEqual(rejoined.subarray(0, initLength), bytes.subarray(0, initLength));
     assert.ok(keyClusters.includes(bytes.byteLength - (rejoined.byteLength - initLength)), 'and re-joined at a keyframe cluster');
   });
+
+  it('does not send the cache to a viewer that does not read, however often it subscribes', () => {
+    const ch = new Channel('c', 1, 'C');
+    ch.startStream(STREAM);
+    const half = Math.floor(chunks.length / 2);
+    for (const c of chunks.slice(0, half)) ch.pushMedia(c);
+    const stuck = new Sink();
+    stuck.busy = true;
+    for (let i = 0; i < 1000; i++) ch.subscribe(stuck);
+    assert.equal(stuck.frames.length, 0);
+    assert.equal(ch.viewerCount, 1);
+    // Once it reads again, it joins at the next keyframe, once.
+    stuck.busy = false;
+    for (const c of chunks.slice(half)) ch.pushMedia(c);
+    assert.equal(stuck.json.filter((m) => m.type === 'stream').length, 1);
+    assert.equal(stuck.frames.filter((f) => f.flags === FLAG_INIT).length, 1);
+  });
+
+  it('gives viewers joining between two chunks the same start (one shared copy of the cache)', () => {
+    const ch = new Channel('c', 1, 'C');
+    ch.startStream(STREAM);
+    for (const c of chunks) ch.pushMedia(c);
+    const sinks = Array.from({ length: 3 }, () => new Sink());
+    for (const s of sinks) ch.subscribe(s);
+    const [a, b, c] = sinks.map((s) => s.bytes());
+    assert.deepEqual(a, b);
+    assert.deepEqual(b, c);
+  });
 });

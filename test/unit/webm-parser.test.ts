@@ -2,6 +2,8 @@
 // README) fed in every way a socket might deliver them, a hand-made hex fixture, and hostile input.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WebmError, WebmParser, type WebmEvent, type WebmLimits, type WebmTrack } from '../../src/media/webm/webm-parser.ts';
@@ -561,5 +563,47 @@ describe('malformed input', () => {
   it('a second EBML header', () => {
     expectError('WEBM_MALFORMED', [INIT, CLUSTER, simpleBlock(1, 0x80), EBML_HEADER], undefined, /second EBML header/);
     expectError('WEBM_MALFORMED', [EBML_HEADER, EBML_HEADER], undefined, /second EBML header/);
+  });
+});
+
+// --- Bounded memory on long and hostile streams ------------------------------------------------------
+
+describe('memory', () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const heapAfterGc = (): number => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const MiB = 1024 * 1024;
+
+  it('stays flat over 64 MiB of a real stream (its clusters repeated) and over a 15 MiB block fed in pieces', (t) => {
+    const { bytes } = loadFixture('chromium-vp8-opus');
+    const parser = new WebmParser();
+    const init = bytes.subarray(0, feed(bytes).parser.initLength ?? 0);
+    const clusters = bytes.subarray(init.length);
+    parser.push(init);
+    parser.push(clusters);
+    const before = heapAfterGc();
+    let fed = 0;
+    while (fed < 64 * MiB) {
+      for (let at = 0; at < clusters.length; at += 4096) parser.push(clusters.subarray(at, at + 4096));
+      fed += clusters.length;
+    }
+    const streamGrowth = heapAfterGc() - before;
+
+    const big = new WebmParser();
+    const size = 15 * MiB;
+    const head = cat(INIT, CLUSTER, [0xa3, ...sizeBytes(size)], [0x81, 0, 0, 0x80]);
+    big.push(head);
+    const before2 = heapAfterGc();
+    const piece = new Uint8Array(64 * 1024);
+    for (let left = size - 4; left > 0; left -= piece.length) big.push(piece.subarray(0, Math.min(piece.length, left)));
+    const blockGrowth = heapAfterGc() - before2;
+    t.diagnostic(`heap growth: ${(streamGrowth / MiB).toFixed(2)} MiB after ${(fed / MiB).toFixed(0)} MiB of stream; ${(blockGrowth / MiB).toFixed(2)} MiB after a 15 MiB block`);
+    assert.ok(streamGrowth < 2 * MiB, `heap grew ${streamGrowth} bytes over a long stream`);
+    assert.ok(blockGrowth < 2 * MiB, `heap grew ${blockGrowth} bytes while a large block streamed through`);
+    assert.equal(big.bytesRead, head.length - 4 + size);
   });
 });

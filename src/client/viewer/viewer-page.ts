@@ -38,6 +38,11 @@ const socket = new ServerSocket(() => helloFor('viewer'), {
     if (state === 'open') return;
     setConn(state, state === 'reconnecting' ? 'reconnecting…' : state === 'closed' ? `disconnected: ${detail}` : 'connecting…');
     for (const t of tiles.values()) t.setViewerOnline(false);
+    if (state === 'closed') {
+      // For good (e.g. access withdrawn): no frozen pictures, just why.
+      reconcile([]);
+      empty.textContent = `Disconnected: ${detail}`;
+    }
   },
 });
 
