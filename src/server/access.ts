@@ -5,7 +5,7 @@
 //   the secret itself                                ?token=… full access (scripts and tests)
 //   session cookie   = roles + HMAC(secret, "cookie:" + roles), set when a link is opened
 // A new secret (rotation) invalidates every link and cookie at once.
-import { createHmac, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from './log.ts';
@@ -24,18 +24,26 @@ const COOKIE_MAX_AGE_S = 400 * 24 * 60 * 60;
 /** Query parameters that carry credentials (removed from the address bar by the pages). */
 export const KEY_PARAM = 'key';
 export const TOKEN_PARAM = 'token';
-/** What `--token` accepts: URL-safe, so it can be pasted into a link as is. */
-export const TOKEN_PATTERN = /^[A-Za-z0-9._~-]{8,256}$/;
+/** What `--token` accepts: URL-safe, so it can be pasted into a link as is, and not short. */
+export const TOKEN_PATTERN = /^[A-Za-z0-9._~-]{16,256}$/;
+/**
+ * Keys are HMACs under a key stretched from the secret with scrypt, so a camera key (which crosses
+ * the plain-HTTP helper) does not let anyone test guesses of a --token offline at speed.
+ */
+const STRETCH_SALT = 'websocket-webcam access keys v1';
+const STRETCH = { N: 2 ** 14, r: 8, p: 1 } as const;
 
 const ACCESS_FILE = 'access.json';
 
 /** Credentials derived from one secret. Pure. */
 export class AccessKeys {
   private readonly secretHash: Buffer;
+  private readonly macKey: Buffer;
   private readonly keys: Record<Role, string>;
 
-  constructor(private readonly secret: string) {
+  constructor(secret: string) {
     this.secretHash = sha256(secret);
+    this.macKey = scryptSync(secret, STRETCH_SALT, 32, STRETCH);
     this.keys = { camera: this.mac('link:camera', 22), viewer: this.mac('link:viewer', 22) };
   }
 
@@ -71,7 +79,7 @@ export class AccessKeys {
   }
 
   private mac(label: string, chars: number): string {
-    return createHmac('sha256', this.secret).update(label).digest('base64url').slice(0, chars);
+    return createHmac('sha256', this.macKey).update(label).digest('base64url').slice(0, chars);
   }
 }
 
@@ -152,11 +160,16 @@ export class AccessControl {
     if (this.isOpen) return { kind: 'ok', roles: new Set(ROLES), setCookie: null };
     const cookie = readCookie(p.cookieHeader, COOKIE_NAME);
     if (p.key === null && p.token === null && cookie === null) return { kind: 'refused', invalid: null, clearCookie: null };
-    // While locked out, nothing is checked: guessing must not go on.
-    const wait = this.limiter.retryAfterMs(p.address);
-    if (wait > 0) return { kind: 'limited', retryAfterMs: wait };
     const cookieRoles = cookie === null ? null : this.keys.rolesOfCookie(cookie);
     const clearCookie = cookie !== null && cookieRoles === null ? clearedCookie() : null;
+    // While locked out, links and tokens are not even checked, so guessing cannot go on. A device's
+    // own cookie (a 192-bit MAC nobody can guess) still works: whoever caused the lock-out, perhaps
+    // a page on another site sending wrong links from this device's browser, cannot lock it out.
+    const wait = this.limiter.retryAfterMs(p.address);
+    if (wait > 0) {
+      if (cookieRoles && p.key === null && p.token === null) return { kind: 'ok', roles: new Set(cookieRoles), setCookie: null };
+      return { kind: 'limited', retryAfterMs: wait };
+    }
     let linkRoles: Role[] | null = null;
     let invalid: 'link' | 'token' | 'cookie' | null = null;
     if (p.token !== null) {
@@ -191,7 +204,7 @@ export class AccessControl {
   async reload(): Promise<boolean> {
     if (this.source !== 'file') return false;
     const stored = await readSecret(this.file);
-    if (!stored || new AccessKeys(stored).linkKey('viewer') === this.keys.linkKey('viewer')) return false;
+    if (!stored || this.keys.rolesOfToken(stored)) return false;
     this.apply(stored);
     return true;
   }

@@ -29,7 +29,7 @@ const OPTIONS = {
   'http-port': { env: 'WEBCAM_HTTP_PORT', help: 'plain-HTTP helper port (0 = off)', default: '8080' },
   cert: { env: 'WEBCAM_CERT', help: 'your own certificate (PEM); needs --key', default: '' },
   key: { env: 'WEBCAM_KEY', help: 'your own private key (PEM); needs --cert', default: '' },
-  token: { env: 'WEBCAM_TOKEN', help: 'access secret for scripts: ?token=… on any page gives full access (8-256 of A-Z a-z 0-9 . _ ~ -)', default: '' },
+  token: { env: 'WEBCAM_TOKEN', help: 'access secret for scripts: ?token=… on any page gives full access (16-256 of A-Z a-z 0-9 . _ ~ -; make it random)', default: '' },
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
@@ -80,7 +80,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
   const host = get('host').value || undefined;
   const tokenOption = get('token');
   const token = tokenOption.value || undefined;
-  if (token !== undefined && !TOKEN_PATTERN.test(token)) throw new ConfigError(`${tokenOption.from}: the token must be 8-256 characters of A-Z a-z 0-9 . _ ~ - (it goes into links as is)`);
+  if (token !== undefined && !TOKEN_PATTERN.test(token)) throw new ConfigError(`${tokenOption.from}: the token must be 16-256 characters of A-Z a-z 0-9 . _ ~ - (it goes into links as is; make it random, e.g. openssl rand -hex 16)`);
   const noAuthEnv = env.WEBCAM_NO_AUTH;
   if (noAuthEnv !== undefined && noAuthEnv !== '' && noAuthEnv !== '0' && noAuthEnv !== '1') throw new ConfigError(`WEBCAM_NO_AUTH: "${noAuthEnv}" must be 1 or 0`);
   const noAuth = values['no-auth'] === true || noAuthEnv === '1';

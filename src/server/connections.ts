@@ -58,9 +58,12 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, acce
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BINARY_BYTES, perMessageDeflate: false });
   const alive = new WeakMap<WebSocket, boolean>();
   const perAddress = new Map<string, number>();
+  const connections = new Map<WebSocket, Connection>();
   const budget = new MessageBudget(opts.messagesPerSecond, opts.messageBurst);
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node hands the socket over without its error handler: a peer resetting now must not crash us.
+    socket.on('error', () => undefined);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'https://localhost');
@@ -106,7 +109,8 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, acce
         if (n > 0) perAddress.set(client, n);
         else perAddress.delete(client);
       });
-      new Connection(ws, address, roles, hub, log, opts, () => budget.take(client));
+      connections.set(ws, new Connection(ws, address, roles, hub, log, opts, () => budget.take(client)));
+      ws.once('close', () => connections.delete(ws));
     });
   };
   server.on('upgrade', onUpgrade);
@@ -126,7 +130,7 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, acce
 
   return {
     closeAll(code, reason) {
-      for (const ws of wss.clients) ws.close(code, reason);
+      for (const c of connections.values()) c.revoke(code, reason);
     },
     close() {
       clearInterval(heartbeat);
@@ -142,6 +146,8 @@ function refuseUpgrade(socket: Duplex, status: number, statusText: string, text:
   const body = `${text}\n`;
   const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.end(`HTTP/1.1 ${status} ${statusText.replace(/[^\x20-\x7e]/g, '')}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  // A peer that never closes its side does not keep the socket.
+  setTimeout(() => socket.destroy(), 2000).unref();
 }
 
 interface PendingCommand {
@@ -365,9 +371,26 @@ class Connection implements ViewerSink, CameraLink {
     }
     this.log.warn(`${this.label}: closing (${errorCode} ${code}): ${message}`);
     this.sendJson({ type: 'error', code: errorCode, message });
+    this.closeNow(code, message);
+  }
+
+  /** Ends this connection at once (access withdrawn): nothing more it sends is read. */
+  revoke(code: number, reason: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.log.info(`${this.label}: closing (${code}): ${reason}`);
+    this.closeNow(code, reason);
+  }
+
+  /** Closes, and leaves the hub now rather than when the peer answers the close. */
+  private closeNow(code: number, reason: string): void {
+    clearTimeout(this.helloTimer);
     // A close reason is limited to 123 bytes.
-    this.ws.close(code, truncateUtf8(message, 120));
+    this.ws.close(code, truncateUtf8(reason, 120));
     if (this.role === 'camera' && this.channel) this.hub.detachCamera(this.channel, this);
+    if (this.role === 'viewer') this.hub.removeViewer(this);
+    // A peer that ignores the close frame does not keep the socket.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
   }
 
   private onClose(code: number, reason: string): void {

@@ -63,9 +63,15 @@ export class FailureLimiter {
     for (const [key, e] of this.entries) {
       if (now - e.windowStart >= this.options.windowMs && e.lockedUntil <= now) this.entries.delete(key);
     }
-    // Still too many (a flood from many addresses): forget the oldest windows first.
-    for (const key of this.entries.keys()) {
-      if (this.entries.size <= this.options.maxTracked) break;
+    // Still too many (a flood from many addresses): forget the oldest windows of addresses that are
+    // not locked out, and only then the lock-outs that end soonest, so flooding cannot lift a lock-out early.
+    for (const [key, e] of this.entries) {
+      if (this.entries.size <= this.options.maxTracked) return;
+      if (e.lockedUntil <= now) this.entries.delete(key);
+    }
+    const locked = [...this.entries].sort((a, b) => a[1].lockedUntil - b[1].lockedUntil);
+    for (const [key] of locked) {
+      if (this.entries.size <= this.options.maxTracked) return;
       this.entries.delete(key);
     }
   }

@@ -93,6 +93,20 @@ export function refusalFor(result: AuthResult, access: Access): Refusal | null {
   return { status: 403, title: 'Not with this link', text, headers: result.setCookie ? { 'Set-Cookie': result.setCookie } : {} };
 }
 
+/**
+ * Fetch metadata: another site's page may link here (a top-level navigation), but not load these
+ * resources, send credentials with them or guess keys through them (img, script, fetch, frames).
+ * Credentials are not checked and failures not counted. Clients that send no such header pass.
+ */
+export function crossSiteRefusal(req: IncomingMessage): Refusal | null {
+  const site = req.headers['sec-fetch-site'];
+  if (site === undefined || site === 'same-origin' || site === 'none') return null;
+  const mode = req.headers['sec-fetch-mode'];
+  const dest = req.headers['sec-fetch-dest'];
+  if (mode === 'navigate' && (dest === undefined || dest === 'document')) return null;
+  return { status: 403, title: 'Not from another site', text: 'Pages of other sites may link here, not load this.', headers: {} };
+}
+
 /** Dispatches a request through a route table: 405 for non-GET/HEAD, 404 for unknown paths, 401/403/429 when access is missing. */
 export function dispatch(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse): void {
   let url: URL;
@@ -116,6 +130,11 @@ export function dispatch(routes: Route[], access: AccessControl | null, req: Inc
     return;
   }
   if (!access) throw new Error(`route ${route.path} needs access control, and this server has none`);
+  const crossSite = crossSiteRefusal(req);
+  if (crossSite) {
+    sendRefusal(res, crossSite, route.page === true);
+    return;
+  }
   const result = access.authenticate(presented(req, url));
   const refusal = refusalFor(result, route.access);
   if (refusal) {

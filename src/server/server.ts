@@ -106,11 +106,17 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       await Promise.all([closeServer(server), helper ? closeServer(helper) : Promise.resolve()]);
     },
   };
+  let helperGeneration = 0;
   const renderHelper = async (): Promise<void> => {
     if (!helper) return;
-    const first = running.links[0];
+    // Renders can overlap (new addresses, then a rotation): only the newest one is kept.
+    const generation = ++helperGeneration;
+    const links = running.links;
+    const first = links[0];
+    const qr = first ? await qrSvg(first.camera) : '';
+    if (generation !== helperGeneration) return;
     const common = { caFingerprint256: running.caFingerprint256 ?? '', userCertificate: userCert !== null };
-    const invited = renderTrustPage({ ...common, links: running.links.map(({ address, camera }) => ({ address, camera })), cameraQrSvg: first ? await qrSvg(first.camera) : '' });
+    const invited = renderTrustPage({ ...common, links: links.map(({ address, camera }) => ({ address, camera })), cameraQrSvg: qr });
     const stranger = (notice?: string) => renderTrustPage({ ...common, links: null, cameraQrSvg: '', ...(notice ? { notice } : {}) });
     const csp = { 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" };
     helperRoutes = [
@@ -176,7 +182,14 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
 }
 
 function helperRequest(routes: Route[], req: IncomingMessageLike, res: http.ServerResponse, httpsPort: number): void {
-  const { pathname, search } = new URL(req.url ?? '/', 'http://localhost');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    send(res, 400, 'text/plain; charset=utf-8', 'Bad request\n');
+    return;
+  }
+  const { pathname, search } = url;
   if (routes.some((r) => r.path === pathname) || req.method !== 'GET') {
     dispatch(routes, null, req as http.IncomingMessage, res);
     return;

@@ -164,6 +164,21 @@ describe('access: every route and the WebSocket × every credential', () => {
     assert.match((await fetchRaw(`${server.url}/?key=AAAAAAAAAAAAAAAAAAAAAA`)).body, /This link does not work/);
   });
 
+  it('another site may link here, but not load resources or guess keys through them (fetch metadata)', async () => {
+    const viewerCookie = creds.find((c) => c.name === 'viewer cookie')!.cookie!;
+    const subresource = { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'image' };
+    for (const path of ['/?key=guess', '/api/cameras', '/assets/viewer.js']) {
+      const r = await fetchRaw(`${server.url}${path}`, { headers: { ...subresource, Cookie: viewerCookie }, localAddress: '127.0.0.9' });
+      assert.equal(r.status, 403, path);
+    }
+    const framed = await fetchRaw(`${server.url}/`, { headers: { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'iframe', Cookie: viewerCookie } });
+    assert.equal(framed.status, 403, 'not in another site\'s frame');
+    const linked = await fetchRaw(`${server.url}/?key=${keyOf(server.links[0]!.viewer)}`, { headers: { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document' } });
+    assert.equal(linked.status, 200, 'a link from another site works');
+    assert.equal((await fetchRaw(`${server.url}/`, { headers: { 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'cors', Cookie: viewerCookie } })).status, 200);
+    assert.equal(server.access.limiter.retryAfterMs('127.0.0.9'), 0, 'refused cross-site requests are not counted');
+  });
+
   it('the helper page shows the camera link only to a visitor who has it', async () => {
     const base = `http://127.0.0.1:${server.httpPort}/`;
     const cameraLink = server.links[0]!.camera;
@@ -198,6 +213,31 @@ describe('access: every route and the WebSocket × every credential', () => {
     assert.notEqual(keyOf(server.links[0]!.viewer), before);
     assert.equal((await fetchRaw(`${server.url}/?key=${before}`)).status, 401);
     assert.equal((await fetchRaw(server.links[0]!.viewer)).status, 200);
+  });
+});
+
+describe('access: rotation revokes at once', () => {
+  it('a revoked camera and viewer leave the hub without waiting for their peers to answer the close', async () => {
+    const server = await startTestServer({}, { token: null });
+    try {
+      const camera = new TestClient(withQuery(server.wsBare, `key=${keyOf(server.links[0]!.camera)}`));
+      await camera.opened();
+      camera.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: 'rot-cam', name: 'R' });
+      camera.send({ type: 'stream', mime: 'video/webm;codecs=vp8', width: null, height: null, fps: null, audio: false });
+      const viewer = new TestClient(withQuery(server.wsBare, `key=${keyOf(server.links[0]!.viewer)}`));
+      await viewer.opened();
+      viewer.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'viewer' });
+      viewer.send({ type: 'subscribe', cameraId: 'rot-cam' });
+      await camera.message('viewers', (m) => m.count === 1);
+      await server.rotateLinks();
+      // Synchronously after the rotation, before any close frame went back and forth.
+      assert.equal(server.hub.get('rot-cam')?.viewerCount, 0);
+      assert.equal(server.hub.get('rot-cam')?.state, 'offline');
+      assert.equal((await camera.closedWith()).code, 4401);
+      assert.equal((await viewer.closedWith()).code, 4401);
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -202,5 +202,38 @@ describe('bad input', () => {
       req.end();
     });
     assert.equal(evil, 400, 'a Host header that is not a plain name is refused, not redirected to');
+    // Request targets Node accepts but a URL parser does not: a clear 400, and the server lives on.
+    for (const target of ['//[', 'http://[', '//%zz:99999']) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: server.httpPort!, path: target }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.ok(status === 400 || status === 302, `${target}: ${status}`);
+    }
+    assert.equal((await fetch(`${base}/`)).status, 200, 'the helper still answers');
+  });
+
+  it('WebSocket upgrades: a peer that resets right after a refused upgrade does not take the server down', async () => {
+    const { connect } = await import('node:tls');
+    const net = await import('node:net');
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve) => {
+        const raw = net.connect({ host: '127.0.0.1', port: server.httpsPort });
+        const s = connect({ socket: raw, rejectUnauthorized: false }, () => {
+          s.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+          setTimeout(() => {
+            raw.resetAndDestroy();
+            resolve();
+          }, i % 2 === 0 ? 0 : 5);
+        });
+        s.on('error', () => resolve());
+      });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await fetchRaw(server.page('/api/access'))).status, 200, 'the server still answers');
   });
 });

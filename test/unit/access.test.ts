@@ -113,6 +113,11 @@ describe('AccessControl', () => {
     assert.equal(access.authenticate({ ...none, address: '10.0.0.9', token: 'fixed-token-123' }).kind, 'limited', 'IPv4-mapped and plain are one client');
     assert.equal(access.authenticate({ ...none, address: '10.0.0.10', token: 'fixed-token-123' }).kind, 'ok');
     assert.deepEqual(access.authenticate({ ...none, address: '10.0.0.9' }), { kind: 'refused', invalid: null, clearCookie: null }, 'no credential: plain 401');
+    // The device's own cookie still works while its address is locked out (another site may have caused it).
+    const cookie = access.authenticate({ ...none, address: '10.0.0.10', key: access.linkKey('viewer') });
+    const cookieHeader = cookie.kind === 'ok' ? cookie.setCookie!.split(';')[0]! : '';
+    assert.equal(access.authenticate({ ...none, address: '10.0.0.9', cookieHeader }).kind, 'ok');
+    assert.equal(access.authenticate({ ...none, address: '10.0.0.9', cookieHeader, key: access.linkKey('camera') }).kind, 'limited', 'but a link is not checked');
   });
 });
 
@@ -143,6 +148,18 @@ describe('FailureLimiter', () => {
       l.fail(`10.0.${i >> 8}.${i & 255}`);
     }
     assert.ok(l.size <= 51, `${l.size} addresses remembered`);
+  });
+
+  it('does not lift a lock-out when many other addresses fail', () => {
+    let now = 0;
+    const l = new FailureLimiter({ maxFailures: 1, windowMs: 1000, lockoutMs: 60_000, maxTracked: 20 }, () => now);
+    l.fail('guesser');
+    l.fail('guesser');
+    for (let i = 0; i < 1000; i++) {
+      now++;
+      l.fail(`other-${i}`);
+    }
+    assert.ok(l.retryAfterMs('guesser') > 0);
   });
 });
 

@@ -26,9 +26,9 @@ describe('config', () => {
     assert.throws(() => parseConfig(['--bogus'], {}), (e: unknown) => e instanceof ConfigError && /Usage/.test(e.message));
   });
   it('takes an access token from --token or WEBCAM_TOKEN, and refuses one that cannot go into a link', () => {
-    assert.equal(parseConfig(['--token', 'my-secret.1'], {})?.token, 'my-secret.1');
-    assert.equal(parseConfig([], { WEBCAM_TOKEN: 'from-the-env' })?.token, 'from-the-env');
-    assert.throws(() => parseConfig(['--token', 'short'], {}), /--token: the token must be 8-256/);
+    assert.equal(parseConfig(['--token', 'my-secret.1-abcdef'], {})?.token, 'my-secret.1-abcdef');
+    assert.equal(parseConfig([], { WEBCAM_TOKEN: 'from-the-env-0123' })?.token, 'from-the-env-0123');
+    assert.throws(() => parseConfig(['--token', 'short-but-15-ch'], {}), /--token: the token must be 16-256/);
     assert.throws(() => parseConfig([], { WEBCAM_TOKEN: 'has a space' }), /WEBCAM_TOKEN: the token/);
     assert.throws(() => parseConfig(['--token', 'a&b=c/d?ef'], {}), /--token/);
   });
@@ -41,7 +41,7 @@ describe('config', () => {
       assert.throws(() => parseConfig(args, {}), /only allowed when the server listens on this computer alone/, String(host));
     }
     assert.throws(() => parseConfig([], { WEBCAM_NO_AUTH: 'yes', WEBCAM_HOST: '127.0.0.1' }), /WEBCAM_NO_AUTH/);
-    assert.throws(() => parseConfig(['--no-auth', '--host', '127.0.0.1', '--token', 'abcdefgh'], {}), /contradict/);
+    assert.throws(() => parseConfig(['--no-auth', '--host', '127.0.0.1', '--token', 'abcdefghijklmnopq'], {}), /contradict/);
   });
   it('returns null for --help', () => {
     assert.equal(parseConfig(['--help'], {}), null);

@@ -19,10 +19,16 @@ export function dropCredentialsFromAddress(): void {
   if (changed) history.replaceState(history.state, '', url.pathname + url.search + url.hash);
 }
 
-/** The roles this device has, or the server's refusal text (the cookie is missing or was withdrawn). */
-export async function fetchAccess(): Promise<{ roles: Role[] } | { refused: string }> {
+/**
+ * The roles this device has, or the server's refusal: its text, and for a lock-out (429) when to
+ * ask again; otherwise (401, 403) the cookie is missing or was withdrawn.
+ */
+export async function fetchAccess(): Promise<{ roles: Role[] } | { refused: string; retryAfterMs: number | null }> {
   const res = await fetch('/api/access', { cache: 'no-store' });
   if (res.ok) return (await res.json()) as { roles: Role[] };
-  if (res.status === 401 || res.status === 403 || res.status === 429) return { refused: (await res.text()).trim() };
+  if (res.status === 401 || res.status === 403 || res.status === 429) {
+    const retryAfterMs = res.status === 429 ? Number(res.headers.get('Retry-After') ?? '60') * 1000 : null;
+    return { refused: (await res.text()).trim(), retryAfterMs };
+  }
   throw new Error(`access check failed: HTTP ${res.status}`);
 }

@@ -111,8 +111,9 @@ export class ServerSocket {
         void fetchAccess().then(
           (access) => {
             if (this.stopped || this.ws) return;
-            if ('refused' in access) this.setState('closed', access.refused);
-            else this.retry(e.reason || 'connection lost');
+            if (!('refused' in access)) this.retry(e.reason || 'connection lost');
+            else if (access.retryAfterMs !== null) this.retry(access.refused, access.retryAfterMs);
+            else this.setState('closed', access.refused);
           },
           () => {
             if (!this.stopped && !this.ws) this.retry('server unreachable');
@@ -124,8 +125,8 @@ export class ServerSocket {
     };
   }
 
-  private retry(why: string): void {
-    const delay = backoffMs(this.attempt++);
+  private retry(why: string, atLeastMs = 0): void {
+    const delay = Math.max(atLeastMs, backoffMs(this.attempt++));
     this.setState('reconnecting', `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
