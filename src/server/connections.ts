@@ -11,7 +11,7 @@ import type { Channel, ViewerSink } from './channel.ts';
 import type { CameraLink, Hub } from './hub.ts';
 import type { Logger } from './log.ts';
 import { MessageBudget, normalizeAddress } from './rate-limit.ts';
-import { presented, refusalFor } from './routes.ts';
+import { presented, refusalFor, requestUrl } from './routes.ts';
 
 /** Tunables of the WebSocket layer. */
 export interface ConnectionOptions {
@@ -64,10 +64,8 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, acce
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node hands the socket over without its error handler: a peer resetting now must not crash us.
     socket.on('error', () => undefined);
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'https://localhost');
-    } catch {
+    const url = requestUrl(req);
+    if (!url) {
       refuseUpgrade(socket, 400, 'Bad Request', 'bad request line');
       return;
     }
@@ -104,13 +102,13 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, acce
       perAddress.set(client, (perAddress.get(client) ?? 0) + 1);
       alive.set(ws, true);
       ws.on('pong', () => alive.set(ws, true));
+      connections.set(ws, new Connection(ws, address, roles, hub, log, opts, () => budget.take(client)));
       ws.once('close', () => {
+        connections.delete(ws);
         const n = (perAddress.get(client) ?? 1) - 1;
         if (n > 0) perAddress.set(client, n);
         else perAddress.delete(client);
       });
-      connections.set(ws, new Connection(ws, address, roles, hub, log, opts, () => budget.take(client)));
-      ws.once('close', () => connections.delete(ws));
     });
   };
   server.on('upgrade', onUpgrade);
@@ -147,7 +145,8 @@ function refuseUpgrade(socket: Duplex, status: number, statusText: string, text:
   const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.end(`HTTP/1.1 ${status} ${statusText.replace(/[^\x20-\x7e]/g, '')}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   // A peer that never closes its side does not keep the socket.
-  setTimeout(() => socket.destroy(), 2000).unref();
+  const timer = setTimeout(() => socket.destroy(), 2000).unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 interface PendingCommand {
@@ -390,7 +389,8 @@ class Connection implements ViewerSink, CameraLink {
     if (this.role === 'camera' && this.channel) this.hub.detachCamera(this.channel, this);
     if (this.role === 'viewer') this.hub.removeViewer(this);
     // A peer that ignores the close frame does not keep the socket.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    const timer = setTimeout(() => this.ws.terminate(), 2000).unref();
+    this.ws.once('close', () => clearTimeout(timer));
   }
 
   private onClose(code: number, reason: string): void {

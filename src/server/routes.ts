@@ -11,7 +11,9 @@ import type { Hub } from './hub.ts';
 
 /** What a route's handler knows about the request. */
 export interface RequestContext {
-  /** Roles the request has (all roles for public routes when there is no access control). */
+  /** The request's URL, parsed once by dispatch. */
+  url: URL;
+  /** Roles the request has (none are looked at for public routes). */
   roles: ReadonlySet<Role>;
   /** Headers to add to the response (a session cookie after a link was opened). */
   headers: Record<string, string>;
@@ -107,15 +109,24 @@ export function crossSiteRefusal(req: IncomingMessage): Refusal | null {
   return { status: 403, title: 'Not from another site', text: 'Pages of other sites may link here, not load this.', headers: {} };
 }
 
-/** Dispatches a request through a route table: 405 for non-GET/HEAD, 404 for unknown paths, 401/403/429 when access is missing. */
-export function dispatch(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse): void {
-  let url: URL;
+/** The URL of a request, or null when its target does not parse (Node accepts some that URL does not, e.g. `//[`). */
+export function requestUrl(req: Pick<IncomingMessage, 'url'>): URL | null {
   try {
-    url = new URL(req.url ?? '/', 'http://localhost');
+    return new URL(req.url ?? '/', 'http://localhost');
   } catch {
-    send(res, 400, PLAIN, 'Bad request\n');
-    return;
+    return null;
   }
+}
+
+/** Dispatches a request through a route table: 400 for an unparseable target, then see dispatchUrl. */
+export function dispatch(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse): void {
+  const url = requestUrl(req);
+  if (url) dispatchUrl(routes, access, req, res, url);
+  else send(res, 400, PLAIN, 'Bad request\n');
+}
+
+/** Dispatches a request whose URL is parsed: 405 for non-GET/HEAD, 404 for unknown paths, 401/403/429 when access is missing. */
+export function dispatchUrl(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse, url: URL): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, PLAIN, 'Method not allowed\n', { Allow: 'GET, HEAD' });
     return;
@@ -126,7 +137,7 @@ export function dispatch(routes: Route[], access: AccessControl | null, req: Inc
     return;
   }
   if (route.access === 'public') {
-    route.handle(req, res, { roles: new Set(), headers: {} });
+    route.handle(req, res, { url, roles: new Set(), headers: {} });
     return;
   }
   if (!access) throw new Error(`route ${route.path} needs access control, and this server has none`);
@@ -142,7 +153,7 @@ export function dispatch(routes: Route[], access: AccessControl | null, req: Inc
     return;
   }
   if (result.kind !== 'ok') throw new Error('unreachable: refusalFor passes only ok results');
-  route.handle(req, res, { roles: result.roles, headers: result.setCookie ? { 'Set-Cookie': result.setCookie } : {} });
+  route.handle(req, res, { url, roles: result.roles, headers: result.setCookie ? { 'Set-Cookie': result.setCookie } : {} });
 }
 
 function sendRefusal(res: ServerResponse, refusal: Refusal, page: boolean): void {

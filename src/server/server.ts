@@ -10,7 +10,7 @@ import { attachWebSockets, type ConnectionOptions } from './connections.ts';
 import { CLOSE_CODES } from '../shared/protocol.ts';
 import { Hub } from './hub.ts';
 import type { Logger } from './log.ts';
-import { caRoute, dispatch, httpsRoutes, send, type Route } from './routes.ts';
+import { caRoute, dispatch, httpsRoutes, requestUrl, send, type Route } from './routes.ts';
 import type { RateLimitOptions } from './rate-limit.ts';
 import { ensureCertificates, loadUserCertificate, type TlsNames } from './tls/certificates.ts';
 import { lanNames } from './tls/lan-names.ts';
@@ -35,8 +35,8 @@ export interface RunningServer {
   caFingerprint256: string | null;
   hub: Hub;
   access: AccessControl;
-  /** The route tables (tests check every route's access). */
-  routes: { https: readonly Route[]; helper(): readonly Route[] };
+  /** The HTTPS route table (tests check every route's access). */
+  routes: { https: readonly Route[] };
   /** Makes new links: every old link and cookie stops working, open connections are closed. */
   rotateLinks(): Promise<void>;
   close(): Promise<void>;
@@ -94,7 +94,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     caFingerprint256: tls?.caFingerprint256 ?? null,
     hub,
     access,
-    routes: { https: routes, helper: () => helperRoutes },
+    routes: { https: routes },
     rotateLinks: () => access.rotate(),
     close: async () => {
       clearInterval(addressTimer);
@@ -118,25 +118,29 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     const common = { caFingerprint256: running.caFingerprint256 ?? '', userCertificate: userCert !== null };
     const invited = renderTrustPage({ ...common, links: links.map(({ address, camera }) => ({ address, camera })), cameraQrSvg: qr });
     const stranger = (notice?: string) => renderTrustPage({ ...common, links: null, cameraQrSvg: '', ...(notice ? { notice } : {}) });
+    // The pages a request can get, rendered once here rather than per request (the lock-out one names its seconds).
+    const pages = {
+      stranger: stranger(),
+      wrongLink: stranger('The link you opened does not work: links stop working when the owner renews them. Ask for a new link.'),
+      viewerLink: stranger('That is a viewer link: open it in the browser to watch. To use this device as a camera, open a camera link.'),
+    };
+    const html = 'text/html; charset=utf-8';
     const csp = { 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" };
     helperRoutes = [
       {
         path: '/',
         // Public (the trust steps come before anything else); the camera link only for a visitor who has it.
         access: 'public',
-        handle: (req, res) => {
-          const key = new URL(req.url ?? '/', 'http://localhost').searchParams.get(KEY_PARAM);
-          if (access.isOpen) return send(res, 200, 'text/html; charset=utf-8', invited, csp);
-          if (key === null) return send(res, 200, 'text/html; charset=utf-8', stranger(), csp);
+        handle: (req, res, ctx) => {
+          const key = ctx.url.searchParams.get(KEY_PARAM);
+          if (access.isOpen) return send(res, 200, html, invited, csp);
+          if (key === null) return send(res, 200, html, pages.stranger, csp);
           const result = access.authenticate({ address: req.socket.remoteAddress ?? '?', key, token: null, cookieHeader: undefined });
-          if (result.kind === 'ok' && result.roles.has('camera')) return send(res, 200, 'text/html; charset=utf-8', invited, csp);
-          const notice =
-            result.kind === 'limited'
-              ? `Too many attempts with a wrong link from this device. Try again in ${Math.ceil(result.retryAfterMs / 1000)} s.`
-              : result.kind === 'refused'
-                ? 'The link you opened does not work: links stop working when the owner renews them. Ask for a new link.'
-                : 'That is a viewer link: open it in the browser to watch. To use this device as a camera, open a camera link.';
-          send(res, result.kind === 'limited' ? 429 : result.kind === 'refused' ? 401 : 200, 'text/html; charset=utf-8', stranger(notice), csp);
+          if (result.kind === 'limited') {
+            return send(res, 429, html, stranger(`Too many attempts with a wrong link from this device. Try again in ${Math.ceil(result.retryAfterMs / 1000)} s.`), csp);
+          }
+          if (result.kind === 'refused') return send(res, 401, html, pages.wrongLink, csp);
+          send(res, 200, html, result.roles.has('camera') ? invited : pages.viewerLink, csp);
         },
       },
     ];
@@ -181,19 +185,13 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   return running;
 }
 
-function helperRequest(routes: Route[], req: IncomingMessageLike, res: http.ServerResponse, httpsPort: number): void {
-  let url: URL;
-  try {
-    url = new URL(req.url ?? '/', 'http://localhost');
-  } catch {
-    send(res, 400, 'text/plain; charset=utf-8', 'Bad request\n');
+function helperRequest(routes: Route[], req: http.IncomingMessage, res: http.ServerResponse, httpsPort: number): void {
+  const url = requestUrl(req);
+  if (!url || routes.some((r) => r.path === url.pathname) || req.method !== 'GET') {
+    dispatch(routes, null, req, res);
     return;
   }
   const { pathname, search } = url;
-  if (routes.some((r) => r.path === pathname) || req.method !== 'GET') {
-    dispatch(routes, null, req as http.IncomingMessage, res);
-    return;
-  }
   // Anything else (e.g. /camera typed by hand) goes to the same path on the HTTPS origin.
   const host = hostnameOf(req.headers.host);
   if (!host) {
@@ -202,8 +200,6 @@ function helperRequest(routes: Route[], req: IncomingMessageLike, res: http.Serv
   }
   send(res, 302, 'text/plain; charset=utf-8', 'Moved to HTTPS\n', { Location: `https://${host}:${httpsPort}${pathname === '' ? '/' : pathname}${search}` });
 }
-
-type IncomingMessageLike = Pick<http.IncomingMessage, 'url' | 'method' | 'headers'>;
 
 /** The host name of a Host header, if it is a plain name or address (nothing that could redirect elsewhere). */
 function hostnameOf(hostHeader: string | undefined): string | null {

@@ -102,14 +102,12 @@ export class TestClient {
   closed: { code: number; reason: string } | null = null;
   /** The HTTP status when the server refused the upgrade. */
   refused: number | null = null;
-  refusedHeaders: Record<string, string | string[] | undefined> = {};
   private waiters: (() => void)[] = [];
 
   constructor(url: string, headers: Record<string, string> = {}, localAddress?: string) {
     this.ws = new WebSocket(url, { rejectUnauthorized: false, headers, ...(localAddress ? { localAddress } : {}) });
     this.ws.on('unexpected-response', (req, res) => {
       this.refused = res.statusCode ?? 0;
-      this.refusedHeaders = res.headers;
       this.closed = { code: 1006, reason: `HTTP ${res.statusCode}` };
       res.resume();
       req.destroy();
