@@ -48,6 +48,8 @@ export class Channel {
   private videoTrack: number | null = null;
   private seqOut = 0;
   private gopCache: { from: number; to: number; bytes: Uint8Array } | null = null;
+  /** Capture time (server clock, ms) of the newest chunk, for the frames a joiner gets; 0 = unknown. */
+  private lastTime = 0;
   /** Subscribed viewers; `waiting` ones get init + keyframe cluster as soon as there is one. */
   private readonly viewers = new Map<ViewerSink, { waiting: boolean }>();
 
@@ -90,6 +92,7 @@ export class Channel {
     this.retainedBytes = 0;
     this.gopStart = null;
     this.gopCache = null;
+    this.lastTime = 0;
     this.currentCluster = null;
     this.videoTrack = null;
     for (const sink of this.viewers.keys()) this.join(sink);
@@ -121,15 +124,16 @@ export class Channel {
     return this.viewers.delete(sink);
   }
 
-  /** Feeds one chunk of the camera's WebM; throws WebmError when it is malformed. */
-  pushMedia(payload: Uint8Array): void {
+  /** Feeds one chunk of the camera's WebM, captured at `time` (server clock, ms; 0 = unknown); throws WebmError when it is malformed. */
+  pushMedia(payload: Uint8Array, time = 0): void {
     const parser = this.parser;
     if (!parser) throw new Error('pushMedia without a stream');
     const offset = parser.bytesRead;
     const events = parser.push(payload);
     this.gopCache = null;
     // One copy: the frame for viewers, whose payload is also what is kept for late joiners.
-    const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: this.number, seq: this.seqOut++ }, payload);
+    this.lastTime = time;
+    const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: this.number, seq: this.seqOut++, time }, payload);
     const bytes = frame.subarray(HEADER_BYTES);
     this.retained.push({ offset, bytes });
     this.retainedBytes += bytes.byteLength;
@@ -189,14 +193,9 @@ export class Channel {
   /** Sends the stream header and what a joiner needs to start, if there is enough yet. */
   private sendJoin(sink: ViewerSink, v: { waiting: boolean }): void {
     if (!this.stream) return;
-    if (this.init === null) {
-      // The stream is young: send everything so far; what follows continues it byte for byte.
-      sink.sendJson({ type: 'stream', cameraId: this.id, channel: this.number, mime: this.stream.mime });
-      if (this.retainedBytes > 0) sink.sendBinary(this.frame(FLAG_INIT, this.concat(0, this.parserOffset())));
-      v.waiting = false;
-      return;
-    }
-    if (this.gopStart === null) {
+    if (this.init === null || this.gopStart === null) {
+      // A young stream (no complete init segment yet) or no keyframe kept: join at the next keyframe,
+      // so every viewer gets the init segment whole, in one INIT frame (the player amends it).
       v.waiting = true;
       return;
     }
@@ -216,7 +215,7 @@ export class Channel {
   }
 
   private frame(flags: number, payload: Uint8Array): Uint8Array {
-    return encodeFrame({ kind: FRAME_KIND_MEDIA, flags, channel: this.number, seq: this.seqOut++ }, payload);
+    return encodeFrame({ kind: FRAME_KIND_MEDIA, flags, channel: this.number, seq: this.seqOut++, time: this.lastTime }, payload);
   }
 
   private parserOffset(): number {

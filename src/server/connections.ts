@@ -160,6 +160,8 @@ class Connection implements ViewerSink, CameraLink {
   private role: 'hello' | 'camera' | 'viewer' = 'hello';
   private channel: Channel | null = null;
   private expectedSeq = 0;
+  /** A camera's clock offset to ours (ours = its + offset), as it last reported; null until it does. */
+  private clockOffset: number | null = null;
   private readonly pending = new Map<string, PendingCommand>();
   private nextRequest = 1;
   private readonly helloTimer: NodeJS.Timeout;
@@ -292,6 +294,12 @@ class Connection implements ViewerSink, CameraLink {
         channel.name = msg.name;
         this.hub.changed();
         return;
+      case 'clock':
+        this.answerClock(msg.sent);
+        return;
+      case 'clock-offset':
+        this.clockOffset = msg.offset;
+        return;
       case 'ack':
         if (msg.state) {
           channel.state = msg.state;
@@ -302,7 +310,16 @@ class Connection implements ViewerSink, CameraLink {
     }
   }
 
+  /** Clock sync: echo the client's time with the server's. */
+  private answerClock(sent: number): void {
+    this.sendJson({ type: 'clock', sent, server: performance.timeOrigin + performance.now() });
+  }
+
   private onViewerMessage(msg: ViewerMessage): void {
+    if (msg.type === 'clock') {
+      this.answerClock(msg.sent);
+      return;
+    }
     const channel = this.hub.get(msg.cameraId);
     if (!channel) {
       // Not fatal: the camera may just have gone away between the list and this message.
@@ -337,7 +354,9 @@ class Connection implements ViewerSink, CameraLink {
     const { header, payload } = decodeFrame(data);
     if (header.seq !== this.expectedSeq) throw new ProtocolError('BAD_MESSAGE', `media chunk ${header.seq} out of order (expected ${this.expectedSeq})`);
     this.expectedSeq++;
-    channel.pushMedia(payload);
+    // Capture time on the server's clock, once the camera has told its offset; 0 = unknown.
+    const time = header.time > 0 && this.clockOffset !== null ? header.time + this.clockOffset : 0;
+    channel.pushMedia(payload, time);
   }
 
   private settle(id: string, result: { ok: boolean; state?: 'live' | 'paused'; error?: string }): void {

@@ -5,7 +5,7 @@
 export type { CameraState, CameraInfo, Hello, CameraMessage, ViewerMessage, ServerMessage, Command } from './schemas.ts';
 
 /** Protocol version; exchanged in the first message of every connection. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Path of the one WebSocket endpoint on the HTTPS origin. */
 export const WS_PATH = '/ws';
 /** Largest text (JSON) message accepted, in bytes. */
@@ -45,14 +45,17 @@ export class ProtocolError extends Error {
 }
 
 // ---- binary media frames ----
-// Every binary message: an 8-byte header, then payload.
+// Every binary message: a 16-byte header, then payload.
 //   0  u8   kind     1 = container media (WebM bytes, continuing the current stream)
 //   1  u8   flags    bit 0 INIT: payload starts with the stream's init segment
 //                    bit 1 KEY: payload starts at a Cluster that holds a keyframe
 //   2  u16  channel  server → viewer: the camera's channel number; camera → server: 0
 //   4  u32  seq      camera → server: chunk counter of the stream, from 0; server → viewer: per channel counter
-// All integers big-endian.
-export const HEADER_BYTES = 8;
+//   8  f64  time     capture time of the newest media in the payload, ms since the Unix epoch:
+//                    camera → server on the camera's clock; server → viewer on the server's clock
+//                    (the camera's time plus the clock offset it reported); 0 = unknown
+// All numbers big-endian.
+export const HEADER_BYTES = 16;
 export const FRAME_KIND_MEDIA = 1;
 export const FLAG_INIT = 1;
 export const FLAG_KEY = 2;
@@ -63,6 +66,8 @@ export interface FrameHeader {
   flags: number;
   channel: number;
   seq: number;
+  /** Capture time, ms since the epoch; 0 (the default) when unknown. */
+  time?: number;
 }
 
 /** Builds a binary frame from a header and payload (one copy). */
@@ -80,15 +85,48 @@ export function writeHeader(out: Uint8Array, header: FrameHeader): void {
   view.setUint8(1, header.flags);
   view.setUint16(2, header.channel);
   view.setUint32(4, header.seq >>> 0);
+  view.setFloat64(8, header.time ?? 0);
 }
 
 /** Reads a binary frame; throws ProtocolError('BAD_MESSAGE') on a malformed header. The payload is a view, not a copy. */
-export function decodeFrame(data: Uint8Array): { header: FrameHeader; payload: Uint8Array } {
+export function decodeFrame(data: Uint8Array): { header: Required<FrameHeader>; payload: Uint8Array } {
   if (data.byteLength < HEADER_BYTES) throw new ProtocolError('BAD_MESSAGE', `binary message of ${data.byteLength} bytes is shorter than the ${HEADER_BYTES}-byte header`);
   if (data.byteLength > MAX_BINARY_BYTES) throw new ProtocolError('TOO_LARGE', `binary message over ${MAX_BINARY_BYTES} bytes`);
   const view = new DataView(data.buffer, data.byteOffset, HEADER_BYTES);
-  const header: FrameHeader = { kind: view.getUint8(0), flags: view.getUint8(1), channel: view.getUint16(2), seq: view.getUint32(4) };
+  const time = view.getFloat64(8);
+  const header = { kind: view.getUint8(0), flags: view.getUint8(1), channel: view.getUint16(2), seq: view.getUint32(4), time };
   if (header.kind !== FRAME_KIND_MEDIA) throw new ProtocolError('BAD_MESSAGE', `unknown binary frame kind ${header.kind}`);
   if ((header.flags & ~KNOWN_FLAGS) !== 0) throw new ProtocolError('BAD_MESSAGE', `unknown binary frame flags 0x${header.flags.toString(16)}`);
+  if (!Number.isFinite(time) || time < 0) throw new ProtocolError('BAD_MESSAGE', 'the capture time in a binary frame must be a finite number ≥ 0');
   return { header, payload: data.subarray(HEADER_BYTES) };
+}
+
+// ---- clock ----
+
+/** One round trip of clock sync, all in ms: the client's send time, the server's time when it answered, the client's receive time. */
+export interface ClockSample {
+  sent: number;
+  server: number;
+  received: number;
+}
+
+/** Offset to add to the client's clock to get the server's, and the round trip it was measured over. */
+export interface ClockEstimate {
+  offset: number;
+  rtt: number;
+}
+
+/**
+ * NTP-style estimate from recent round trips: the sample with the shortest round trip wins (its
+ * answer waited least in queues, so the midpoint assumption holds best); samples with a negative
+ * round trip (a clock step) are discarded. Null with no usable sample.
+ */
+export function estimateClock(samples: readonly ClockSample[]): ClockEstimate | null {
+  let best: ClockEstimate | null = null;
+  for (const s of samples) {
+    const rtt = s.received - s.sent;
+    if (!(rtt >= 0) || !Number.isFinite(s.server)) continue;
+    if (best === null || rtt < best.rtt) best = { offset: s.server - (s.sent + s.received) / 2, rtt };
+  }
+  return best;
 }

@@ -18,6 +18,10 @@ const cameraName = z
 const requestId = z.string().min(1).max(64);
 const command = z.enum(['pause', 'resume']);
 const dimension = z.number().int().min(1).max(16384);
+/** A time in ms since the epoch on some device's clock (a sanity bound, not a check of the clock). */
+const clockTime = z.number().min(0).max(1e14);
+/** Clock sync request (either role): `sent` is the client's clock when it sent it; the server echoes it with its own time. */
+const clockRequest = z.object({ type: z.literal('clock'), sent: clockTime });
 
 export const cameraStateSchema = z.enum(['connecting', 'live', 'paused', 'offline']);
 /** What viewers see of a camera. */
@@ -50,6 +54,9 @@ export const cameraMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('state'), state: z.enum(['live', 'paused']) }),
   z.object({ type: z.literal('name'), name: cameraName }),
+  clockRequest,
+  /** The camera's clock offset to the server's (server = camera + offset), from its clock sync: the server turns capture times into its own clock with it. */
+  z.object({ type: z.literal('clock-offset'), offset: z.number().min(-1e13).max(1e13), rtt: z.number().min(0).max(60_000) }),
   z.object({
     type: z.literal('ack'),
     requestId,
@@ -63,6 +70,7 @@ export const viewerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('subscribe'), cameraId }),
   z.object({ type: z.literal('unsubscribe'), cameraId }),
   z.object({ type: z.literal('command'), cameraId, command, requestId }),
+  clockRequest,
 ]);
 
 // ---- server → client ----
@@ -72,6 +80,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cameras'), cameras: z.array(cameraInfoSchema) }),
   z.object({ type: z.literal('stream'), cameraId, channel: z.number(), mime: z.string() }),
   z.object({ type: z.literal('viewers'), count: z.number() }),
+  z.object({ type: z.literal('clock'), sent: z.number(), server: z.number() }),
   z.object({ type: z.literal('command'), requestId, command }),
   z.object({
     type: z.literal('command-result'),

@@ -133,8 +133,16 @@ describe('bad input', () => {
   it('malformed binary header → 4400', async () => {
     const c = await connectCamera(server.wsUrl, 'bad-header', 'H');
     c.send(STREAM);
-    c.sendBinary(Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 1));
+    c.sendBinary(Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1));
     await expectClose(c, 4400, /unknown binary frame kind/);
+  });
+  it('a capture time that is not a finite number ≥ 0 → 4400', async () => {
+    const c = await connectCamera(server.wsUrl, 'bad-time', 'T');
+    c.send(STREAM);
+    const frame = media(0, Uint8Array.of(1));
+    new DataView(frame.buffer, frame.byteOffset).setFloat64(8, Number.NaN);
+    c.sendBinary(frame);
+    await expectClose(c, 4400, /capture time/);
   });
   it('malformed WebM → 4415, and the channel shows offline', async () => {
     const c = await connectCamera(server.wsUrl, 'garbage', 'G');

@@ -114,6 +114,8 @@ describe('relay', () => {
     const again = await connectCamera(server.wsUrl, 'cam-off', 'Door');
     assert.equal((await again.message('viewers')).count, 1, 'the subscription outlives the camera connection');
     again.send(STREAM);
+    // Viewers are told a stream starts once its init segment and first keyframe are in.
+    fixture.chunks.forEach((c, seq) => again.sendBinary(encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq }, c)));
     await viewer.until(() => viewer.messages.filter((m) => m.type === 'stream').length === 1, 'stream start after reconnect');
     again.close();
     viewer.close();

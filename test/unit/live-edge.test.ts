@@ -1,10 +1,10 @@
 // The live-edge policy: bounded lead, gentle catch-up, jumps, recovery after a stall.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_LIVE_EDGE as C, decideLiveEdge, type LiveEdgeInput } from '../../src/client/viewer/live-edge.ts';
+import { DEFAULT_LIVE_EDGE as C, decideLiveEdge, liveEdgeFromParams, type LiveEdgeInput } from '../../src/client/viewer/live-edge.ts';
 
 const at = (currentTime: number, end: number, extra: Partial<LiveEdgeInput> = {}) =>
-  decideLiveEdge({ currentTime, ranges: [[0, end]], sinceLastTick: 0.25, rate: 1, firstPicture: false, sinceSeek: Infinity, stalledFor: 0, ...extra });
+  decideLiveEdge({ currentTime, ranges: [[0, end]], sinceLastTick: 0.25, rate: 1, firstPicture: false, sinceSeek: Infinity, stalledFor: 0, behindFor: 0, ...extra });
 
 describe('live edge policy', () => {
   it('does nothing with nothing buffered', () => {
@@ -21,11 +21,20 @@ describe('live edge policy', () => {
   it('catches up faster when further behind, short of the jump threshold', () => {
     assert.deepEqual(at(10, 10 + C.fastCatchUpAbove + 0.1), { seekTo: null, rate: C.fastCatchUpRate });
   });
-  it('jumps to the live edge past the threshold', () => {
-    assert.deepEqual(at(10, 10 + C.jumpAbove + 0.1), { seekTo: 10 + C.jumpAbove + 0.1 - C.target, rate: 1 });
+  it('watchdog: jumps to the live edge once past the threshold for a moment, not on a blip', () => {
+    assert.deepEqual(at(10, 10 + C.jumpAbove + 0.1, { behindFor: C.jumpAfter }), { seekTo: 10 + C.jumpAbove + 0.1 - C.target, rate: 1 });
+    assert.deepEqual(at(10, 10 + C.jumpAbove + 0.1, { behindFor: C.jumpAfter / 2 }), { seekTo: null, rate: C.fastCatchUpRate }, 'a blip only speeds up');
   });
   it('does not chain jumps: right after a seek it catches up instead', () => {
-    assert.deepEqual(at(10, 10 + C.jumpAbove + 0.1, { sinceSeek: C.seekCooldown / 2 }), { seekTo: null, rate: C.fastCatchUpRate });
+    assert.deepEqual(at(10, 10 + C.jumpAbove + 0.1, { sinceSeek: C.seekCooldown / 2, behindFor: 5 }), { seekTo: null, rate: C.fastCatchUpRate });
+  });
+  it('takes overrides from a link, and ignores bad ones with a warning', () => {
+    const { config, warnings } = liveEdgeFromParams(new URLSearchParams('lead=0.25&catchup=1.2&jump=2'));
+    assert.deepEqual([config.target, config.catchUpRate, config.jumpAbove, warnings], [0.25, 1.2, 2, []]);
+    const bad = liveEdgeFromParams(new URLSearchParams('lead=abc&catchup=9&jump='));
+    assert.equal(bad.config.target, C.target);
+    assert.equal(bad.warnings.length, 3);
+    assert.equal(liveEdgeFromParams(new URLSearchParams('jump=0.3')).config.fastCatchUpAbove, 0.3, 'fast catch-up never starts above the jump');
   });
   it('jumps after a stall (long gap between ticks) when behind', () => {
     assert.equal(at(10, 10 + C.target + C.catchUpAbove + 0.1, { sinceLastTick: 2 }).seekTo !== null, true);
@@ -42,6 +51,6 @@ describe('live edge policy', () => {
   });
   it('seeks into the buffer when the position is outside it', () => {
     assert.equal(at(0, 0, { ranges: [[3600, 3601]] }).seekTo, 3601 - C.target);
-    assert.equal(at(5.5, 0, { ranges: [[0, 5], [6, 6.2]] }).seekTo, 6, 'never before the start of the last range');
+    assert.equal(at(5.5, 0, { ranges: [[0, 5], [6, 6 + C.target / 2]] }).seekTo, 6, 'never before the start of the last range');
   });
 });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
+  estimateClock,
   FLAG_INIT,
   FLAG_KEY,
   FRAME_KIND_MEDIA,
@@ -17,26 +18,40 @@ import { cameraMessageSchema, helloSchema, parseMessage, viewerMessageSchema } f
 describe('binary frames', () => {
   it('round-trips a header and payload', () => {
     const payload = new Uint8Array([1, 2, 3, 250]);
-    const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: FLAG_INIT | FLAG_KEY, channel: 0xabcd, seq: 0xfffffffe }, payload);
+    const time = 1_764_000_000_123.25;
+    const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: FLAG_INIT | FLAG_KEY, channel: 0xabcd, seq: 0xfffffffe, time }, payload);
     assert.equal(frame.byteLength, HEADER_BYTES + 4);
-    // Layout as documented: kind, flags, channel (BE u16), seq (BE u32).
+    // Layout as documented: kind, flags, channel (BE u16), seq (BE u32), capture time (BE f64).
     assert.deepEqual([...frame.subarray(0, 8)], [0x01, 0x03, 0xab, 0xcd, 0xff, 0xff, 0xff, 0xfe]);
+    assert.equal(new DataView(frame.buffer, 8, 8).getFloat64(0), time);
     const { header, payload: back } = decodeFrame(frame);
-    assert.deepEqual(header, { kind: 1, flags: 3, channel: 0xabcd, seq: 0xfffffffe });
+    assert.deepEqual(header, { kind: 1, flags: 3, channel: 0xabcd, seq: 0xfffffffe, time });
+    assert.equal(decodeFrame(encodeFrame({ kind: 1, flags: 0, channel: 0, seq: 0 }, payload)).header.time, 0, 'time defaults to 0 = unknown');
     assert.deepEqual(back, payload);
   });
 
   it('reads a header from a view with an offset', () => {
-    const buf = new Uint8Array(20);
-    buf.set(encodeFrame({ kind: 1, flags: 0, channel: 7, seq: 9 }, new Uint8Array([42])), 5);
-    const { header, payload } = decodeFrame(buf.subarray(5, 14));
+    const buf = new Uint8Array(30);
+    buf.set(encodeFrame({ kind: 1, flags: 0, channel: 7, seq: 9, time: 5 }, new Uint8Array([42])), 5);
+    const { header, payload } = decodeFrame(buf.subarray(5, 5 + HEADER_BYTES + 1));
+    assert.equal(header.time, 5);
     assert.equal(header.channel, 7);
     assert.equal(header.seq, 9);
     assert.deepEqual([...payload], [42]);
   });
 
   it('refuses short frames, unknown kinds and unknown flags with BAD_MESSAGE', () => {
-    for (const bad of [new Uint8Array(0), new Uint8Array(7), Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0), Uint8Array.of(1, 0x80, 0, 0, 0, 0, 0, 0)]) {
+    const withHeader = (...start: number[]): Uint8Array => {
+      const b = new Uint8Array(HEADER_BYTES);
+      b.set(start);
+      return b;
+    };
+    const badTime = (t: number): Uint8Array => {
+      const b = withHeader(1);
+      new DataView(b.buffer).setFloat64(8, t);
+      return b;
+    };
+    for (const bad of [new Uint8Array(0), new Uint8Array(HEADER_BYTES - 1), withHeader(2), withHeader(1, 0x80), badTime(NaN), badTime(-1), badTime(Infinity)]) {
       assert.throws(() => decodeFrame(bad), (e: unknown) => e instanceof ProtocolError && e.code === 'BAD_MESSAGE' && e.closeCode === 4400);
     }
   });
@@ -110,5 +125,22 @@ describe('property-based: hostile input', () => {
         { numRuns: 1000 },
       );
     }
+  });
+});
+
+describe('clock estimate', () => {
+  it('takes the offset from the round trip that waited least, and ignores clock steps', () => {
+    // Server clock = client clock + 1000; one-way delays 2 ms each, except a slow answer.
+    const samples = [
+      { sent: 0, server: 1000 + 2, received: 4 },
+      { sent: 10, server: 1010 + 40, received: 10 + 42 }, // answered late: 40 ms out, 2 back
+      { sent: 20, server: 1020 + 1, received: 22 }, // the quickest
+      { sent: 30, server: 5, received: 29 }, // negative round trip: the client clock stepped
+    ];
+    const e = estimateClock(samples)!;
+    assert.equal(e.rtt, 2);
+    assert.equal(e.offset, 1000);
+    assert.equal(estimateClock([]), null);
+    assert.equal(estimateClock([{ sent: 5, server: 1, received: 4 }]), null);
   });
 });

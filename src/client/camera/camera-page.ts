@@ -6,6 +6,8 @@ import type { ServerMessage } from '../../shared/protocol.ts';
 import { RecorderStream, UnsupportedRecorderError, chooseMimeType } from './recorder-stream.ts';
 import { WakeLock } from './wake-lock.ts';
 import { readCameraOptions, type CameraOptions } from './options.ts';
+import { startTestPattern, type TestPattern } from './test-pattern.ts';
+import { localNow } from '../common/clock.ts';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const ui = {
@@ -16,6 +18,7 @@ const ui = {
   statState: $<HTMLSpanElement>('stat-state'),
   statBitrate: $<HTMLSpanElement>('stat-bitrate'),
   statViewers: $<HTMLSpanElement>('stat-viewers'),
+  statBacklog: $<HTMLSpanElement>('stat-backlog'),
   form: $<HTMLFormElement>('settings'),
   name: $<HTMLInputElement>('name'),
   lens: $<HTMLSelectElement>('lens'),
@@ -30,6 +33,7 @@ const ui = {
 const ID_KEY = 'websocket-webcam.cameraId';
 const SETTINGS_KEY = 'websocket-webcam.camera';
 const RESOLUTIONS: Record<string, [number, number]> = { '480': [640, 480], '720': [1280, 720], '1080': [1920, 1080] };
+const STATS_MS = 500;
 
 /** The camera's stable id, kept in localStorage. */
 function cameraId(): string {
@@ -56,6 +60,7 @@ function setConn(state: string, text: string): void {
 /** Capture + socket + recorder, from Start to Stop. */
 class CameraSession {
   private media: MediaStream | null = null;
+  private pattern: TestPattern | null = null;
   private socket: ServerSocket | null = null;
   private recorder: RecorderStream | null = null;
   private readonly wakeLock = new WakeLock();
@@ -71,21 +76,20 @@ class CameraSession {
     }
     chooseMimeType(this.options.audio); // fail before asking for the camera
     setConn('starting', 'starting camera…');
-    this.media = await capture(this.options);
+    this.media = await this.capture(this.options);
     ui.preview.srcObject = this.media;
     ui.previewEmpty.hidden = true;
-    await fillLenses(this.options.deviceId);
+    if (this.options.source !== 'test') await fillLenses(this.options.deviceId);
     void this.wakeLock.acquire();
     this.socket = new ServerSocket(() => helloFor('camera', cameraId(), this.options.name), {
       welcome: () => this.startRecorder(),
       message: (m) => this.onMessage(m),
       state: (s, detail) => this.onSocketState(s, detail),
+      // Capture times are stamped on this page's clock; the server turns them into its own with this.
+      clock: (offset, rtt) => this.socket?.sendJson({ type: 'clock-offset', offset, rtt }),
     });
     this.socket.start();
-    this.statsTimer = setInterval(() => {
-      ui.statBitrate.textContent = `${Math.round((this.bytesThisSecond * 8) / 1000)} kbit/s`;
-      this.bytesThisSecond = 0;
-    }, 1000);
+    this.statsTimer = setInterval(() => this.showStats(), STATS_MS);
     ui.stats.hidden = false;
   }
 
@@ -96,6 +100,8 @@ class CameraSession {
     this.socket = null;
     for (const t of this.media?.getTracks() ?? []) t.stop();
     this.media = null;
+    this.pattern?.stop();
+    this.pattern = null;
     ui.preview.srcObject = null;
     ui.previewEmpty.hidden = false;
     ui.stats.hidden = true;
@@ -119,6 +125,10 @@ class CameraSession {
         return true;
       },
       { sent: (n) => (this.bytesThisSecond += n), error: (m) => showMessage(m, 'error') },
+      {
+        ...(this.options.timesliceMs !== null ? { timesliceMs: this.options.timesliceMs } : {}),
+        ...(this.options.keyframeIntervalMs !== null ? { keyframeIntervalMs: this.options.keyframeIntervalMs } : {}),
+      },
     );
     socket.sendJson({
       type: 'stream',
@@ -182,13 +192,35 @@ class CameraSession {
   async restartCapture(options: CameraOptions): Promise<void> {
     this.options = options;
     const old = this.media;
-    this.media = await capture(options);
+    const oldPattern = this.pattern;
+    this.media = await this.capture(options);
     ui.preview.srcObject = this.media;
     for (const t of old?.getTracks() ?? []) t.stop();
+    if (oldPattern !== this.pattern) oldPattern?.stop();
     if (this.socket?.open) {
       this.socket.sendJson({ type: 'name', name: options.name });
       this.startRecorder();
     }
+  }
+
+  /** Bitrate and backlog, twice a second. */
+  private showStats(): void {
+    ui.statBitrate.textContent = `${Math.round((this.bytesThisSecond * 8) / 1000 / (STATS_MS / 1000))} kbit/s`;
+    this.bytesThisSecond = 0;
+    const backlog = this.recorder?.backlog(this.socket?.bufferedAmount ?? 0) ?? { bytes: 0, ms: 0 };
+    // Media recorded but not yet on the network: it adds to every viewer's latency.
+    ui.statBacklog.textContent = `backlog ${Math.round(backlog.ms)} ms`;
+    ui.statBacklog.title = `${Math.round(backlog.bytes / 1024)} KB recorded but not yet sent`;
+    ui.statBacklog.dataset.level = backlog.ms > 500 ? 'high' : backlog.ms > 150 ? 'some' : 'low';
+    ui.stats.dataset.backlogMs = String(Math.round(backlog.ms));
+  }
+
+  /** The camera, or the test pattern (painting the server's time once the clock is synced). */
+  private async capture(o: CameraOptions): Promise<MediaStream> {
+    if (o.source !== 'test') return capture(o);
+    const [width, height] = RESOLUTIONS[String(o.resolution)] ?? [1280, 720];
+    this.pattern = startTestPattern(width, height, o.fps, o.audio, () => this.socket?.clock.now() ?? localNow());
+    return this.pattern.stream;
   }
 }
 
@@ -222,6 +254,9 @@ function formOptions(): CameraOptions {
     fps: Number(ui.fps.value),
     audio: ui.audio.checked,
     transport: 'mediarecorder',
+    source: linkOptions.source,
+    timesliceMs: linkOptions.timesliceMs,
+    keyframeIntervalMs: linkOptions.keyframeIntervalMs,
   };
 }
 
@@ -234,6 +269,8 @@ function fillForm(o: CameraOptions): void {
 }
 
 let session: CameraSession | null = null;
+/** What only the link sets (not the form): the source and the recorder's timing. */
+let linkOptions: Pick<CameraOptions, 'source' | 'timesliceMs' | 'keyframeIntervalMs'> = { source: 'camera', timesliceMs: null, keyframeIntervalMs: null };
 
 /** The form's settings, saved for the next visit. */
 function saveSettings(): CameraOptions {
@@ -274,6 +311,8 @@ function main(): void {
   void showOnlyWhatThisDeviceMayOpen();
   const { options, autostart, warnings, errors } = readCameraOptions(new URLSearchParams(location.search), localStorage.getItem(SETTINGS_KEY));
   fillForm(options);
+  linkOptions = { source: options.source, timesliceMs: options.timesliceMs, keyframeIntervalMs: options.keyframeIntervalMs };
+  if (options.source === 'test') ui.lens.replaceChildren(new Option('Test pattern (time code)', ''));
   if (errors.length > 0) {
     setConn('error', 'bad link');
     showMessage(errors.join(' '), 'error');

@@ -8,13 +8,32 @@ export interface CameraOptions {
   fps: number;
   audio: boolean;
   transport: 'mediarecorder';
+  /** What is filmed: the camera, or a test pattern whose frames carry their paint time (see time-code.ts). */
+  source: 'camera' | 'test';
+  /** MediaRecorder timeslice and keyframe spacing, ms; null = the defaults (see docs/latency.md). */
+  timesliceMs: number | null;
+  keyframeIntervalMs: number | null;
 }
 
-export const DEFAULT_CAMERA_OPTIONS: CameraOptions = { name: 'Camera', deviceId: '', resolution: 720, fps: 30, audio: true, transport: 'mediarecorder' };
+export const DEFAULT_CAMERA_OPTIONS: CameraOptions = {
+  name: 'Camera',
+  deviceId: '',
+  resolution: 720,
+  fps: 30,
+  audio: true,
+  transport: 'mediarecorder',
+  source: 'camera',
+  timesliceMs: null,
+  keyframeIntervalMs: null,
+};
 const RESOLUTIONS = [480, 720, 1080];
 const FPS = [15, 24, 30];
 
-/** Reads `?autostart=1&name=…&transport=…&audio=0|1&resolution=480|720|1080&fps=15|24|30` over saved settings. */
+/**
+ * Reads `?autostart=1&name=…&transport=…&audio=0|1&resolution=480|720|1080&fps=15|24|30` over saved
+ * settings, and, for measuring, `source=test`, `timeslice=10…1000` and `keyframes=100…10000` (ms),
+ * which only the link sets (they are not saved).
+ */
 export function readCameraOptions(
   params: URLSearchParams,
   saved: string | null,
@@ -45,6 +64,23 @@ export function readCameraOptions(
   if (fps !== null) {
     if (FPS.includes(Number(fps))) options.fps = Number(fps);
     else errors.push(`fps must be one of ${FPS.join(', ')}.`);
+  }
+  const source = params.get('source');
+  if (source !== null) {
+    if (source === 'test' || source === 'camera') options.source = source;
+    else errors.push('source must be camera or test.');
+  }
+  const timeslice = params.get('timeslice');
+  if (timeslice !== null) {
+    const n = Number(timeslice);
+    if (Number.isInteger(n) && n >= 10 && n <= 1000) options.timesliceMs = n;
+    else errors.push('timeslice must be a whole number of ms from 10 to 1000.');
+  }
+  const keyframes = params.get('keyframes');
+  if (keyframes !== null) {
+    const n = Number(keyframes);
+    if (Number.isInteger(n) && n >= 100 && n <= 10_000) options.keyframeIntervalMs = n;
+    else errors.push('keyframes must be a whole number of ms from 100 to 10000.');
   }
   const autostartParam = params.get('autostart');
   if (autostartParam !== null && autostartParam !== '0' && autostartParam !== '1') errors.push('autostart must be 0 or 1.');

@@ -1,15 +1,17 @@
 // Streams a MediaStream to the server with MediaRecorder: WebM chunks, in order, each in a binary
-// frame with a sequence number. One instance per stream; a reconnect starts a new one.
+// frame with a sequence number and the time it was handed over. One instance per stream; a
+// reconnect starts a new one.
 import { FRAME_KIND_MEDIA, encodeFrame } from '../../shared/protocol.ts';
+import { localNow } from '../common/clock.ts';
 
 /** WebM types in order of preference; MSE in every browser plays these. */
 const TYPES_AV = ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm'];
 const TYPES_V = ['video/webm;codecs=vp8', 'video/webm;codecs=vp9', 'video/webm'];
 
-/** How often MediaRecorder hands over a chunk, ms (a hint to the browser). */
-export const TIMESLICE_MS = 100;
-/** Asked-for keyframe spacing, so late joiners start quickly (honoured by Chrome). */
-export const KEYFRAME_INTERVAL_MS = 1000;
+/** How often MediaRecorder hands over a chunk, ms (a hint to the browser); see docs/latency.md. */
+export const DEFAULT_TIMESLICE_MS = 20;
+/** Asked-for keyframe spacing, so late joiners and jumps to live start quickly (honoured by Chrome). */
+export const DEFAULT_KEYFRAME_INTERVAL_MS = 1000;
 
 /** Thrown when this browser cannot record anything the viewers can play. */
 export class UnsupportedRecorderError extends Error {
@@ -33,23 +35,51 @@ export interface RecorderStreamEvents {
   error(message: string): void;
 }
 
+export interface RecorderSettings {
+  videoBitsPerSecond: number;
+  timesliceMs: number;
+  keyframeIntervalMs: number;
+}
+
+const DEFAULT_SETTINGS: RecorderSettings = { videoBitsPerSecond: 2_500_000, timesliceMs: DEFAULT_TIMESLICE_MS, keyframeIntervalMs: DEFAULT_KEYFRAME_INTERVAL_MS };
+
+/** What the camera has recorded but the network has not taken yet. */
+export interface Backlog {
+  /** Bytes waiting in the socket plus chunks still being read from the recorder. */
+  bytes: number;
+  /** Age of the oldest media not yet sent, ms (0 when nothing waits). */
+  ms: number;
+}
+
 /** One MediaRecorder stream over the socket. */
 export class RecorderStream {
   private recorder: MediaRecorder;
   private seq = 0;
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Chunks handed over by the recorder but not yet given to the socket: [time, bytes]. */
+  private reading: [number, number][] = [];
+  /** Chunks given to the socket, oldest first: [time, total bytes given up to and including it]; pruned as the socket drains. */
+  private given: [number, number][] = [];
+  private givenBytes = 0;
   readonly mimeType: string;
+  readonly settings: RecorderSettings;
 
   constructor(
     stream: MediaStream,
     private readonly send: (frame: Uint8Array) => boolean,
     private readonly events: Partial<RecorderStreamEvents>,
-    videoBitsPerSecond = 2_500_000,
+    settings: Partial<RecorderSettings> = {},
   ) {
+    this.settings = { ...DEFAULT_SETTINGS, ...settings };
     this.mimeType = chooseMimeType(stream.getAudioTracks().length > 0);
     // videoKeyFrameIntervalDuration is a Chrome extension; other browsers ignore it.
-    const options = { mimeType: this.mimeType, videoBitsPerSecond, audioBitsPerSecond: 64_000, videoKeyFrameIntervalDuration: KEYFRAME_INTERVAL_MS } as MediaRecorderOptions;
+    const options = {
+      mimeType: this.mimeType,
+      videoBitsPerSecond: this.settings.videoBitsPerSecond,
+      audioBitsPerSecond: 64_000,
+      videoKeyFrameIntervalDuration: this.settings.keyframeIntervalMs,
+    } as MediaRecorderOptions;
     this.recorder = new MediaRecorder(stream, options);
     this.recorder.ondataavailable = (e) => this.onData(e.data);
     this.recorder.onerror = (e) => this.events.error?.(`recorder error: ${(e as ErrorEvent).message ?? 'unknown'}`);
@@ -57,7 +87,7 @@ export class RecorderStream {
 
   /** Starts recording. */
   start(): void {
-    this.recorder.start(TIMESLICE_MS);
+    this.recorder.start(this.settings.timesliceMs);
   }
 
   /** Pauses recording (viewers keep the last picture). */
@@ -80,20 +110,38 @@ export class RecorderStream {
     if (this.recorder.state !== 'inactive') this.recorder.stop();
   }
 
+  /** The backlog, given how many bytes the socket still holds. */
+  backlog(socketBuffered: number): Backlog {
+    // Everything given before the socket's unsent bytes has left: forget it.
+    const leftUpTo = this.givenBytes - socketBuffered;
+    while (this.given.length > 0 && this.given[0]![1] <= leftUpTo) this.given.shift();
+    const oldest = this.reading[0]?.[0] ?? this.given[0]?.[0] ?? null;
+    const readingBytes = this.reading.reduce((n, [, b]) => n + b, 0);
+    return { bytes: socketBuffered + readingBytes, ms: oldest === null ? 0 : Math.max(0, localNow() - oldest) };
+  }
+
   private onData(blob: Blob): void {
     if (blob.size === 0 || this.stopped) return;
+    // Handed over now: the newest media in it was captured a little earlier (the encoder's delay).
+    const time = localNow();
+    const entry: [number, number] = [time, blob.size];
+    this.reading.push(entry);
     // One promise chain keeps chunks in order even though arrayBuffer() resolves asynchronously.
     this.chain = this.chain
       .then(async () => {
         const bytes = new Uint8Array(await blob.arrayBuffer());
+        this.reading.shift();
         if (this.stopped) return;
-        const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq: this.seq }, bytes);
+        const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq: this.seq, time }, bytes);
         if (!this.send(frame)) {
           // The socket is gone; the stream cannot continue without a gap.
           this.stop();
           return;
         }
         this.seq++;
+        this.givenBytes += frame.byteLength;
+        this.given.push([time, this.givenBytes]);
+        if (this.given.length > 1000) this.given.shift(); // a socket that never reports draining must not grow this
         this.events.sent?.(bytes.byteLength);
       })
       .catch((err: unknown) => this.events.error?.(`could not read a recorded chunk: ${String(err)}`));

@@ -2,6 +2,7 @@
 // typed messages. Used by both pages.
 import { CLOSE_CODES, PROTOCOL_VERSION, WS_PATH, type Hello, type ServerMessage } from '../../shared/protocol.ts';
 import { fetchAccess } from './access.ts';
+import { ServerClock } from './clock.ts';
 
 /** Connection states shown to people. */
 export type SocketState = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -12,6 +13,8 @@ export interface SocketEvents {
   message(message: ServerMessage): void;
   binary(data: ArrayBuffer): void;
   state(state: SocketState, detail: string): void;
+  /** The clock estimate changed (see ServerClock). */
+  clock(offset: number, rtt: number): void;
 }
 
 /** Backoff after the n-th failed attempt: 0.5 s doubling to 10 s, with jitter. */
@@ -30,6 +33,15 @@ export class ServerSocket {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
   state: SocketState = 'connecting';
+  /** The server's clock, synced while the socket is open. */
+  readonly clock = new ServerClock(
+    (sent) => {
+      if (!this.open) return false;
+      this.ws!.send(JSON.stringify({ type: 'clock', sent }));
+      return true;
+    },
+    (e) => this.events.clock?.(e.offset, e.rtt),
+  );
 
   constructor(
     private readonly hello: () => Hello,
@@ -46,6 +58,7 @@ export class ServerSocket {
   /** Closes for good; no more reconnects. */
   stop(): void {
     this.stopped = true;
+    this.clock.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.ws?.close(1000, 'bye');
@@ -93,7 +106,10 @@ export class ServerSocket {
       if (msg.type === 'welcome') {
         this.attempt = 0;
         this.setState('open', '');
+        this.clock.start();
         this.events.welcome?.(msg);
+      } else if (msg.type === 'clock') {
+        this.clock.answer(msg.sent, msg.server);
       } else {
         this.events.message?.(msg);
       }
@@ -101,6 +117,7 @@ export class ServerSocket {
     ws.onclose = (e) => {
       if (ws !== this.ws) return;
       this.ws = null;
+      this.clock.stop();
       if (this.stopped) return;
       if (FATAL_CLOSE_CODES.has(e.code)) {
         this.setState('closed', e.reason || `closed (${e.code})`);

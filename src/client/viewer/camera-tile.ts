@@ -1,6 +1,7 @@
 // One camera in the viewer grid: its video, name, state badge and pause/resume control.
 import type { CameraInfo, Command } from '../../shared/protocol.ts';
-import { MsePlayer } from './mse-player.ts';
+import { MsePlayer, type PlayerOptions } from './mse-player.ts';
+import { LatencyMeter } from './latency-meter.ts';
 
 export interface TileEvents {
   /** Ask the server to (re)join this camera's stream from its latest keyframe. */
@@ -8,6 +9,13 @@ export interface TileEvents {
   command(cameraId: string, command: Command): void;
   /** The tile was clicked: show it large (or back to the grid). */
   focus(cameraId: string): void;
+}
+
+/** What every tile shares: the player's settings and the page's idea of the server's clock. */
+export interface TileContext {
+  player: PlayerOptions;
+  /** Offset to add to this page's clock to get the server's. */
+  clockOffset(): number;
 }
 
 /** Badge texts per state. */
@@ -33,6 +41,7 @@ export class CameraTile {
   private readonly toggle: HTMLButtonElement;
   private readonly sound: HTMLButtonElement;
   private readonly player: MsePlayer;
+  private readonly meter: LatencyMeter;
   private info: CameraInfo;
   private lastRejoin = 0;
   private rejoinTimer: ReturnType<typeof setTimeout> | null = null;
@@ -41,13 +50,14 @@ export class CameraTile {
   constructor(
     info: CameraInfo,
     private readonly events: TileEvents,
+    context: TileContext,
   ) {
     this.info = info;
     this.el = document.createElement('article');
     this.el.className = 'tile';
     this.el.dataset.cameraId = info.id;
     this.el.innerHTML = `
-      <div class="tile-media"><video muted playsinline autoplay></video><div class="tile-note" hidden></div></div>
+      <div class="tile-media"><video muted playsinline autoplay></video><div class="tile-note" hidden></div><div class="tile-meter" hidden></div></div>
       <div class="tile-bar">
         <span class="badge"></span><span class="tile-name"></span><span class="tile-details"></span>
         <button type="button" class="tile-sound" hidden>Sound</button>
@@ -75,7 +85,8 @@ export class CameraTile {
         this.showNote('');
       },
       unsupported: (message) => this.showNote(message),
-    });
+    }, context.player);
+    this.meter = new LatencyMeter(this.el, this.player, this.el.querySelector('.tile-meter')!, context.clockOffset);
     this.toggle.addEventListener('click', (e) => {
       e.stopPropagation();
       this.events.command(this.info.id, this.info.state === 'paused' ? 'resume' : 'pause');
@@ -122,8 +133,14 @@ export class CameraTile {
     delete this.el.dataset.playing;
   }
 
-  append(bytes: Uint8Array): void {
-    this.player.append(bytes);
+  /** Stream bytes; `init` when they start with the init segment, `captureTime` on this page's clock (0 = unknown). */
+  append(bytes: Uint8Array, init: boolean, captureTime: number): void {
+    this.player.append(bytes, init, captureTime);
+  }
+
+  /** Shows or hides the latency overlay. */
+  showMeter(on: boolean): void {
+    this.meter.show(on);
   }
 
   /** The answer to a pause/resume command. */
@@ -135,6 +152,7 @@ export class CameraTile {
   destroy(): void {
     if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
     if (this.noteTimer) clearTimeout(this.noteTimer);
+    this.meter.show(false);
     this.player.destroy();
     this.el.remove();
   }

@@ -11,8 +11,9 @@ export interface LiveEdgeConfig {
   /** Above this lead, play clearly faster: still smooth, and the decoder keeps its place. */
   fastCatchUpAbove: number;
   fastCatchUpRate: number;
-  /** Above this lead, jump straight to the live edge. */
+  /** Above this lead for `jumpAfter` (a moment, not a blip), jump straight to the live edge: the watchdog. */
   jumpAbove: number;
+  jumpAfter: number;
   /** A gap between ticks longer than this means the page was hidden or stalled: jump. */
   stallGap: number;
   /**
@@ -24,17 +25,40 @@ export interface LiveEdgeConfig {
   stuckAfter: number;
 }
 
+/** Defaults, from the latency benchmark (docs/latency.md has what each one bought). */
 export const DEFAULT_LIVE_EDGE: LiveEdgeConfig = {
-  target: 0.3,
-  catchUpAbove: 0.2,
+  target: 0.1,
+  catchUpAbove: 0.05,
   catchUpRate: 1.1,
-  fastCatchUpAbove: 1.0,
+  fastCatchUpAbove: 0.4,
   fastCatchUpRate: 1.5,
-  jumpAbove: 3.0,
+  jumpAbove: 0.8,
+  jumpAfter: 0.3,
   stallGap: 1.0,
-  seekCooldown: 2.0,
+  seekCooldown: 1.0,
   stuckAfter: 1.0,
 };
+
+/**
+ * The policy with overrides from a viewer link, for measuring: `lead` (target, s), `catchup`
+ * (gentle rate), `jump` (watchdog threshold, s). Bad values are ignored with a warning.
+ */
+export function liveEdgeFromParams(params: URLSearchParams, base: LiveEdgeConfig = DEFAULT_LIVE_EDGE): { config: LiveEdgeConfig; warnings: string[] } {
+  const config = { ...base };
+  const warnings: string[] = [];
+  const read = (name: string, min: number, max: number, apply: (v: number) => void): void => {
+    const raw = params.get(name);
+    if (raw === null) return;
+    const v = Number(raw);
+    if (raw.trim() !== '' && Number.isFinite(v) && v >= min && v <= max) apply(v);
+    else warnings.push(`${name} must be a number from ${min} to ${max}; ignored.`);
+  };
+  read('lead', 0.02, 5, (v) => (config.target = v));
+  read('catchup', 1, 2, (v) => (config.catchUpRate = v));
+  read('jump', 0.2, 30, (v) => (config.jumpAbove = v));
+  config.fastCatchUpAbove = Math.min(config.fastCatchUpAbove, config.jumpAbove);
+  return { config, warnings };
+}
 
 /** What the player sees at one tick. */
 export interface LiveEdgeInput {
@@ -51,6 +75,8 @@ export interface LiveEdgeInput {
   sinceSeek: number;
   /** Seconds since playback last moved forward by itself (seeks do not count). */
   stalledFor: number;
+  /** Seconds the lead has been above `jumpAbove` without a break (0 when it is not). */
+  behindFor: number;
 }
 
 /** What to do: seek somewhere, and the playback rate. */
@@ -76,7 +102,7 @@ export function decideLiveEdge(input: LiveEdgeInput, config: LiveEdgeConfig = DE
   // Stuck with media ahead (at a gap between ranges, or a decoder that lost its place): move on.
   const stuck = input.stalledFor > config.stuckAfter && input.sinceSeek > config.stuckAfter;
   if (stuck && lead > config.target + config.catchUpAbove) return { seekTo: liveTarget, rate: 1 };
-  const behind = lead > config.jumpAbove || (input.sinceLastTick > config.stallGap && lead > config.target + config.catchUpAbove);
+  const behind = (lead > config.jumpAbove && input.behindFor >= config.jumpAfter) || (input.sinceLastTick > config.stallGap && lead > config.target + config.catchUpAbove);
   if (behind && input.sinceSeek >= config.seekCooldown) return { seekTo: liveTarget, rate: 1 };
   if (lead > config.fastCatchUpAbove) return { seekTo: null, rate: config.fastCatchUpRate };
   const catchingUp = input.rate > 1 && lead > config.target;

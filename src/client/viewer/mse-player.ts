@@ -3,6 +3,8 @@
 import { SourceBufferQueue } from './sourcebuffer-queue.ts';
 import { DEFAULT_LIVE_EDGE, decideLiveEdge, type LiveEdgeConfig } from './live-edge.ts';
 import { ClusterRegrouper } from '../../media/webm/cluster-regrouper.ts';
+import { withDateUtc } from '../../media/webm/date-utc.ts';
+import { localNow } from '../common/clock.ts';
 
 export interface PlayerEvents {
   /** The player cannot go on with this stream; the page re-joins it from the latest keyframe. */
@@ -13,7 +15,10 @@ export interface PlayerEvents {
   unsupported(message: string): void;
 }
 
-const TICK_MS = 250;
+/** Live-edge decisions run at every append, and at least this often. */
+const TICK_MS = 100;
+/** Capture-time anchors older than this are forgotten (a paused or restarted recorder shifts them). */
+const ANCHOR_WINDOW_MS = 3000;
 /** Media kept behind the playback position. */
 const KEEP_BEHIND_S = 10;
 /** Trim once this much is buffered behind the playback position. */
@@ -41,11 +46,17 @@ function needsClusterRegrouping(mime: string): boolean {
   return mime.startsWith('video/webm') && /\bFirefox\/\d/.test(navigator.userAgent);
 }
 
+export interface PlayerOptions {
+  liveEdge: LiveEdgeConfig;
+  /** Mark WebM streams as live (DateUTC in the init segment), for Chromium's low-delay renderer. */
+  lowDelay: boolean;
+}
+
 /** One MSE pipeline on one <video>; start() for each new stream. */
 export class MsePlayer {
   private ms: MediaSource | null = null;
   private queue: SourceBufferQueue | null = null;
-  private pending: Uint8Array[] = [];
+  private pending: [Uint8Array, number][] = [];
   private pendingBytes = 0;
   private regrouper: ClusterRegrouper | null = null;
   private objectUrl: string | null = null;
@@ -66,6 +77,9 @@ export class MsePlayer {
   };
   private firstFrameSeen = false;
   private generation = 0;
+  private behindSince: number | null = null;
+  /** [when (local ms), capture time minus media time (ms)] per appended chunk with a known capture time. */
+  private anchors: [number, number][] = [];
   private readonly onVideoError = (): void => {
     const err = this.video.error;
     if (this.ms) this.requestRejoin(`decode error${err ? ` (${err.code}: ${err.message})` : ''}`);
@@ -77,7 +91,7 @@ export class MsePlayer {
   constructor(
     readonly video: HTMLVideoElement,
     private readonly events: Partial<PlayerEvents>,
-    private readonly liveEdge: LiveEdgeConfig = DEFAULT_LIVE_EDGE,
+    private readonly options: PlayerOptions = { liveEdge: DEFAULT_LIVE_EDGE, lowDelay: true },
   ) {
     video.muted = true; // autoplay everywhere; sound is opt-in per tile
     video.playsInline = true;
@@ -125,11 +139,12 @@ export class MsePlayer {
         sb.mode = 'segments';
         // Until the first picture, look at every append: a late joiner's media starts long after 0,
         // so playback must seek into it at once rather than at the next tick.
+        // After every append too: the newest media just arrived, and with it the live edge.
         sb.addEventListener('updateend', () => {
-          if (generation === this.generation && !this.firstFrameSeen) this.tick(false);
+          if (generation === this.generation) this.tick(false);
         });
         this.queue = new SourceBufferQueue(sb, () => this.video.currentTime, (m) => this.requestRejoin(`buffer error: ${m}`));
-        for (const p of this.pending) this.queue.append(p);
+        for (const [bytes, time] of this.pending) this.enqueue(bytes, time);
         this.pending = [];
         this.pendingBytes = 0;
       },
@@ -141,13 +156,19 @@ export class MsePlayer {
     this.lastTime = -1;
     this.lastDecoded = -1;
     this.lastSeekEnd = -Infinity;
+    this.behindSince = null;
+    this.anchors = [];
     this.tickTimer = setInterval(() => this.tick(false), TICK_MS);
     this.watchFirstFrame(generation);
   }
 
-  /** Appends the next bytes of the current stream. */
-  append(bytes: Uint8Array): void {
+  /**
+   * Appends the next bytes of the current stream: `init` when they start with its init segment,
+   * `captureTime` (this page's clock, ms; 0 = unknown) of the newest media in them.
+   */
+  append(bytes: Uint8Array, init = false, captureTime = 0): void {
     if (!this.ms) return;
+    if (init && this.options.lowDelay) bytes = withDateUtc(bytes);
     if (this.regrouper) {
       try {
         bytes = this.regrouper.push(bytes);
@@ -158,13 +179,31 @@ export class MsePlayer {
       if (bytes.length === 0) return;
     }
     if (this.queue) {
-      this.queue.append(bytes);
+      this.enqueue(bytes, captureTime);
       if (this.queue.pendingBytes > MAX_PENDING_BYTES) this.requestRejoin('the browser cannot keep up with the stream');
       return;
     }
-    this.pending.push(bytes);
+    this.pending.push([bytes, captureTime]);
     this.pendingBytes += bytes.byteLength;
     if (this.pendingBytes > MAX_PENDING_BYTES) this.requestRejoin('the media pipeline did not open');
+  }
+
+  /**
+   * When the frame at `mediaTime` (s) was captured, on this page's clock, or null before any chunk
+   * with a capture time was appended. Each chunk's capture time is when the camera handed it over,
+   * a little after its newest frame; the smallest such gap of recent chunks is the best guess.
+   */
+  captureTimeAt(mediaTime: number): number | null {
+    if (this.anchors.length === 0) return null;
+    let base = Infinity;
+    for (const [, b] of this.anchors) base = Math.min(base, b);
+    return mediaTime * 1000 + base;
+  }
+
+  /** Seconds of media buffered ahead of the playback position (the player's own share of the latency). */
+  get lead(): number | null {
+    const b = this.video.buffered;
+    return b.length > 0 ? Math.max(0, b.end(b.length - 1) - this.video.currentTime) : null;
   }
 
   /** Stops playback and releases everything. */
@@ -194,6 +233,23 @@ export class MsePlayer {
       this.video.srcObject = null;
       this.video.load();
     }
+  }
+
+  private enqueue(bytes: Uint8Array, captureTime: number): void {
+    const queue = this.queue!;
+    if (captureTime <= 0) {
+      queue.append(bytes);
+      return;
+    }
+    const generation = this.generation;
+    queue.append(bytes, () => {
+      if (generation !== this.generation) return;
+      const b = this.video.buffered;
+      if (b.length === 0) return;
+      const now = localNow();
+      this.anchors.push([now, captureTime - b.end(b.length - 1) * 1000]);
+      while (this.anchors.length > 0 && now - this.anchors[0]![0] > ANCHOR_WINDOW_MS) this.anchors.shift();
+    });
   }
 
   private revokeObjectUrl(): void {
@@ -238,6 +294,9 @@ export class MsePlayer {
       return;
     }
 
+    const lead = end - v.currentTime;
+    if (lead > this.options.liveEdge.jumpAbove) this.behindSince ??= now;
+    else this.behindSince = null;
     const decision = decideLiveEdge(
       {
         currentTime: v.currentTime,
@@ -248,9 +307,11 @@ export class MsePlayer {
         sinceSeek: (now - this.lastSeekEnd) / 1000,
         // Hidden pages may not decode video at all: that is not a stall.
         stalledFor: document.visibilityState === 'visible' ? (now - this.lastProgressAt) / 1000 : 0,
+        behindFor: this.behindSince === null ? 0 : (now - this.behindSince) / 1000,
       },
-      this.liveEdge,
+      this.options.liveEdge,
     );
+    if (decision.seekTo !== null) this.behindSince = null;
     if (decision.seekTo !== null) v.currentTime = decision.seekTo;
     if (v.playbackRate !== decision.rate) v.playbackRate = decision.rate;
     if (v.paused) v.play().catch(() => undefined);

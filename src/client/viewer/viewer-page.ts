@@ -2,8 +2,9 @@
 // and `/?camera=<id or name>` for one camera filling the window with no chrome.
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor } from '../common/socket.ts';
-import { decodeFrame, type CameraInfo, type Command, type ServerMessage } from '../../shared/protocol.ts';
-import { CameraTile } from './camera-tile.ts';
+import { FLAG_INIT, decodeFrame, type CameraInfo, type Command, type ServerMessage } from '../../shared/protocol.ts';
+import { CameraTile, type TileContext } from './camera-tile.ts';
+import { liveEdgeFromParams } from './live-edge.ts';
 
 dropCredentialsFromAddress();
 
@@ -21,6 +22,27 @@ let nextRequest = 1;
 let focused: string | null = null;
 
 if (solo !== null) document.body.classList.add('solo');
+
+// Player settings; links may override them for measuring (see docs/latency.md).
+const liveEdge = liveEdgeFromParams(params);
+for (const w of liveEdge.warnings) console.warn(w);
+const tileContext: TileContext = {
+  player: { liveEdge: liveEdge.config, lowDelay: params.get('lowdelay') !== '0' },
+  clockOffset: () => socket.clock.offset,
+};
+
+// The latency overlay: a button and the L key toggle it; `?meter=1|0` sets it for this visit.
+const METER_KEY = 'websocket-webcam.meter';
+const meterButton = document.getElementById('meter') as HTMLButtonElement;
+const meterParam = params.get('meter');
+let meterOn = meterParam !== null ? meterParam === '1' : localStorage.getItem(METER_KEY) === '1';
+function setMeter(on: boolean, save: boolean): void {
+  meterOn = on;
+  if (save) localStorage.setItem(METER_KEY, on ? '1' : '0');
+  meterButton.setAttribute('aria-pressed', String(on));
+  for (const t of tiles.values()) t.showMeter(on);
+}
+meterButton.addEventListener('click', () => setMeter(!meterOn, true));
 
 const socket = new ServerSocket(() => helloFor('viewer'), {
   welcome: () => {
@@ -86,7 +108,9 @@ function onBinary(data: ArrayBuffer): void {
     console.warn(`ignored a binary message: ${(err as Error).message}`);
     return;
   }
-  byChannel.get(frame.header.channel)?.append(frame.payload);
+  const { flags, time, channel } = frame.header;
+  // Capture times come on the server's clock: turn them into this page's.
+  byChannel.get(channel)?.append(frame.payload, (flags & FLAG_INIT) !== 0, time > 0 ? time - socket.clock.offset : 0);
 }
 
 /** Brings the tiles in line with the camera list. */
@@ -97,7 +121,8 @@ function reconcile(cameras: CameraInfo[]): void {
     seen.add(info.id);
     let tile = tiles.get(info.id);
     if (!tile) {
-      tile = new CameraTile(info, { subscribe, command, focus: toggleFocus });
+      tile = new CameraTile(info, { subscribe, command, focus: toggleFocus }, tileContext);
+      tile.showMeter(meterOn);
       tiles.set(info.id, tile);
       subscribe(info.id);
     } else {
@@ -169,8 +194,10 @@ document.addEventListener('visibilitychange', () => {
 
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && focused) toggleFocus(focused);
+  if ((e.key === 'l' || e.key === 'L') && !e.ctrlKey && !e.metaKey && !e.altKey) setMeter(!meterOn, true);
 });
 
+setMeter(meterOn, false);
 socket.start();
 
 // A viewer link may not publish: hide the way to the camera page.

@@ -1,0 +1,200 @@
+// Code the latency benchmark runs inside pages (bundled by esbuild into one script, injected with
+// page.evaluate): the frame reader that reads the time code from every frame a <video> shows, a
+// counter of frames the source produced, and both ends of the WebRTC reference. The reader and the
+// test pattern are the product's own modules, so both paths are measured with the same ruler.
+import { codeAge, codeRegion, readTimeCode } from '../../src/client/common/time-code.ts';
+import { startTestPattern } from '../../src/client/camera/test-pattern.ts';
+
+type FrameMeta = { mediaTime: number; width: number; height: number; presentedFrames: number };
+type RvfcVideo = HTMLVideoElement & {
+  requestVideoFrameCallback(cb: (now: number, meta: FrameMeta) => void): number;
+  cancelVideoFrameCallback(handle: number): void;
+};
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+interface Window {
+  /** [wall ms, latency ms, painted ms mod 2^32] per shown frame with a readable code. */
+  samples: [number, number, number][];
+  /** [wall ms, lead over buffered end ms, playbackRate] every 100 ms (MSE only). */
+  leads: [number, number, number][];
+  frames: number;
+  bad: number;
+  since: number;
+  until: number;
+  seeks: number;
+  waiting: number;
+  /** [wall ms, estimate ms, measured ms] from the product's own overlay (tile data attributes). */
+  meter: [number, number | null, number | null][];
+}
+
+function fresh(): Window {
+  return { samples: [], leads: [], frames: 0, bad: 0, since: now(), until: 0, seeks: 0, waiting: 0, meter: [] };
+}
+
+/** Reads every frame shown by the video `find()` returns (re-resolved, so a re-created element is followed). */
+function reader(find: () => HTMLVideoElement | null) {
+  let w = fresh();
+  let video: RvfcVideo | null = null;
+  let handle: number | null = null;
+  let lastFrameAt = 0;
+  let good = 0;
+  const canvas = document.createElement('canvas');
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  const onFrame = (_n: number, meta: FrameMeta): void => {
+    const t = now();
+    handle = null;
+    lastFrameAt = performance.now();
+    const v = video;
+    if (!v) return;
+    handle = v.requestVideoFrameCallback(onFrame);
+    w.frames++;
+    const width = meta.width || v.videoWidth;
+    const height = meta.height || v.videoHeight;
+    if (!width || !height) {
+      w.bad++;
+      return;
+    }
+    const region = codeRegion(width, height);
+    if (canvas.width !== region.width || canvas.height !== region.height) {
+      canvas.width = region.width;
+      canvas.height = region.height;
+    }
+    ctx.drawImage(v, 0, 0, width, height);
+    const painted = readTimeCode(ctx.getImageData(0, 0, region.width, region.height), width, height);
+    const age = painted === null ? null : codeAge(t, painted);
+    if (painted === null || age === null) {
+      w.bad++;
+      return;
+    }
+    good++;
+    w.samples.push([t, age, painted]);
+  };
+  const watch = (): void => {
+    const v = find() as RvfcVideo | null;
+    if (v !== video) {
+      if (video && handle !== null) video.cancelVideoFrameCallback(handle);
+      handle = null;
+      video = v;
+      if (v) {
+        v.addEventListener('seeking', () => v === video && w.seeks++);
+        v.addEventListener('waiting', () => v === video && w.waiting++);
+      }
+    }
+    if (!video) return;
+    // A re-started stream can lose a pending callback: re-arm after 1 s without frames.
+    if (handle === null || performance.now() - lastFrameAt > 1000) {
+      if (handle !== null) video.cancelVideoFrameCallback(handle);
+      handle = video.requestVideoFrameCallback(onFrame);
+      lastFrameAt = performance.now();
+    }
+    const b = video.buffered;
+    if (b.length > 0) w.leads.push([now(), (b.end(b.length - 1) - video.currentTime) * 1000, video.playbackRate]);
+    const tile = video.closest<HTMLElement>('.tile');
+    if (tile?.dataset.latencyEstimateMs !== undefined || tile?.dataset.latencyMeasuredMs !== undefined) {
+      const num = (s: string | undefined): number | null => (s === undefined ? null : Number(s));
+      w.meter.push([now(), num(tile.dataset.latencyEstimateMs), num(tile.dataset.latencyMeasuredMs)]);
+    }
+  };
+  setInterval(watch, 100);
+  watch();
+  return {
+    good: () => good,
+    reset: () => void (w = fresh()),
+    collect: (): string => {
+      w.until = now();
+      return JSON.stringify(w);
+    },
+  };
+}
+
+/** Counts the frames a video element (the camera page's preview: the source) presents. */
+function sourceCounter(find: () => HTMLVideoElement | null) {
+  let count = 0;
+  let video: RvfcVideo | null = null;
+  const loop = (): void => {
+    count++;
+    video?.requestVideoFrameCallback(loop);
+  };
+  const arm = setInterval(() => {
+    const v = find() as RvfcVideo | null;
+    if (v && v !== video) {
+      video = v;
+      v.requestVideoFrameCallback(loop);
+    }
+  }, 100);
+  return { count: () => count, stop: () => clearInterval(arm) };
+}
+
+// ---- the WebRTC reference: the same pattern, one peer connection between two browsers ----
+let pc: RTCPeerConnection | null = null;
+
+/** Waits for ICE gathering to finish, so the description carries every candidate (no trickle). */
+function gathered(conn: RTCPeerConnection): Promise<void> {
+  if (conn.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    conn.addEventListener('icegatheringstatechange', () => conn.iceGatheringState === 'complete' && resolve());
+  });
+}
+
+async function webrtcSender(width: number, height: number, fps: number): Promise<string> {
+  const pattern = startTestPattern(width, height, fps, false, now);
+  const preview = document.createElement('video');
+  preview.id = 'preview';
+  preview.muted = true;
+  preview.srcObject = pattern.stream;
+  document.body.append(preview);
+  void preview.play();
+  pc = new RTCPeerConnection();
+  for (const t of pattern.stream.getTracks()) pc.addTrack(t, pattern.stream);
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  return JSON.stringify(pc.localDescription);
+}
+
+async function webrtcReceiver(offer: string): Promise<string> {
+  pc = new RTCPeerConnection();
+  const video = document.createElement('video');
+  video.className = 'rtc';
+  video.muted = true;
+  video.playsInline = true;
+  video.autoplay = true;
+  video.width = 640;
+  video.height = 480;
+  document.body.append(video);
+  pc.addEventListener('track', (e) => {
+    video.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+    void video.play();
+  });
+  await pc.setRemoteDescription(JSON.parse(offer) as RTCSessionDescriptionInit);
+  await pc.setLocalDescription(await pc.createAnswer());
+  await gathered(pc);
+  return JSON.stringify(pc.localDescription);
+}
+
+async function webrtcAnswer(answer: string): Promise<void> {
+  await pc!.setRemoteDescription(JSON.parse(answer) as RTCSessionDescriptionInit);
+}
+
+/** Blocks this page's main thread (the stall scenario). */
+function block(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // busy on purpose
+  }
+}
+
+let read: ReturnType<typeof reader> | null = null;
+let source: ReturnType<typeof sourceCounter> | null = null;
+(window as unknown as { __bench: unknown }).__bench = {
+  attachReader: (selector: string) => void (read = reader(() => document.querySelector<HTMLVideoElement>(selector))),
+  countSource: (selector: string) => void (source = sourceCounter(() => document.querySelector<HTMLVideoElement>(selector))),
+  good: () => read?.good() ?? 0,
+  reset: () => read?.reset(),
+  collect: () => read?.collect() ?? 'null',
+  sourceFrames: () => source?.count() ?? 0,
+  webrtcSender,
+  webrtcReceiver,
+  webrtcAnswer,
+  block,
+};
