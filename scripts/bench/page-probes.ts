@@ -13,7 +13,8 @@ type RvfcVideo = HTMLVideoElement & {
 
 const now = (): number => performance.timeOrigin + performance.now();
 
-interface Window {
+/** What the reader collected over one window (the benchmark parses it from collect()). */
+export interface Collected {
   /** [wall ms, latency ms, painted ms mod 2^32] per shown frame with a readable code. */
   samples: [number, number, number][];
   /** [wall ms, lead over buffered end ms, playbackRate] every 100 ms (MSE only). */
@@ -28,7 +29,7 @@ interface Window {
   meter: [number, number | null, number | null][];
 }
 
-function fresh(): Window {
+function fresh(): Collected {
   return { samples: [], leads: [], frames: 0, bad: 0, since: now(), until: 0, seeks: 0, waiting: 0, meter: [] };
 }
 

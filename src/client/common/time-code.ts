@@ -1,7 +1,7 @@
 // A machine-readable time code painted on the frames of a test pattern and read back from the
-// frames a viewer shows, to measure glass-to-glass latency. Typed port of the prototype in
-// scripts/measure-latency.ts (same layout, same reading), pure: no DOM globals, so it can be
-// bundled into the pages and imported by Node tests alike.
+// frames a viewer shows, to measure glass-to-glass latency (the viewer's overlay and the latency
+// benchmark both read it). Pure: no DOM globals, so it can be bundled into the pages and imported
+// by Node tests alike.
 //
 // Layout, in a 640x480 logical frame scaled to the real one: a grey band at (16,16) holding three
 // rows of 32x32 blocks at y = 32, 64, 96 from x = 32. Each row starts with a white and a black

@@ -124,7 +124,7 @@ export class CameraTile {
   /** A new stream starts on this camera. */
   startStream(mime: string): void {
     delete this.el.dataset.playing;
-    this.player.start(mime);
+    this.player.start(mime, this.info.fps);
   }
 
   /** Stops playing until the next stream (the page is hidden). */

@@ -19,6 +19,9 @@ export interface PlayerEvents {
 const TICK_MS = 100;
 /** Capture-time anchors older than this are forgotten (a paused or restarted recorder shifts them). */
 const ANCHOR_WINDOW_MS = 3000;
+const DEFAULT_FRAME_MS = 1000 / 30;
+/** How long after a stall ticks still count as after a stall. */
+const STALL_AFTERMATH_MS = 1000;
 /** Media kept behind the playback position. */
 const KEEP_BEHIND_S = 10;
 /** Trim once this much is buffered behind the playback position. */
@@ -80,6 +83,11 @@ export class MsePlayer {
   private behindSince: number | null = null;
   /** [when (local ms), capture time minus media time (ms)] per appended chunk with a known capture time. */
   private anchors: [number, number][] = [];
+  /** Duration of one frame, ms: the buffered end lies this far past the newest frame's timestamp. */
+  private frameMs = DEFAULT_FRAME_MS;
+  private lastAnchorEnd = 0;
+  /** When a gap between ticks last showed the page was blocked or hidden (local ms). */
+  private stallSeenAt = -Infinity;
   private readonly onVideoError = (): void => {
     const err = this.video.error;
     if (this.ms) this.requestRejoin(`decode error${err ? ` (${err.code}: ${err.message})` : ''}`);
@@ -101,9 +109,10 @@ export class MsePlayer {
     document.addEventListener('visibilitychange', this.onVisibility);
   }
 
-  /** Starts a new stream of `mime` (the previous one, if any, is torn down). */
-  start(mime: string): void {
+  /** Starts a new stream of `mime` at `fps` frames per second, if known (the previous one, if any, is torn down). */
+  start(mime: string, fps: number | null = null): void {
     this.teardown();
+    this.frameMs = fps && fps > 0 ? 1000 / fps : DEFAULT_FRAME_MS;
     const Ctor = mediaSourceCtor();
     if (!Ctor) {
       this.events.unsupported?.('This browser has no Media Source Extensions (iPhone: iOS 17.1 or later is needed).');
@@ -158,6 +167,8 @@ export class MsePlayer {
     this.lastSeekEnd = -Infinity;
     this.behindSince = null;
     this.anchors = [];
+    this.lastAnchorEnd = 0;
+    this.stallSeenAt = -Infinity;
     this.tickTimer = setInterval(() => this.tick(false), TICK_MS);
     this.watchFirstFrame(generation);
   }
@@ -191,7 +202,8 @@ export class MsePlayer {
   /**
    * When the frame at `mediaTime` (s) was captured, on this page's clock, or null before any chunk
    * with a capture time was appended. Each chunk's capture time is when the camera handed it over,
-   * a little after its newest frame; the smallest such gap of recent chunks is the best guess.
+   * a little after its newest frame, whose timestamp is one frame before the buffered end; the
+   * smallest such gap of recent chunks is the best guess (docs/latency.md has how close it gets).
    */
   captureTimeAt(mediaTime: number): number | null {
     if (this.anchors.length === 0) return null;
@@ -247,7 +259,12 @@ export class MsePlayer {
       const b = this.video.buffered;
       if (b.length === 0) return;
       const now = localNow();
-      this.anchors.push([now, captureTime - b.end(b.length - 1) * 1000]);
+      const end = b.end(b.length - 1);
+      // A chunk that ends a Cluster gets a guessed duration for its last frame, often far too long;
+      // the next append corrects the buffered end downwards: that anchor was wrong, drop it.
+      if (end < this.lastAnchorEnd) this.anchors.pop();
+      this.lastAnchorEnd = end;
+      this.anchors.push([now, captureTime - (end * 1000 - this.frameMs)]);
       while (this.anchors.length > 0 && now - this.anchors[0]![0] > ANCHOR_WINDOW_MS) this.anchors.shift();
     });
   }
@@ -266,6 +283,10 @@ export class MsePlayer {
     const now = performance.now();
     const since = (now - this.lastTick) / 1000;
     this.lastTick = now;
+    // The media that piled up during a stall is appended over the next moments: treat those ticks
+    // as after a stall too, so the jump to live comes as soon as the media is there.
+    if (since > this.options.liveEdge.stallGap) this.stallSeenAt = now;
+    const afterStall = now - this.stallSeenAt < STALL_AFTERMATH_MS;
     const v = this.video;
     if (v.seeking) {
       // A seek into a long group of pictures decodes from its keyframe: let it finish, unless it never does.
@@ -301,7 +322,7 @@ export class MsePlayer {
       {
         currentTime: v.currentTime,
         ranges,
-        sinceLastTick: force ? Infinity : since,
+        sinceLastTick: force || afterStall ? Infinity : since,
         rate: v.playbackRate,
         firstPicture: !this.firstFrameSeen,
         sinceSeek: (now - this.lastSeekEnd) / 1000,

@@ -1,0 +1,607 @@
+// `npm run bench:latency`: glass-to-glass latency of the product against WebRTC, in one run.
+// Real Chromium, camera and viewer in two separate browser processes, the real server in its own
+// process on loopback, the camera page's test pattern (640x480 at 30 fps) as the source. Each frame
+// the viewer shows is read back (the time code painted into it) and compared with the clock.
+// For each configuration: latency p50/p95/p99/max, frames shown vs sent, drift, CPU of the camera
+// browser, viewer browser and server, a late joiner's first frame, and recovery after two stalls
+// (the viewer's main thread blocked for 2 s; the server frozen for 2 s with SIGSTOP). WebRTC between
+// the same two browsers, with the same pattern and reader, is the reference.
+// Usage: npm run bench:latency -- [--seconds 30] [--configs product,webrtc,...] [--stall-seconds 15]
+//        [--joins 3] [--out bench-results/latency.json] [--chart bench-results/latency.svg]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, newContext } from '../../test/helpers/browser.ts';
+import { freePort } from '../../test/helpers/server.ts';
+import { lineChart, type ChartSeries } from './svg-chart.ts';
+import type { Collected } from './page-probes.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TOKEN = `bench-${Math.random().toString(36).slice(2)}-0123456789`;
+
+// ---- configurations ----
+
+interface Config {
+  name: string;
+  label: string;
+  /** Extra camera-link parameters (product) or null for the WebRTC reference. */
+  camera: string | null;
+  viewer: string;
+  /** Also run the stall scenarios and late joins. */
+  full: boolean;
+}
+
+/** Each knob on its own, from the previous release's settings to today's defaults (see docs/latency.md). */
+const CONFIGS: Config[] = [
+  { name: 'webrtc', label: 'WebRTC (reference)', camera: null, viewer: '', full: true },
+  { name: 'product', label: 'product defaults', camera: '', viewer: '', full: true },
+  { name: 'previous', label: 'previous release: 100 ms slices, 0.3 s lead, no DateUTC, jump at 3 s', camera: 'timeslice=100', viewer: 'lead=0.3&jump=3&lowdelay=0', full: true },
+  { name: 'slice100', label: 'defaults but 100 ms slices', camera: 'timeslice=100', viewer: '', full: false },
+  { name: 'slice20', label: 'defaults but 20 ms slices', camera: 'timeslice=20', viewer: '', full: false },
+  { name: 'slice30', label: 'defaults but 30 ms slices', camera: 'timeslice=30', viewer: '', full: false },
+  { name: 'slice50', label: 'defaults but 50 ms slices', camera: 'timeslice=50', viewer: '', full: false },
+  { name: 'lead300', label: 'defaults but 0.3 s lead', camera: '', viewer: 'lead=0.3', full: false },
+  { name: 'lead50', label: 'defaults but 0.05 s lead', camera: '', viewer: 'lead=0.05', full: false },
+  { name: 'nodateutc', label: 'defaults but no DateUTC', camera: '', viewer: 'lowdelay=0', full: false },
+  { name: 'catchup1', label: 'defaults but no gentle catch-up (rate 1)', camera: '', viewer: 'catchup=1', full: false },
+  { name: 'key500', label: 'defaults but keyframes every 500 ms', camera: 'keyframes=500', viewer: '', full: false },
+  { name: 'key3000', label: 'defaults but keyframes every 3 s', camera: 'keyframes=3000', viewer: '', full: false },
+];
+const DEFAULT_CONFIGS = ['webrtc', 'product', 'previous', 'slice100', 'slice50', 'lead300', 'lead50', 'nodateutc', 'catchup1', 'key500', 'key3000'];
+
+interface Options {
+  seconds: number;
+  warmup: number;
+  stallSeconds: number;
+  joins: number;
+  configs: Config[];
+  out: string;
+  chart: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o = { seconds: 30, warmup: 4, stallSeconds: 15, joins: 3, configs: DEFAULT_CONFIGS, out: 'bench-results/latency.json', chart: 'bench-results/latency.svg' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? (a.split('=', 2) as [string, string]) : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const num = (min: number): number => {
+      const n = Number(value());
+      if (!Number.isFinite(n) || n < min) throw new Error(`${flag} needs a number ≥ ${min}`);
+      return n;
+    };
+    if (flag === '--seconds') o.seconds = num(5);
+    else if (flag === '--warmup') o.warmup = num(0);
+    else if (flag === '--stall-seconds') o.stallSeconds = num(0);
+    else if (flag === '--joins') o.joins = Math.round(num(0));
+    else if (flag === '--configs') o.configs = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (flag === '--out') o.out = value();
+    else if (flag === '--chart') o.chart = value();
+    else if (flag === '--help' || flag === '-h') {
+      console.log(`npm run bench:latency -- [--seconds 30] [--warmup 4] [--stall-seconds 15 (0: none)] [--joins 3] [--configs ${DEFAULT_CONFIGS.join(',')}] [--out F.json] [--chart F.svg]`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a} (--help lists them)`);
+  }
+  const configs = o.configs.map((n) => {
+    const c = CONFIGS.find((x) => x.name === n);
+    if (!c) throw new Error(`unknown configuration ${n}; known: ${CONFIGS.map((x) => x.name).join(', ')}`);
+    return c;
+  });
+  return { ...o, configs };
+}
+
+// ---- statistics ----
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+const sortNum = (v: number[]): number[] => [...v].sort((a, b) => a - b);
+const median = (v: number[]): number | null => percentile(sortNum(v), 50);
+const round = (v: number | null, digits = 0): number | null => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
+
+interface Summary {
+  samples: number;
+  unreadable: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+  /** Distinct frames shown per second. */
+  fpsShown: number;
+  /** Frames the source produced per second (the camera page's preview). */
+  fpsSent: number | null;
+  /** Median of the last third minus the first third, ms. */
+  drift: number | null;
+  /** Longest time between two shown frames, ms. */
+  maxGapMs: number | null;
+  leadP50Ms: number | null;
+  seeks: number;
+}
+
+function summarize(c: Collected, sourceFps: number | null): Summary {
+  const seconds = (c.until - c.since) / 1000;
+  const lat = sortNum(c.samples.map((s) => s[1]));
+  const third = (c.until - c.since) / 3;
+  const m1 = median(c.samples.filter((s) => s[0] < c.since + third).map((s) => s[1]));
+  const m3 = median(c.samples.filter((s) => s[0] >= c.until - third).map((s) => s[1]));
+  let gap = 0;
+  for (let i = 1; i < c.samples.length; i++) gap = Math.max(gap, c.samples[i]![0] - c.samples[i - 1]![0]);
+  return {
+    samples: lat.length,
+    unreadable: c.bad,
+    p50: round(percentile(lat, 50)),
+    p95: round(percentile(lat, 95)),
+    p99: round(percentile(lat, 99)),
+    max: round(percentile(lat, 100)),
+    fpsShown: round(new Set(c.samples.map((s) => s[2])).size / seconds, 1)!,
+    fpsSent: round(sourceFps, 1),
+    drift: m1 !== null && m3 !== null ? round(m3 - m1) : null,
+    maxGapMs: round(c.samples.length > 1 ? gap : null),
+    leadP50Ms: round(median(c.leads.map((l) => l[1]))),
+    seeks: c.seeks,
+  };
+}
+
+/** How long after a stall ended until the median latency over 1 s is back within 20 ms of before. */
+interface Recovery {
+  baselineMs: number | null;
+  peakMs: number | null;
+  recoverMs: number | null;
+}
+
+function recovery(c: Collected, stallStart: number, stallEnd: number): Recovery {
+  const baseline = median(c.samples.filter(([t]) => t >= stallStart - 3000 && t < stallStart).map((s) => s[1]));
+  const after = c.samples.filter(([t]) => t >= stallEnd);
+  const peak = after.length ? Math.max(...after.filter(([t]) => t < stallEnd + 5000).map((s) => s[1])) : null;
+  if (baseline === null) return { baselineMs: null, peakMs: round(peak), recoverMs: null };
+  for (let i = 0; i < after.length; i++) {
+    const t = after[i]![0];
+    const window = after.filter(([u]) => u >= t && u < t + 1000).map((s) => s[1]);
+    if (window.length >= 10 && median(window)! <= baseline + 20) return { baselineMs: round(baseline), peakMs: round(peak), recoverMs: round(Math.max(0, t - stallEnd)) };
+  }
+  return { baselineMs: round(baseline), peakMs: round(peak), recoverMs: null };
+}
+
+// ---- processes and CPU ----
+
+/** CPU seconds and parent of every process, from /proc (Linux). */
+function procTable(): Map<number, { ppid: number; cpu: number }> {
+  const table = new Map<number, { ppid: number; cpu: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.set(Number(name), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / 100 });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return table;
+}
+
+/** CPU seconds used so far by a process and its descendants. */
+function treeCpu(root: number, table = procTable()): number {
+  let total = 0;
+  for (const [pid, p] of table) {
+    for (let q: number | undefined = pid; q !== undefined && q > 1; q = table.get(q)?.ppid) {
+      if (q === root) {
+        total += p.cpu;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+function childrenOf(pid: number): Set<number> {
+  const out = new Set<number>();
+  for (const [child, p] of procTable()) if (p.ppid === pid) out.add(child);
+  return out;
+}
+
+/** Launches Chromium and finds its main process (a new child of this process). */
+async function launchTracked(): Promise<{ browser: Browser; pid: number }> {
+  const before = childrenOf(process.pid);
+  const browser = await launchChromium();
+  const added = [...childrenOf(process.pid)].filter((p) => !before.has(p));
+  const pid = added.find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('chrom'));
+  if (pid === undefined) throw new Error('could not find the Chromium process just launched');
+  return { browser, pid };
+}
+
+interface Cpu {
+  camera: number;
+  viewer: number;
+  server: number;
+}
+
+class CpuMeter {
+  constructor(private readonly pids: Cpu) {}
+  read(): Cpu {
+    const t = procTable();
+    return { camera: treeCpu(this.pids.camera, t), viewer: treeCpu(this.pids.viewer, t), server: treeCpu(this.pids.server, t) };
+  }
+  /** Percent of one core per process between two readings `seconds` apart. */
+  static between(a: Cpu, b: Cpu, seconds: number): Cpu {
+    const pct = (x: number, y: number): number => round(((y - x) / seconds) * 100, 1)!;
+    return { camera: pct(a.camera, b.camera), viewer: pct(a.viewer, b.viewer), server: pct(a.server, b.server) };
+  }
+}
+
+function machineBusy(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const c of os.cpus()) {
+    const t = c.times.user + c.times.nice + c.times.sys + c.times.irq + c.times.idle;
+    total += t;
+    busy += t - c.times.idle;
+  }
+  return { busy, total };
+}
+
+// ---- the server ----
+
+async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const [port, httpPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts', '--port', String(port), '--http-port', String(httpPort), '--host', '127.0.0.1', '--data-dir', dataDir, '--token', TOKEN], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), 30_000);
+    const check = (): void => {
+      if (/running on HTTPS port \d+/.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`the server exited with ${code}:\n${output}`)));
+  });
+  return { child, url: `https://127.0.0.1:${port}` };
+}
+
+// ---- pages ----
+
+async function probesScript(): Promise<string> {
+  const out = await build({ entryPoints: [path.join(ROOT, 'scripts/bench/page-probes.ts')], bundle: true, format: 'iife', write: false, target: 'chrome110', minify: false, logLevel: 'silent' });
+  return out.outputFiles[0]!.text;
+}
+
+async function waitIn(page: Page, expr: string, what: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await page.evaluate(expr)) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+const log = (m: string): void => console.error(`[bench:latency] ${m}`);
+
+function watchConsole(page: Page, who: string): void {
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') log(`${who} ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => log(`${who} page error: ${e.message}`));
+}
+
+interface Setup {
+  url: string;
+  probes: string;
+  cameraBrowser: Browser;
+  viewerBrowser: Browser;
+  cpu: CpuMeter;
+  serverChild: ChildProcess;
+  opts: Options;
+}
+
+interface Result {
+  config: string;
+  label: string;
+  main: Summary;
+  cpu: Cpu;
+  /** Fraction of both cores busy while sampling (everything on the machine). */
+  machineBusy: number;
+  firstFrameMs: number[];
+  viewerBlock: Recovery | null;
+  serverFreeze: Recovery | null;
+  /** The product's own meter over a window: its estimate and its test-pattern reading vs this reader. */
+  meter: { estimateP50: number | null; measuredP50: number | null; readerP50: number | null } | null;
+  series: { main: [number, number][]; block: [number, number][] | null; freeze: [number, number][] | null };
+}
+
+/** One measurement window on a page with the reader attached. */
+async function measure(s: Setup, viewer: Page, seconds: number, sourceFrames: () => Promise<number>, during?: (t0: number) => Promise<void>) {
+  await viewer.evaluate('window.__bench.reset()');
+  const cpu0 = s.cpu.read();
+  const busy0 = machineBusy();
+  const frames0 = await sourceFrames();
+  const t0 = Date.now();
+  const duringDone = during ? during(performance.timeOrigin + performance.now()) : Promise.resolve();
+  await viewer.waitForTimeout(seconds * 1000);
+  await duringDone;
+  const elapsed = (Date.now() - t0) / 1000;
+  const frames1 = await sourceFrames();
+  const cpu = CpuMeter.between(cpu0, s.cpu.read(), elapsed);
+  const busy1 = machineBusy();
+  const collected = JSON.parse((await viewer.evaluate('window.__bench.collect()')) as string) as Collected;
+  return { collected, cpu, sourceFps: (frames1 - frames0) / elapsed, machineBusy: (busy1.busy - busy0.busy) / Math.max(1, busy1.total - busy0.total) };
+}
+
+const seriesOf = (c: Collected): [number, number][] => c.samples.map(([t, l]) => [round((t - c.since) / 1000, 3)!, round(l, 1)!]);
+
+/** Runs the two stall scenarios on a playing viewer; `freeze` is skipped for peer-to-peer. */
+async function stalls(s: Setup, viewer: Page, sourceFrames: () => Promise<number>, withServer: boolean): Promise<Pick<Result, 'viewerBlock' | 'serverFreeze'> & { block: Collected | null; freeze: Collected | null }> {
+  if (s.opts.stallSeconds <= 0) return { viewerBlock: null, serverFreeze: null, block: null, freeze: null };
+  const at = s.opts.stallSeconds / 3;
+  let blockStart = 0;
+  let blockEnd = 0;
+  const block = await measure(s, viewer, s.opts.stallSeconds, sourceFrames, async () => {
+    await viewer.waitForTimeout(at * 1000);
+    blockStart = performance.timeOrigin + performance.now();
+    await viewer.evaluate('window.__bench.block(2000)');
+    blockEnd = performance.timeOrigin + performance.now();
+  });
+  let freeze: Awaited<ReturnType<typeof measure>> | null = null;
+  let freezeStart = 0;
+  let freezeEnd = 0;
+  if (withServer) {
+    freeze = await measure(s, viewer, s.opts.stallSeconds, sourceFrames, async () => {
+      await viewer.waitForTimeout(at * 1000);
+      freezeStart = performance.timeOrigin + performance.now();
+      s.serverChild.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 2000));
+      s.serverChild.kill('SIGCONT');
+      freezeEnd = performance.timeOrigin + performance.now();
+    });
+  }
+  return {
+    viewerBlock: recovery(block.collected, blockStart, blockEnd),
+    serverFreeze: freeze ? recovery(freeze.collected, freezeStart, freezeEnd) : null,
+    block: block.collected,
+    freeze: freeze?.collected ?? null,
+  };
+}
+
+async function runProduct(s: Setup, cfg: Config): Promise<Result> {
+  const name = `bench-${cfg.name}`;
+  const cameraUrl = `${s.url}/camera?token=${TOKEN}&source=test&autostart=1&name=${name}&resolution=480&fps=30&audio=0${cfg.camera ? `&${cfg.camera}` : ''}`;
+  const viewerUrl = `${s.url}/?token=${TOKEN}&camera=${name}&meter=0${cfg.viewer ? `&${cfg.viewer}` : ''}`;
+  const contexts: BrowserContext[] = [];
+  try {
+    const camCtx = await newContext(s.cameraBrowser, { width: 800, height: 900 });
+    contexts.push(camCtx);
+    const cam = await camCtx.newPage();
+    watchConsole(cam, 'camera');
+    await cam.goto(cameraUrl);
+    await waitIn(cam, "document.body.dataset.state === 'live'", 'the camera page to go live', 20_000);
+    await cam.evaluate(s.probes);
+    await cam.evaluate("window.__bench.countSource('#preview')");
+    const sourceFrames = async (): Promise<number> => Number(await cam.evaluate('window.__bench.sourceFrames()'));
+
+    const viewCtx = await newContext(s.viewerBrowser);
+    contexts.push(viewCtx);
+    const viewer = await viewCtx.newPage();
+    watchConsole(viewer, 'viewer');
+    await viewer.goto(viewerUrl);
+    await viewer.evaluate(s.probes);
+    await viewer.evaluate("window.__bench.attachReader('.tile video')");
+    await waitIn(viewer, 'window.__bench.good() > 0', 'a readable frame at the viewer', 20_000);
+    await viewer.waitForTimeout(s.opts.warmup * 1000);
+    log(`${cfg.name}: sampling ${s.opts.seconds} s`);
+    const main = await measure(s, viewer, s.opts.seconds, sourceFrames);
+
+    let meter: Result['meter'] = null;
+    const firstFrameMs: number[] = [];
+    let st: Awaited<ReturnType<typeof stalls>> = { viewerBlock: null, serverFreeze: null, block: null, freeze: null };
+    if (cfg.full) {
+      // The product's own meter, checked against the reader on the same frames.
+      await viewer.evaluate("document.getElementById('meter').click()");
+      await viewer.waitForTimeout(2000);
+      const m = await measure(s, viewer, 8, sourceFrames);
+      await viewer.evaluate("document.getElementById('meter').click()");
+      meter = {
+        estimateP50: round(median(m.collected.meter.map((x) => x[1]).filter((x): x is number => x !== null))),
+        measuredP50: round(median(m.collected.meter.map((x) => x[2]).filter((x): x is number => x !== null))),
+        readerP50: round(median(m.collected.samples.map((x) => x[1]))),
+      };
+      for (let i = 0; i < s.opts.joins; i++) {
+        const late = await viewCtx.newPage();
+        await late.goto(viewerUrl);
+        await waitIn(late, "!!document.querySelector('.tile[data-first-frame-ms]')", 'a late joiner’s first frame', 15_000);
+        firstFrameMs.push(Number(await late.evaluate("document.querySelector('.tile').dataset.firstFrameMs")));
+        await late.close();
+        await viewer.waitForTimeout(700);
+      }
+      log(`${cfg.name}: stalls`);
+      st = await stalls(s, viewer, sourceFrames, true);
+    }
+    return {
+      config: cfg.name,
+      label: cfg.label,
+      main: summarize(main.collected, main.sourceFps),
+      cpu: main.cpu,
+      machineBusy: round(main.machineBusy, 3)!,
+      firstFrameMs,
+      viewerBlock: st.viewerBlock,
+      serverFreeze: st.serverFreeze,
+      meter,
+      series: { main: seriesOf(main.collected), block: st.block ? seriesOf(st.block) : null, freeze: st.freeze ? seriesOf(st.freeze) : null },
+    };
+  } finally {
+    await Promise.allSettled(contexts.map((c) => c.close()));
+  }
+}
+
+async function runWebrtc(s: Setup, cfg: Config): Promise<Result> {
+  const contexts: BrowserContext[] = [];
+  try {
+    const senderCtx = await newContext(s.cameraBrowser);
+    contexts.push(senderCtx);
+    const sender = await senderCtx.newPage();
+    watchConsole(sender, 'webrtc sender');
+    await sender.setContent('<!doctype html><html><body></body></html>');
+    await sender.evaluate(s.probes);
+    const offer = (await sender.evaluate('window.__bench.webrtcSender(640, 480, 30)')) as string;
+    await sender.evaluate("window.__bench.countSource('#preview')");
+    const sourceFrames = async (): Promise<number> => Number(await sender.evaluate('window.__bench.sourceFrames()'));
+
+    const receiverCtx = await newContext(s.viewerBrowser);
+    contexts.push(receiverCtx);
+    const receiver = await receiverCtx.newPage();
+    watchConsole(receiver, 'webrtc receiver');
+    await receiver.setContent('<!doctype html><html><body style="margin:0;background:#000"></body></html>');
+    await receiver.evaluate(s.probes);
+    const started = performance.now();
+    const answer = (await receiver.evaluate(`window.__bench.webrtcReceiver(${JSON.stringify(offer)})`)) as string;
+    await sender.evaluate(`window.__bench.webrtcAnswer(${JSON.stringify(answer)})`);
+    await receiver.evaluate("window.__bench.attachReader('video.rtc')");
+    await waitIn(receiver, 'window.__bench.good() > 0', 'a readable WebRTC frame', 20_000);
+    const connectMs = performance.now() - started;
+    await receiver.waitForTimeout(s.opts.warmup * 1000);
+    log(`${cfg.name}: sampling ${s.opts.seconds} s`);
+    const main = await measure(s, receiver, s.opts.seconds, sourceFrames);
+    log(`${cfg.name}: stall`);
+    const st = cfg.full ? await stalls(s, receiver, sourceFrames, false) : { viewerBlock: null, serverFreeze: null, block: null, freeze: null };
+    return {
+      config: cfg.name,
+      label: cfg.label,
+      main: summarize(main.collected, main.sourceFps),
+      // The server is idle in this one (signalling went through this script).
+      cpu: main.cpu,
+      machineBusy: round(main.machineBusy, 3)!,
+      // Offer/answer to first readable frame (an upper bound: includes polling every 100 ms).
+      firstFrameMs: [round(connectMs)!],
+      viewerBlock: st.viewerBlock,
+      serverFreeze: null,
+      meter: null,
+      series: { main: seriesOf(main.collected), block: st.block ? seriesOf(st.block) : null, freeze: null },
+    };
+  } finally {
+    await Promise.allSettled(contexts.map((c) => c.close()));
+  }
+}
+
+// ---- report ----
+
+function fmt(v: number | null | undefined, suffix = ''): string {
+  return v === null || v === undefined ? '-' : `${v}${suffix}`;
+}
+
+function table(results: Result[]): string {
+  const ref = results.find((r) => r.config === 'webrtc');
+  const ratio = (v: number | null, r: number | null | undefined): string => (v === null || !r ? '' : ` (${(v / r).toFixed(1)}×)`);
+  const header = ['configuration', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'fps shown/sent', 'drift ms', 'late join ms', 'CPU % cam/view/server', 'recover: viewer block', 'recover: server freeze'];
+  const rows = results.map((r) => [
+    r.config,
+    fmt(r.main.p50) + ratio(r.main.p50, ref?.main.p50),
+    fmt(r.main.p95),
+    fmt(r.main.p99) + ratio(r.main.p99, ref?.main.p99),
+    fmt(r.main.max),
+    `${fmt(r.main.fpsShown)}/${fmt(r.main.fpsSent)}`,
+    fmt(r.main.drift),
+    r.firstFrameMs.length ? `${median(r.firstFrameMs)} (max ${Math.max(...r.firstFrameMs)})` : '-',
+    `${r.cpu.camera}/${r.cpu.viewer}/${r.cpu.server}`,
+    r.viewerBlock ? (r.viewerBlock.recoverMs === null ? 'never' : `${r.viewerBlock.recoverMs} ms`) : '-',
+    r.serverFreeze ? (r.serverFreeze.recoverMs === null ? 'never' : `${r.serverFreeze.recoverMs} ms`) : '-',
+  ]);
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+  return lines.join('\n');
+}
+
+function charts(results: Result[], seconds: number): { main: string; stalls: string } {
+  const main: ChartSeries[] = results.filter((r) => ['webrtc', 'product', 'previous'].includes(r.config) || results.length <= 4).map((r) => ({ name: r.label, points: r.series.main }));
+  const stallSeries: ChartSeries[] = [];
+  for (const r of results) {
+    if (r.series.block) stallSeries.push({ name: `${r.config}: viewer blocked 2 s`, points: r.series.block });
+    if (r.series.freeze) stallSeries.push({ name: `${r.config}: server frozen 2 s`, points: r.series.freeze.map(([t, l]) => [t, l]) });
+  }
+  return {
+    main: lineChart({ title: `Glass-to-glass latency, ${seconds} s, 640x480 at 30 fps, loopback`, xLabel: 'time (s)', yLabel: 'latency (ms)', series: main }),
+    stalls: lineChart({ title: 'Recovery after a 2 s stall (a third of the way in)', xLabel: 'time (s)', yLabel: 'latency (ms)', series: stallSeries, yMax: 3000 }),
+  };
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const b0 = machineBusy();
+  await new Promise((r) => setTimeout(r, 1000));
+  const b1 = machineBusy();
+  const busyBefore = (b1.busy - b0.busy) / Math.max(1, b1.total - b0.total);
+  if (busyBefore > 0.2) log(`WARNING: the machine is ${Math.round(busyBefore * 100)}% busy before the run; figures will include that contention`);
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-latency-'));
+  const server = await startServer(dataDir);
+  const browsers: Browser[] = [];
+  try {
+    const cam = await launchTracked();
+    browsers.push(cam.browser);
+    const view = await launchTracked();
+    browsers.push(view.browser);
+    const s: Setup = {
+      url: server.url,
+      probes: await probesScript(),
+      cameraBrowser: cam.browser,
+      viewerBrowser: view.browser,
+      cpu: new CpuMeter({ camera: cam.pid, viewer: view.pid, server: server.child.pid! }),
+      serverChild: server.child,
+      opts,
+    };
+    log(`server ${server.url}, Chromium ${cam.browser.version()}, configurations: ${opts.configs.map((c) => c.name).join(', ')}`);
+    const results: Result[] = [];
+    for (const cfg of opts.configs) {
+      const r = cfg.camera === null ? await runWebrtc(s, cfg) : await runProduct(s, cfg);
+      results.push(r);
+      log(`${cfg.name}: p50 ${fmt(r.main.p50)} p99 ${fmt(r.main.p99)} ms, ${r.main.fpsShown} fps, CPU ${JSON.stringify(r.cpu)}`);
+    }
+    console.log('');
+    console.log(table(results));
+    console.log('');
+    for (const r of results) {
+      if (r.meter) console.log(`${r.config}: the viewer's meter said ≈ ${fmt(r.meter.estimateP50)} ms (estimate) and ${fmt(r.meter.measuredP50)} ms (test pattern); this benchmark's reader ${fmt(r.meter.readerP50)} ms`);
+      if (r.viewerBlock) console.log(`${r.config}: viewer block: before ${fmt(r.viewerBlock.baselineMs)} ms, peak ${fmt(r.viewerBlock.peakMs)} ms, back after ${fmt(r.viewerBlock.recoverMs)} ms`);
+      if (r.serverFreeze) console.log(`${r.config}: server freeze: before ${fmt(r.serverFreeze.baselineMs)} ms, peak ${fmt(r.serverFreeze.peakMs)} ms, back after ${fmt(r.serverFreeze.recoverMs)} ms`);
+    }
+    const busy = results.map((r) => r.machineBusy);
+    console.log(`machine: ${os.cpus().length} cores, ${Math.round(busyBefore * 100)}% busy before the run, ${Math.round(Math.min(...busy) * 100)}–${Math.round(Math.max(...busy) * 100)}% while sampling`);
+
+    const out = path.resolve(opts.out);
+    await mkdir(path.dirname(out), { recursive: true });
+    const { seconds, warmup, stallSeconds, joins } = opts;
+    await writeFile(
+      out,
+      JSON.stringify({ when: new Date().toISOString(), chromium: cam.browser.version(), cores: os.cpus().length, busyBefore: round(busyBefore, 3), options: { seconds, warmup, stallSeconds, joins }, table: table(results), results }, null, 1),
+    );
+    const chart = path.resolve(opts.chart);
+    await mkdir(path.dirname(chart), { recursive: true });
+    const c = charts(results, opts.seconds);
+    await writeFile(chart, c.main);
+    const stallChart = chart.replace(/\.svg$/, '') + '-stalls.svg';
+    if (results.some((r) => r.series.block)) await writeFile(stallChart, c.stalls);
+    console.log(`wrote ${path.relative(process.cwd(), out)}, ${path.relative(process.cwd(), chart)}${results.some((r) => r.series.block) ? `, ${path.relative(process.cwd(), stallChart)}` : ''}`);
+  } finally {
+    await Promise.allSettled(browsers.map((b) => b.close()));
+    server.child.kill('SIGCONT');
+    server.child.kill('SIGTERM');
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
