@@ -40,9 +40,10 @@ interface Config {
 const CONFIGS: Config[] = [
   { name: 'webrtc', label: 'WebRTC (reference)', camera: null, viewer: '', full: true },
   { name: 'product', label: 'product defaults', camera: '', viewer: '', full: true },
-  { name: 'previous', label: 'previous release: 100 ms slices, 0.3 s lead, no DateUTC, jump at 3 s', camera: 'timeslice=100', viewer: 'lead=0.3&jump=3&lowdelay=0', full: true },
+  // Today's player and server with the previous release's settings (not that release's code: its
+  // player also ticked only every 250 ms and had no after-stall rule).
+  { name: 'old-settings', label: 'old settings: 100 ms slices, 0.3 s lead, no DateUTC, jump at 3 s', camera: 'timeslice=100', viewer: 'lead=0.3&jump=3&lowdelay=0', full: true },
   { name: 'slice100', label: 'defaults but 100 ms slices', camera: 'timeslice=100', viewer: '', full: false },
-  { name: 'slice20', label: 'defaults but 20 ms slices', camera: 'timeslice=20', viewer: '', full: false },
   { name: 'slice30', label: 'defaults but 30 ms slices', camera: 'timeslice=30', viewer: '', full: false },
   { name: 'slice50', label: 'defaults but 50 ms slices', camera: 'timeslice=50', viewer: '', full: false },
   { name: 'lead300', label: 'defaults but 0.3 s lead', camera: '', viewer: 'lead=0.3', full: false },
@@ -52,7 +53,7 @@ const CONFIGS: Config[] = [
   { name: 'key500', label: 'defaults but keyframes every 500 ms', camera: 'keyframes=500', viewer: '', full: false },
   { name: 'key3000', label: 'defaults but keyframes every 3 s', camera: 'keyframes=3000', viewer: '', full: false },
 ];
-const DEFAULT_CONFIGS = ['webrtc', 'product', 'previous', 'slice100', 'slice50', 'lead300', 'lead50', 'nodateutc', 'catchup1', 'key500', 'key3000'];
+const DEFAULT_CONFIGS = ['webrtc', 'product', 'old-settings', 'slice100', 'slice50', 'lead300', 'lead50', 'nodateutc', 'catchup1', 'key500', 'key3000'];
 
 interface Options {
   seconds: number;
@@ -152,24 +153,35 @@ function summarize(c: Collected, sourceFps: number | null): Summary {
   };
 }
 
-/** How long after a stall ended until the median latency over 1 s is back within 20 ms of before. */
+/** Recovery after a stall: when latency was back within 20 ms of before, for good. */
 interface Recovery {
   baselineMs: number | null;
   peakMs: number | null;
+  /** From the end of the stall to the end of the last 250 ms bin that was still behind; null: never within the window. */
   recoverMs: number | null;
 }
 
+const BIN_MS = 250;
+
+/**
+ * The time after the stall is cut into 250 ms bins; a bin is behind when the median latency of its
+ * frames is over the baseline (median of the 3 s before the stall) + 20 ms, or when it has no
+ * frame at all (a frozen picture). Recovered = the end of the last bin that was behind, measured
+ * from the end of the stall; never, if one of the last two bins of the window is still behind.
+ */
 function recovery(c: Collected, stallStart: number, stallEnd: number): Recovery {
   const baseline = median(c.samples.filter(([t]) => t >= stallStart - 3000 && t < stallStart).map((s) => s[1]));
   const after = c.samples.filter(([t]) => t >= stallEnd);
-  const peak = after.length ? Math.max(...after.filter(([t]) => t < stallEnd + 5000).map((s) => s[1])) : null;
+  const peak = after.length > 0 ? Math.max(...after.map((s) => s[1])) : null;
   if (baseline === null) return { baselineMs: null, peakMs: round(peak), recoverMs: null };
-  for (let i = 0; i < after.length; i++) {
-    const t = after[i]![0];
-    const window = after.filter(([u]) => u >= t && u < t + 1000).map((s) => s[1]);
-    if (window.length >= 10 && median(window)! <= baseline + 20) return { baselineMs: round(baseline), peakMs: round(peak), recoverMs: round(Math.max(0, t - stallEnd)) };
+  const bins = Math.floor((c.until - stallEnd) / BIN_MS);
+  let lastBehind = -1;
+  for (let i = 0; i < bins; i++) {
+    const lat = after.filter(([t]) => t >= stallEnd + i * BIN_MS && t < stallEnd + (i + 1) * BIN_MS).map((s) => s[1]);
+    if (lat.length === 0 || median(lat)! > baseline + 20) lastBehind = i;
   }
-  return { baselineMs: round(baseline), peakMs: round(peak), recoverMs: null };
+  const never = lastBehind >= bins - 2;
+  return { baselineMs: round(baseline), peakMs: round(peak), recoverMs: never ? null : (lastBehind + 1) * BIN_MS };
 }
 
 // ---- processes and CPU ----
@@ -320,6 +332,10 @@ interface Result {
   firstFrameMs: number[];
   viewerBlock: Recovery | null;
   serverFreeze: Recovery | null;
+  /** Product only: the camera page's bitrate at the end of the window. */
+  cameraBitrate?: string;
+  /** WebRTC only: what its sender chose (size, rate, bitrate over the window, why it limited quality). */
+  webrtc?: Record<string, unknown>;
   /** The product's own meter over a window: its estimate and its test-pattern reading vs this reader. */
   meter: { estimateP50: number | null; measuredP50: number | null; readerP50: number | null } | null;
   series: { main: [number, number][]; block: [number, number][] | null; freeze: [number, number][] | null };
@@ -405,6 +421,7 @@ async function runProduct(s: Setup, cfg: Config): Promise<Result> {
     await viewer.waitForTimeout(s.opts.warmup * 1000);
     log(`${cfg.name}: sampling ${s.opts.seconds} s`);
     const main = await measure(s, viewer, s.opts.seconds, sourceFrames);
+    const bitrate = (await cam.evaluate("document.getElementById('stat-bitrate').textContent")) as string;
 
     let meter: Result['meter'] = null;
     const firstFrameMs: number[] = [];
@@ -441,6 +458,7 @@ async function runProduct(s: Setup, cfg: Config): Promise<Result> {
       viewerBlock: st.viewerBlock,
       serverFreeze: st.serverFreeze,
       meter,
+      cameraBitrate: bitrate,
       series: { main: seriesOf(main.collected), block: st.block ? seriesOf(st.block) : null, freeze: st.freeze ? seriesOf(st.freeze) : null },
     };
   } finally {
@@ -475,7 +493,10 @@ async function runWebrtc(s: Setup, cfg: Config): Promise<Result> {
     const connectMs = performance.now() - started;
     await receiver.waitForTimeout(s.opts.warmup * 1000);
     log(`${cfg.name}: sampling ${s.opts.seconds} s`);
+    const stats0 = JSON.parse((await sender.evaluate('window.__bench.webrtcStats()')) as string) as { bytesSent?: number };
     const main = await measure(s, receiver, s.opts.seconds, sourceFrames);
+    const stats1 = JSON.parse((await sender.evaluate('window.__bench.webrtcStats()')) as string) as Record<string, unknown> & { bytesSent?: number };
+    const kbps = stats0.bytesSent !== undefined && stats1.bytesSent !== undefined ? round(((stats1.bytesSent - stats0.bytesSent) * 8) / 1000 / s.opts.seconds) : null;
     log(`${cfg.name}: stall`);
     const st = cfg.full ? await stalls(s, receiver, sourceFrames, false) : { viewerBlock: null, serverFreeze: null, block: null, freeze: null };
     return {
@@ -489,6 +510,7 @@ async function runWebrtc(s: Setup, cfg: Config): Promise<Result> {
       firstFrameMs: [round(connectMs)!],
       viewerBlock: st.viewerBlock,
       serverFreeze: null,
+      webrtc: { ...stats1, kbitPerSecond: kbps },
       meter: null,
       series: { main: seriesOf(main.collected), block: st.block ? seriesOf(st.block) : null, freeze: null },
     };
@@ -506,7 +528,7 @@ function fmt(v: number | null | undefined, suffix = ''): string {
 function table(results: Result[]): string {
   const ref = results.find((r) => r.config === 'webrtc');
   const ratio = (v: number | null, r: number | null | undefined): string => (v === null || !r ? '' : ` (${(v / r).toFixed(1)}×)`);
-  const header = ['configuration', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'fps shown/sent', 'drift ms', 'late join ms', 'CPU % cam/view/server', 'recover: viewer block', 'recover: server freeze'];
+  const header = ['configuration', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'fps shown/sent', 'drift ms', 'late join ms (WebRTC: connect)', 'CPU % cam/view/server', 'recover: viewer block', 'recover: server freeze'];
   const rows = results.map((r) => [
     r.config,
     fmt(r.main.p50) + ratio(r.main.p50, ref?.main.p50),
@@ -525,7 +547,7 @@ function table(results: Result[]): string {
 }
 
 function charts(results: Result[], seconds: number): { main: string; stalls: string } {
-  const main: ChartSeries[] = results.filter((r) => ['webrtc', 'product', 'previous'].includes(r.config) || results.length <= 4).map((r) => ({ name: r.label, points: r.series.main }));
+  const main: ChartSeries[] = results.filter((r) => ['webrtc', 'product', 'old-settings'].includes(r.config) || results.length <= 4).map((r) => ({ name: r.label, points: r.series.main }));
   const stallSeries: ChartSeries[] = [];
   for (const r of results) {
     if (r.series.block) stallSeries.push({ name: `${r.config}: viewer blocked 2 s`, points: r.series.block });
@@ -572,6 +594,8 @@ async function main(): Promise<void> {
     console.log(table(results));
     console.log('');
     for (const r of results) {
+      if (r.cameraBitrate) console.log(`${r.config}: the camera page sent ${r.cameraBitrate}`);
+      if (r.webrtc) console.log(`${r.config}: the sender chose ${JSON.stringify(r.webrtc)}`);
       if (r.meter) console.log(`${r.config}: the viewer's meter said ≈ ${fmt(r.meter.estimateP50)} ms (estimate) and ${fmt(r.meter.measuredP50)} ms (test pattern); this benchmark's reader ${fmt(r.meter.readerP50)} ms`);
       if (r.viewerBlock) console.log(`${r.config}: viewer block: before ${fmt(r.viewerBlock.baselineMs)} ms, peak ${fmt(r.viewerBlock.peakMs)} ms, back after ${fmt(r.viewerBlock.recoverMs)} ms`);
       if (r.serverFreeze) console.log(`${r.config}: server freeze: before ${fmt(r.serverFreeze.baselineMs)} ms, peak ${fmt(r.serverFreeze.peakMs)} ms, back after ${fmt(r.serverFreeze.recoverMs)} ms`);

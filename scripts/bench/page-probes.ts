@@ -63,7 +63,10 @@ function reader(find: () => HTMLVideoElement | null) {
     }
     ctx.drawImage(v, 0, 0, width, height);
     const painted = readTimeCode(ctx.getImageData(0, 0, region.width, region.height), width, height);
-    const age = painted === null ? null : codeAge(t, painted);
+    // The product's test pattern paints the server's clock as its camera knows it: compare on that
+    // clock too (the viewer page keeps its offset on <body>; WebRTC pages have none: their own clocks).
+    const offset = Number(document.body.dataset.clockOffsetMs ?? 0);
+    const age = painted === null ? null : codeAge(t + offset, painted);
     if (painted === null || age === null) {
       w.bad++;
       return;
@@ -177,6 +180,18 @@ async function webrtcAnswer(answer: string): Promise<void> {
   await pc!.setRemoteDescription(JSON.parse(answer) as RTCSessionDescriptionInit);
 }
 
+/** What the WebRTC sender chose (it adapts size and bitrate to CPU and network; the product does not). */
+async function webrtcStats(): Promise<string> {
+  const stats = await pc!.getStats();
+  let out: Record<string, unknown> = {};
+  stats.forEach((s: Record<string, unknown>) => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      out = { frameWidth: s.frameWidth, frameHeight: s.frameHeight, framesPerSecond: s.framesPerSecond, bytesSent: s.bytesSent, qualityLimitationReason: s.qualityLimitationReason, encoderImplementation: s.encoderImplementation };
+    }
+  });
+  return JSON.stringify(out);
+}
+
 /** Blocks this page's main thread (the stall scenario). */
 function block(ms: number): void {
   const end = performance.now() + ms;
@@ -197,5 +212,6 @@ let source: ReturnType<typeof sourceCounter> | null = null;
   webrtcSender,
   webrtcReceiver,
   webrtcAnswer,
+  webrtcStats,
   block,
 };

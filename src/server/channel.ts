@@ -48,7 +48,7 @@ export class Channel {
   private videoTrack: number | null = null;
   private seqOut = 0;
   private gopCache: { from: number; to: number; bytes: Uint8Array } | null = null;
-  /** Capture time (server clock, ms) of the newest chunk, for the frames a joiner gets; 0 = unknown. */
+  /** The newest chunk's `time` (capture time of media time 0, server clock, ms), for the frames a joiner gets; 0 = unknown. */
   private lastTime = 0;
   /** Subscribed viewers; `waiting` ones get init + keyframe cluster as soon as there is one. */
   private readonly viewers = new Map<ViewerSink, { waiting: boolean }>();
@@ -124,7 +124,7 @@ export class Channel {
     return this.viewers.delete(sink);
   }
 
-  /** Feeds one chunk of the camera's WebM, captured at `time` (server clock, ms; 0 = unknown); throws WebmError when it is malformed. */
+  /** Feeds one chunk of the camera's WebM; `time` is the capture time of media time 0 (server clock, ms; 0 = unknown). Throws WebmError when it is malformed. */
   pushMedia(payload: Uint8Array, time = 0): void {
     const parser = this.parser;
     if (!parser) throw new Error('pushMedia without a stream');

@@ -4,7 +4,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { WebmError } from '../media/webm/webm-parser.ts';
-import { CLOSE_CODES, MAX_BINARY_BYTES, MAX_TEXT_BYTES, PROTOCOL_VERSION, ProtocolError, WS_PATH, decodeFrame } from '../shared/protocol.ts';
+import { CLOSE_CODES, MAX_BINARY_BYTES, MAX_TEXT_BYTES, MAX_TIME, PROTOCOL_VERSION, ProtocolError, WS_PATH, decodeFrame } from '../shared/protocol.ts';
 import { cameraMessageSchema, helloSchema, parseMessage, viewerMessageSchema, type CameraMessage, type Command, type ServerMessage, type ViewerMessage } from '../shared/schemas.ts';
 import type { AccessControl, Role } from './access.ts';
 import type { Channel, ViewerSink } from './channel.ts';
@@ -354,9 +354,10 @@ class Connection implements ViewerSink, CameraLink {
     const { header, payload } = decodeFrame(data);
     if (header.seq !== this.expectedSeq) throw new ProtocolError('BAD_MESSAGE', `media chunk ${header.seq} out of order (expected ${this.expectedSeq})`);
     this.expectedSeq++;
-    // Capture time on the server's clock, once the camera has told its offset; 0 = unknown.
+    // Capture time on the server's clock, once the camera has told its offset; 0 = unknown (also
+    // when a wild offset would put it out of range, which would make every viewer refuse the frame).
     const time = header.time > 0 && this.clockOffset !== null ? header.time + this.clockOffset : 0;
-    channel.pushMedia(payload, time);
+    channel.pushMedia(payload, time > 0 && time <= MAX_TIME ? time : 0);
   }
 
   private settle(id: string, result: { ok: boolean; state?: 'live' | 'paused'; error?: string }): void {

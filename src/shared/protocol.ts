@@ -51,11 +51,14 @@ export class ProtocolError extends Error {
 //                    bit 1 KEY: payload starts at a Cluster that holds a keyframe
 //   2  u16  channel  server → viewer: the camera's channel number; camera → server: 0
 //   4  u32  seq      camera → server: chunk counter of the stream, from 0; server → viewer: per channel counter
-//   8  f64  time     capture time of the newest media in the payload, ms since the Unix epoch:
-//                    camera → server on the camera's clock; server → viewer on the server's clock
-//                    (the camera's time plus the clock offset it reported); 0 = unknown
+//   8  f64  time     capture time of the stream's media time 0, ms since the Unix epoch, so that
+//                    every frame in the payload was captured at time + its timestamp: camera →
+//                    server on the camera's clock; server → viewer on the server's clock (the
+//                    camera's time plus the clock offset it reported); 0 = unknown
 // All numbers big-endian.
 export const HEADER_BYTES = 16;
+/** Largest capture time accepted, ms since the epoch (year 5138: a bound, not a check of the clock). */
+export const MAX_TIME = 1e14;
 export const FRAME_KIND_MEDIA = 1;
 export const FLAG_INIT = 1;
 export const FLAG_KEY = 2;
@@ -66,7 +69,7 @@ export interface FrameHeader {
   flags: number;
   channel: number;
   seq: number;
-  /** Capture time, ms since the epoch; 0 (the default) when unknown. */
+  /** Capture time of media time 0 (a frame's capture time is this plus its timestamp), ms since the epoch; 0 (the default) when unknown. */
   time?: number;
 }
 
@@ -97,7 +100,7 @@ export function decodeFrame(data: Uint8Array): { header: Required<FrameHeader>; 
   const header = { kind: view.getUint8(0), flags: view.getUint8(1), channel: view.getUint16(2), seq: view.getUint32(4), time };
   if (header.kind !== FRAME_KIND_MEDIA) throw new ProtocolError('BAD_MESSAGE', `unknown binary frame kind ${header.kind}`);
   if ((header.flags & ~KNOWN_FLAGS) !== 0) throw new ProtocolError('BAD_MESSAGE', `unknown binary frame flags 0x${header.flags.toString(16)}`);
-  if (!Number.isFinite(time) || time < 0) throw new ProtocolError('BAD_MESSAGE', 'the capture time in a binary frame must be a finite number ≥ 0');
+  if (!(time >= 0 && time <= MAX_TIME)) throw new ProtocolError('BAD_MESSAGE', `the capture time in a binary frame must be a number from 0 to ${MAX_TIME}`);
   return { header, payload: data.subarray(HEADER_BYTES) };
 }
 

@@ -1,7 +1,7 @@
 // Schemas of every JSON message (zod), and the validating parser the server runs on each one.
 // Described for people in docs/protocol.md; keep the two in step.
 import { z } from 'zod';
-import { MAX_TEXT_BYTES, ProtocolError } from './protocol.ts';
+import { MAX_TEXT_BYTES, MAX_TIME, ProtocolError } from './protocol.ts';
 
 const cameraId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'camera ids are 1-64 characters of A-Z a-z 0-9 _ -');
 /** Display names: 1-64 characters after trimming, no control characters. */
@@ -19,7 +19,7 @@ const requestId = z.string().min(1).max(64);
 const command = z.enum(['pause', 'resume']);
 const dimension = z.number().int().min(1).max(16384);
 /** A time in ms since the epoch on some device's clock (a sanity bound, not a check of the clock). */
-const clockTime = z.number().min(0).max(1e14);
+const clockTime = z.number().min(0).max(MAX_TIME);
 /** Clock sync request (either role): `sent` is the client's clock when it sent it; the server echoes it with its own time. */
 const clockRequest = z.object({ type: z.literal('clock'), sent: clockTime });
 

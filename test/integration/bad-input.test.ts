@@ -144,6 +144,19 @@ describe('bad input', () => {
     c.sendBinary(frame);
     await expectClose(c, 4400, /capture time/);
   });
+  it('a wild clock offset makes capture times unknown for viewers, not unreadable frames', async () => {
+    const c = await connectCamera(server.wsUrl, 'wild-clock', 'W');
+    const v = await connectViewer(server.wsUrl);
+    v.send({ type: 'subscribe', cameraId: 'wild-clock' });
+    c.send({ type: 'clock-offset', offset: -1e13, rtt: 1 });
+    c.send(STREAM);
+    fixture.chunks.forEach((bytes, seq) => c.sendBinary(encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq, time: 1000 }, bytes)));
+    await v.until(() => v.frames.length >= 2, 'frames at the viewer');
+    assert.ok(v.frames.every((f) => f.header.time === 0), 'relayed as unknown (0)');
+    assert.equal(c.closed, null);
+    c.close();
+    v.close();
+  });
   it('malformed WebM → 4415, and the channel shows offline', async () => {
     const c = await connectCamera(server.wsUrl, 'garbage', 'G');
     c.send(STREAM);

@@ -35,6 +35,10 @@ describe('live edge policy', () => {
     assert.equal(bad.config.target, C.target);
     assert.equal(bad.warnings.length, 3);
     assert.equal(liveEdgeFromParams(new URLSearchParams('jump=0.3')).config.fastCatchUpAbove, 0.3, 'fast catch-up never starts above the jump');
+    const late = liveEdgeFromParams(new URLSearchParams('lead=1&jump=0.5'));
+    assert.equal(late.config.jumpAbove, 1.2, 'the jump stays above the lead (else it would seek again and again)');
+    assert.equal(late.config.fastCatchUpAbove, 1.2, 'and fast catch-up starts above the lead');
+    assert.equal(late.warnings.length, 1);
   });
   it('jumps after a stall (long gap between ticks) when behind', () => {
     assert.equal(at(10, 10 + C.target + C.catchUpAbove + 0.1, { sinceLastTick: 2 }).seekTo !== null, true);

@@ -8,6 +8,7 @@ import {
   FLAG_KEY,
   FRAME_KIND_MEDIA,
   HEADER_BYTES,
+  MAX_TIME,
   MAX_TEXT_BYTES,
   ProtocolError,
   decodeFrame,
@@ -51,7 +52,7 @@ describe('binary frames', () => {
       new DataView(b.buffer).setFloat64(8, t);
       return b;
     };
-    for (const bad of [new Uint8Array(0), new Uint8Array(HEADER_BYTES - 1), withHeader(2), withHeader(1, 0x80), badTime(NaN), badTime(-1), badTime(Infinity)]) {
+    for (const bad of [new Uint8Array(0), new Uint8Array(HEADER_BYTES - 1), withHeader(2), withHeader(1, 0x80), badTime(NaN), badTime(-1), badTime(Infinity), badTime(MAX_TIME * 2)]) {
       assert.throws(() => decodeFrame(bad), (e: unknown) => e instanceof ProtocolError && e.code === 'BAD_MESSAGE' && e.closeCode === 4400);
     }
   });

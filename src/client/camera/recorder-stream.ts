@@ -1,6 +1,6 @@
 // Streams a MediaStream to the server with MediaRecorder: WebM chunks, in order, each in a binary
-// frame with a sequence number and the time it was handed over. One instance per stream; a
-// reconnect starts a new one.
+// frame with a sequence number and the capture time of the stream's media time 0, from which
+// viewers know when each frame was captured. One instance per stream; a reconnect starts a new one.
 import { FRAME_KIND_MEDIA, encodeFrame } from '../../shared/protocol.ts';
 import { localNow } from '../common/clock.ts';
 
@@ -62,6 +62,9 @@ export class RecorderStream {
   /** Chunks given to the socket, oldest first: [time, total bytes given up to and including it]; pruned as the socket drains. */
   private given: [number, number][] = [];
   private givenBytes = 0;
+  /** When media time 0 was captured (this page's clock): recording start, moved on by pauses. */
+  private epoch = 0;
+  private pausedAt: number | null = null;
   readonly mimeType: string;
   readonly settings: RecorderSettings;
 
@@ -87,16 +90,24 @@ export class RecorderStream {
 
   /** Starts recording. */
   start(): void {
+    // The first frame recorded (timestamp 0) is the first one captured after this.
+    this.epoch = localNow();
     this.recorder.start(this.settings.timesliceMs);
   }
 
   /** Pauses recording (viewers keep the last picture). */
   pause(): void {
-    if (this.recorder.state === 'recording') this.recorder.pause();
+    if (this.recorder.state !== 'recording') return;
+    this.recorder.pause();
+    this.pausedAt = localNow();
   }
 
   resume(): void {
-    if (this.recorder.state === 'paused') this.recorder.resume();
+    if (this.recorder.state !== 'paused') return;
+    this.recorder.resume();
+    // Timestamps leave out the time spent paused: media time 0 moves on by as much.
+    if (this.pausedAt !== null) this.epoch += localNow() - this.pausedAt;
+    this.pausedAt = null;
   }
 
   get paused(): boolean {
@@ -122,9 +133,9 @@ export class RecorderStream {
 
   private onData(blob: Blob): void {
     if (blob.size === 0 || this.stopped) return;
-    // Handed over now: the newest media in it was captured a little earlier (the encoder's delay).
-    const time = localNow();
-    const entry: [number, number] = [time, blob.size];
+    const handedOver = localNow();
+    const epoch = this.epoch;
+    const entry: [number, number] = [handedOver, blob.size];
     this.reading.push(entry);
     // One promise chain keeps chunks in order even though arrayBuffer() resolves asynchronously.
     this.chain = this.chain
@@ -132,7 +143,7 @@ export class RecorderStream {
         const bytes = new Uint8Array(await blob.arrayBuffer());
         this.reading.shift();
         if (this.stopped) return;
-        const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq: this.seq, time }, bytes);
+        const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq: this.seq, time: epoch }, bytes);
         if (!this.send(frame)) {
           // The socket is gone; the stream cannot continue without a gap.
           this.stop();
@@ -140,7 +151,7 @@ export class RecorderStream {
         }
         this.seq++;
         this.givenBytes += frame.byteLength;
-        this.given.push([time, this.givenBytes]);
+        this.given.push([handedOver, this.givenBytes]);
         if (this.given.length > 1000) this.given.shift(); // a socket that never reports draining must not grow this
         this.events.sent?.(bytes.byteLength);
       })

@@ -35,6 +35,8 @@ export function startTestPattern(width: number, height: number, fps: number, aud
     const out = audioContext.createMediaStreamDestination();
     osc.connect(gain).connect(out);
     osc.start();
+    // Opened without a tap (autostart), the context may start suspended: a silent track then.
+    void audioContext.resume().catch(() => undefined);
     for (const t of out.stream.getAudioTracks()) stream.addTrack(t);
   }
   return {

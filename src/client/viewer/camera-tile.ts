@@ -124,7 +124,8 @@ export class CameraTile {
   /** A new stream starts on this camera. */
   startStream(mime: string): void {
     delete this.el.dataset.playing;
-    this.player.start(mime, this.info.fps);
+    this.meter.reset();
+    this.player.start(mime);
   }
 
   /** Stops playing until the next stream (the page is hidden). */
@@ -133,9 +134,9 @@ export class CameraTile {
     delete this.el.dataset.playing;
   }
 
-  /** Stream bytes; `init` when they start with the init segment, `captureTime` on this page's clock (0 = unknown). */
-  append(bytes: Uint8Array, init: boolean, captureTime: number): void {
-    this.player.append(bytes, init, captureTime);
+  /** Stream bytes; `init` when they start with the init segment; `epoch`: capture time of media time 0 on this page's clock (0 = unknown). */
+  append(bytes: Uint8Array, init: boolean, epoch: number): void {
+    this.player.append(bytes, init, epoch);
   }
 
   /** Shows or hides the latency overlay. */

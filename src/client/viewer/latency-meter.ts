@@ -10,6 +10,10 @@ const WINDOW = 15;
 const RENDER_MS = 250;
 /** A time code read longer ago than this is no longer shown. */
 const CODE_STALE_MS = 2000;
+/** No frame for this long: the figures are old (a paused camera, a re-join); say so and re-arm. */
+const FRAMES_STALE_MS = 1000;
+/** After this many frames in a row without a readable code (not the test pattern), look only once a second. */
+const UNREADABLE_RUN = 30;
 
 type FrameVideo = HTMLVideoElement & {
   requestVideoFrameCallback?: (cb: (now: number, meta: { mediaTime: number; width: number; height: number }) => void) => number;
@@ -30,6 +34,9 @@ export class LatencyMeter {
   private estimates: number[] = [];
   private measured: number[] = [];
   private lastCodeAt = -Infinity;
+  private lastFrameAt = -Infinity;
+  private unreadable = 0;
+  private lastTryAt = -Infinity;
   private canvas: HTMLCanvasElement | null = null;
   private readonly video: FrameVideo;
 
@@ -56,10 +63,17 @@ export class LatencyMeter {
     this.handle = null;
     if (this.renderTimer) clearInterval(this.renderTimer);
     this.renderTimer = null;
-    this.estimates = [];
-    this.measured = [];
+    this.reset();
     this.canvas = null;
     for (const k of ['latencyEstimateMs', 'latencyMeasuredMs', 'leadMs']) delete this.tile.dataset[k];
+  }
+
+  /** Forgets the figures (a new stream starts). */
+  reset(): void {
+    this.estimates = [];
+    this.measured = [];
+    this.lastCodeAt = -Infinity;
+    this.unreadable = 0;
   }
 
   private arm(): void {
@@ -71,9 +85,16 @@ export class LatencyMeter {
     this.handle = null;
     if (!this.on) return;
     const now = localNow();
+    this.lastFrameAt = now;
     const captured = this.player.captureTimeAt(meta.mediaTime);
     if (captured !== null) push(this.estimates, now - captured);
-    const painted = this.readCode(meta.width || this.video.videoWidth, meta.height || this.video.videoHeight);
+    // Reading costs a copy of the frame: a stream that is not the test pattern is tried once a second.
+    const tryCode = this.unreadable < UNREADABLE_RUN || now - this.lastTryAt > 1000;
+    const painted = tryCode ? this.readCode(meta.width || this.video.videoWidth, meta.height || this.video.videoHeight) : null;
+    if (tryCode) {
+      this.lastTryAt = now;
+      this.unreadable = painted === null ? this.unreadable + 1 : 0;
+    }
     if (painted !== null) {
       // The pattern paints the server's time (as its camera knew it); compare with ours on that clock.
       const age = codeAge(now + this.clockOffset(), painted);
@@ -103,11 +124,19 @@ export class LatencyMeter {
   }
 
   private render(): void {
-    const estimate = median(this.estimates);
-    const measured = localNow() - this.lastCodeAt < CODE_STALE_MS ? median(this.measured) : null;
+    const now = localNow();
+    const fresh = now - this.lastFrameAt < FRAMES_STALE_MS;
+    if (!fresh) {
+      // A re-started stream can drop a pending callback: ask again.
+      if (this.handle !== null) this.video.cancelVideoFrameCallback?.(this.handle);
+      this.arm();
+    }
+    const estimate = fresh ? median(this.estimates) : null;
+    const measured = now - this.lastCodeAt < CODE_STALE_MS ? median(this.measured) : null;
     const lead = this.player.lead;
     const lines: string[] = [];
-    lines.push(estimate === null ? 'latency: waiting for timed media' : `latency ≈ ${Math.round(estimate)} ms`);
+    if (!fresh) lines.push('latency: no new frames');
+    else lines.push(estimate === null ? 'latency: waiting for timed media' : `latency ≈ ${Math.round(estimate)} ms`);
     if (measured !== null) lines.push(`test pattern: ${Math.round(measured)} ms`);
     if (lead !== null) lines.push(`buffer ${Math.round(lead * 1000)} ms`);
     this.el.textContent = lines.join('\n');

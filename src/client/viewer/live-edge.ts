@@ -53,10 +53,15 @@ export function liveEdgeFromParams(params: URLSearchParams, base: LiveEdgeConfig
     if (raw.trim() !== '' && Number.isFinite(v) && v >= min && v <= max) apply(v);
     else warnings.push(`${name} must be a number from ${min} to ${max}; ignored.`);
   };
-  read('lead', 0.02, 5, (v) => (config.target = v));
+  read('lead', 0.02, 2, (v) => (config.target = v));
   read('catchup', 1, 2, (v) => (config.catchUpRate = v));
   read('jump', 0.2, 30, (v) => (config.jumpAbove = v));
-  config.fastCatchUpAbove = Math.min(config.fastCatchUpAbove, config.jumpAbove);
+  if (config.jumpAbove < config.target + 0.2 - 1e-9) {
+    warnings.push(`jump must be at least lead + 0.2 s; using ${(config.target + 0.2).toFixed(2)}.`);
+    config.jumpAbove = config.target + 0.2;
+  }
+  // Fast catch-up starts well above the target, and never above the jump.
+  config.fastCatchUpAbove = Math.min(Math.max(config.fastCatchUpAbove, config.target + 0.3), config.jumpAbove);
   return { config, warnings };
 }
 

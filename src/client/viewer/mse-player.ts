@@ -4,7 +4,6 @@ import { SourceBufferQueue } from './sourcebuffer-queue.ts';
 import { DEFAULT_LIVE_EDGE, decideLiveEdge, type LiveEdgeConfig } from './live-edge.ts';
 import { ClusterRegrouper } from '../../media/webm/cluster-regrouper.ts';
 import { withDateUtc } from '../../media/webm/date-utc.ts';
-import { localNow } from '../common/clock.ts';
 
 export interface PlayerEvents {
   /** The player cannot go on with this stream; the page re-joins it from the latest keyframe. */
@@ -17,9 +16,6 @@ export interface PlayerEvents {
 
 /** Live-edge decisions run at every append, and at least this often. */
 const TICK_MS = 100;
-/** Capture-time anchors older than this are forgotten (a paused or restarted recorder shifts them). */
-const ANCHOR_WINDOW_MS = 3000;
-const DEFAULT_FRAME_MS = 1000 / 30;
 /** How long after a stall ticks still count as after a stall. */
 const STALL_AFTERMATH_MS = 1000;
 /** Media kept behind the playback position. */
@@ -59,7 +55,7 @@ export interface PlayerOptions {
 export class MsePlayer {
   private ms: MediaSource | null = null;
   private queue: SourceBufferQueue | null = null;
-  private pending: [Uint8Array, number][] = [];
+  private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private regrouper: ClusterRegrouper | null = null;
   private objectUrl: string | null = null;
@@ -81,11 +77,8 @@ export class MsePlayer {
   private firstFrameSeen = false;
   private generation = 0;
   private behindSince: number | null = null;
-  /** [when (local ms), capture time minus media time (ms)] per appended chunk with a known capture time. */
-  private anchors: [number, number][] = [];
-  /** Duration of one frame, ms: the buffered end lies this far past the newest frame's timestamp. */
-  private frameMs = DEFAULT_FRAME_MS;
-  private lastAnchorEnd = 0;
+  /** When media time 0 of the stream was captured (this page's clock, ms), from the newest chunk; 0 = unknown. */
+  private epoch = 0;
   /** When a gap between ticks last showed the page was blocked or hidden (local ms). */
   private stallSeenAt = -Infinity;
   private readonly onVideoError = (): void => {
@@ -109,10 +102,9 @@ export class MsePlayer {
     document.addEventListener('visibilitychange', this.onVisibility);
   }
 
-  /** Starts a new stream of `mime` at `fps` frames per second, if known (the previous one, if any, is torn down). */
-  start(mime: string, fps: number | null = null): void {
+  /** Starts a new stream of `mime` (the previous one, if any, is torn down). */
+  start(mime: string): void {
     this.teardown();
-    this.frameMs = fps && fps > 0 ? 1000 / fps : DEFAULT_FRAME_MS;
     const Ctor = mediaSourceCtor();
     if (!Ctor) {
       this.events.unsupported?.('This browser has no Media Source Extensions (iPhone: iOS 17.1 or later is needed).');
@@ -153,7 +145,7 @@ export class MsePlayer {
           if (generation === this.generation) this.tick(false);
         });
         this.queue = new SourceBufferQueue(sb, () => this.video.currentTime, (m) => this.requestRejoin(`buffer error: ${m}`));
-        for (const [bytes, time] of this.pending) this.enqueue(bytes, time);
+        for (const p of this.pending) this.queue.append(p);
         this.pending = [];
         this.pendingBytes = 0;
       },
@@ -166,19 +158,19 @@ export class MsePlayer {
     this.lastDecoded = -1;
     this.lastSeekEnd = -Infinity;
     this.behindSince = null;
-    this.anchors = [];
-    this.lastAnchorEnd = 0;
+    this.epoch = 0;
     this.stallSeenAt = -Infinity;
     this.tickTimer = setInterval(() => this.tick(false), TICK_MS);
     this.watchFirstFrame(generation);
   }
 
   /**
-   * Appends the next bytes of the current stream: `init` when they start with its init segment,
-   * `captureTime` (this page's clock, ms; 0 = unknown) of the newest media in them.
+   * Appends the next bytes of the current stream: `init` when they start with its init segment;
+   * `epoch` (this page's clock, ms; 0 = unknown) is when its media time 0 was captured.
    */
-  append(bytes: Uint8Array, init = false, captureTime = 0): void {
+  append(bytes: Uint8Array, init = false, epoch = 0): void {
     if (!this.ms) return;
+    if (epoch > 0) this.epoch = epoch;
     if (init && this.options.lowDelay) bytes = withDateUtc(bytes);
     if (this.regrouper) {
       try {
@@ -190,26 +182,18 @@ export class MsePlayer {
       if (bytes.length === 0) return;
     }
     if (this.queue) {
-      this.enqueue(bytes, captureTime);
+      this.queue.append(bytes);
       if (this.queue.pendingBytes > MAX_PENDING_BYTES) this.requestRejoin('the browser cannot keep up with the stream');
       return;
     }
-    this.pending.push([bytes, captureTime]);
+    this.pending.push(bytes);
     this.pendingBytes += bytes.byteLength;
     if (this.pendingBytes > MAX_PENDING_BYTES) this.requestRejoin('the media pipeline did not open');
   }
 
-  /**
-   * When the frame at `mediaTime` (s) was captured, on this page's clock, or null before any chunk
-   * with a capture time was appended. Each chunk's capture time is when the camera handed it over,
-   * a little after its newest frame, whose timestamp is one frame before the buffered end; the
-   * smallest such gap of recent chunks is the best guess (docs/latency.md has how close it gets).
-   */
+  /** When the frame at `mediaTime` (s) was captured, on this page's clock, or null when the stream does not say. */
   captureTimeAt(mediaTime: number): number | null {
-    if (this.anchors.length === 0) return null;
-    let base = Infinity;
-    for (const [, b] of this.anchors) base = Math.min(base, b);
-    return mediaTime * 1000 + base;
+    return this.epoch > 0 ? this.epoch + mediaTime * 1000 : null;
   }
 
   /** Seconds of media buffered ahead of the playback position (the player's own share of the latency). */
@@ -245,28 +229,6 @@ export class MsePlayer {
       this.video.srcObject = null;
       this.video.load();
     }
-  }
-
-  private enqueue(bytes: Uint8Array, captureTime: number): void {
-    const queue = this.queue!;
-    if (captureTime <= 0) {
-      queue.append(bytes);
-      return;
-    }
-    const generation = this.generation;
-    queue.append(bytes, () => {
-      if (generation !== this.generation) return;
-      const b = this.video.buffered;
-      if (b.length === 0) return;
-      const now = localNow();
-      const end = b.end(b.length - 1);
-      // A chunk that ends a Cluster gets a guessed duration for its last frame, often far too long;
-      // the next append corrects the buffered end downwards: that anchor was wrong, drop it.
-      if (end < this.lastAnchorEnd) this.anchors.pop();
-      this.lastAnchorEnd = end;
-      this.anchors.push([now, captureTime - (end * 1000 - this.frameMs)]);
-      while (this.anchors.length > 0 && now - this.anchors[0]![0] > ANCHOR_WINDOW_MS) this.anchors.shift();
-    });
   }
 
   private revokeObjectUrl(): void {

@@ -1,21 +1,14 @@
 // Every SourceBuffer operation goes through this one queue: appending or removing while the buffer
 // is updating throws, and a full buffer (QuotaExceededError) must free old media and retry.
 
-type Op = { kind: 'append'; data: Uint8Array; done: (() => void) | undefined } | { kind: 'remove'; start: number; end: number };
+type Op = { kind: 'append'; data: Uint8Array } | { kind: 'remove'; start: number; end: number };
 
 /** Serialises appends and removes on one SourceBuffer. */
 export class SourceBufferQueue {
   private readonly ops: Op[] = [];
   private queuedBytes = 0;
   private destroyed = false;
-  /** The append the SourceBuffer is working on, whose `done` runs at its updateend. */
-  private inFlight: (() => void) | undefined;
-  private readonly onUpdateEnd = (): void => {
-    const done = this.inFlight;
-    this.inFlight = undefined;
-    done?.();
-    this.next();
-  };
+  private readonly onUpdateEnd = (): void => this.next();
 
   constructor(
     private readonly sb: SourceBuffer,
@@ -31,9 +24,8 @@ export class SourceBufferQueue {
     return this.queuedBytes;
   }
 
-  /** Queues an append; `done` runs once the SourceBuffer has taken it (buffered ranges include it). */
-  append(data: Uint8Array, done?: () => void): void {
-    this.ops.push({ kind: 'append', data, done });
+  append(data: Uint8Array): void {
+    this.ops.push({ kind: 'append', data });
     this.queuedBytes += data.byteLength;
     this.next();
   }
@@ -56,10 +48,8 @@ export class SourceBufferQueue {
     const op = this.ops[0];
     if (!op) return;
     try {
-      if (op.kind === 'append') {
-        this.sb.appendBuffer(op.data as Uint8Array<ArrayBuffer>);
-        this.inFlight = op.done;
-      } else this.sb.remove(op.start, op.end);
+      if (op.kind === 'append') this.sb.appendBuffer(op.data as Uint8Array<ArrayBuffer>);
+      else this.sb.remove(op.start, op.end);
       this.ops.shift();
       if (op.kind === 'append') this.queuedBytes -= op.data.byteLength;
     } catch (err) {

@@ -115,7 +115,9 @@ function onBinary(data: ArrayBuffer): void {
   }
   const { flags, time, channel } = frame.header;
   // Capture times come on the server's clock: turn them into this page's.
-  byChannel.get(channel)?.append(frame.payload, (flags & FLAG_INIT) !== 0, time > 0 ? time - socket.clock.offset : 0);
+  // Until this page's clock is synced, capture times are unknown here.
+  const epoch = time > 0 && socket.clock.current !== null ? time - socket.clock.offset : 0;
+  byChannel.get(channel)?.append(frame.payload, (flags & FLAG_INIT) !== 0, epoch);
 }
 
 /** Brings the tiles in line with the camera list. */
@@ -199,7 +201,7 @@ document.addEventListener('visibilitychange', () => {
 
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && focused) toggleFocus(focused);
-  if ((e.key === 'l' || e.key === 'L') && !e.ctrlKey && !e.metaKey && !e.altKey) setMeter(!meterOn, true);
+  if ((e.key === 'l' || e.key === 'L') && !e.repeat && !e.ctrlKey && !e.metaKey && !e.altKey) setMeter(!meterOn, true);
 });
 
 setMeter(meterOn, false);
