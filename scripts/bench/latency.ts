@@ -20,6 +20,7 @@ import { launchChromium, newContext } from '../../test/helpers/browser.ts';
 import { freePort } from '../../test/helpers/server.ts';
 import { lineChart, type ChartSeries } from './svg-chart.ts';
 import type { Collected } from './page-probes.ts';
+import { recovery, type Recovery } from './recovery.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TOKEN = `bench-${Math.random().toString(36).slice(2)}-0123456789`;
@@ -42,18 +43,19 @@ const CONFIGS: Config[] = [
   { name: 'product', label: 'product defaults', camera: '', viewer: '', full: true },
   // Today's player and server with the previous release's settings (not that release's code: its
   // player also ticked only every 250 ms and had no after-stall rule).
-  { name: 'old-settings', label: 'old settings: 100 ms slices, 0.3 s lead, no DateUTC, jump at 3 s', camera: 'timeslice=100', viewer: 'lead=0.3&jump=3&lowdelay=0', full: true },
+  { name: 'old-settings', label: 'old settings: 100 ms slices, 0.3 s lead, no DateUTC, no batching, jump at 3 s', camera: 'timeslice=100', viewer: 'lead=0.3&jump=3&lowdelay=0&batch=0', full: true },
   { name: 'slice100', label: 'defaults but 100 ms slices', camera: 'timeslice=100', viewer: '', full: false },
   { name: 'slice30', label: 'defaults but 30 ms slices', camera: 'timeslice=30', viewer: '', full: false },
   { name: 'slice50', label: 'defaults but 50 ms slices', camera: 'timeslice=50', viewer: '', full: false },
   { name: 'lead300', label: 'defaults but 0.3 s lead', camera: '', viewer: 'lead=0.3', full: false },
   { name: 'lead50', label: 'defaults but 0.05 s lead', camera: '', viewer: 'lead=0.05', full: false },
   { name: 'nodateutc', label: 'defaults but no DateUTC', camera: '', viewer: 'lowdelay=0', full: false },
+  { name: 'nobatch', label: 'defaults but one append per chunk', camera: '', viewer: 'batch=0', full: true },
   { name: 'catchup1', label: 'defaults but no gentle catch-up (rate 1)', camera: '', viewer: 'catchup=1', full: false },
   { name: 'key500', label: 'defaults but keyframes every 500 ms', camera: 'keyframes=500', viewer: '', full: false },
   { name: 'key3000', label: 'defaults but keyframes every 3 s', camera: 'keyframes=3000', viewer: '', full: false },
 ];
-const DEFAULT_CONFIGS = ['webrtc', 'product', 'old-settings', 'slice100', 'slice50', 'lead300', 'lead50', 'nodateutc', 'catchup1', 'key500', 'key3000'];
+const DEFAULT_CONFIGS = ['webrtc', 'product', 'old-settings', 'slice100', 'slice50', 'lead300', 'lead50', 'nodateutc', 'nobatch', 'catchup1', 'key500', 'key3000'];
 
 interface Options {
   seconds: number;
@@ -151,37 +153,6 @@ function summarize(c: Collected, sourceFps: number | null): Summary {
     leadP50Ms: round(median(c.leads.map((l) => l[1]))),
     seeks: c.seeks,
   };
-}
-
-/** Recovery after a stall: when latency was back within 20 ms of before, for good. */
-interface Recovery {
-  baselineMs: number | null;
-  peakMs: number | null;
-  /** From the end of the stall to the end of the last 250 ms bin that was still behind; null: never within the window. */
-  recoverMs: number | null;
-}
-
-const BIN_MS = 250;
-
-/**
- * The time after the stall is cut into 250 ms bins; a bin is behind when the median latency of its
- * frames is over the baseline (median of the 3 s before the stall) + 20 ms, or when it has no
- * frame at all (a frozen picture). Recovered = the end of the last bin that was behind, measured
- * from the end of the stall; never, if one of the last two bins of the window is still behind.
- */
-function recovery(c: Collected, stallStart: number, stallEnd: number): Recovery {
-  const baseline = median(c.samples.filter(([t]) => t >= stallStart - 3000 && t < stallStart).map((s) => s[1]));
-  const after = c.samples.filter(([t]) => t >= stallEnd);
-  const peak = after.length > 0 ? Math.max(...after.map((s) => s[1])) : null;
-  if (baseline === null) return { baselineMs: null, peakMs: round(peak), recoverMs: null };
-  const bins = Math.floor((c.until - stallEnd) / BIN_MS);
-  let lastBehind = -1;
-  for (let i = 0; i < bins; i++) {
-    const lat = after.filter(([t]) => t >= stallEnd + i * BIN_MS && t < stallEnd + (i + 1) * BIN_MS).map((s) => s[1]);
-    if (lat.length === 0 || median(lat)! > baseline + 20) lastBehind = i;
-  }
-  const never = lastBehind >= bins - 2;
-  return { baselineMs: round(baseline), peakMs: round(peak), recoverMs: never ? null : (lastBehind + 1) * BIN_MS };
 }
 
 // ---- processes and CPU ----
@@ -386,9 +357,14 @@ async function stalls(s: Setup, viewer: Page, sourceFrames: () => Promise<number
       freezeEnd = performance.timeOrigin + performance.now();
     });
   }
+  const rec = (c: Collected, start: number, end: number): Recovery & { stallAtS: number; stallEndS: number } => ({
+    ...(({ baselineMs, peakMs, recoverMs }) => ({ baselineMs: round(baselineMs), peakMs: round(peakMs), recoverMs }))(recovery(c.samples, start, end, c.until)),
+    stallAtS: round((start - c.since) / 1000, 3)!,
+    stallEndS: round((end - c.since) / 1000, 3)!,
+  });
   return {
-    viewerBlock: recovery(block.collected, blockStart, blockEnd),
-    serverFreeze: freeze ? recovery(freeze.collected, freezeStart, freezeEnd) : null,
+    viewerBlock: rec(block.collected, blockStart, blockEnd),
+    serverFreeze: freeze ? rec(freeze.collected, freezeStart, freezeEnd) : null,
     block: block.collected,
     freeze: freeze?.collected ?? null,
   };
@@ -539,8 +515,8 @@ function table(results: Result[]): string {
     fmt(r.main.drift),
     r.firstFrameMs.length ? `${median(r.firstFrameMs)} (max ${Math.max(...r.firstFrameMs)})` : '-',
     `${r.cpu.camera}/${r.cpu.viewer}/${r.cpu.server}`,
-    r.viewerBlock ? (r.viewerBlock.recoverMs === null ? 'never' : `${r.viewerBlock.recoverMs} ms`) : '-',
-    r.serverFreeze ? (r.serverFreeze.recoverMs === null ? 'never' : `${r.serverFreeze.recoverMs} ms`) : '-',
+    r.viewerBlock ? (r.viewerBlock.recoverMs === null ? 'not in window' : `${r.viewerBlock.recoverMs} ms`) : '-',
+    r.serverFreeze ? (r.serverFreeze.recoverMs === null ? 'not in window' : `${r.serverFreeze.recoverMs} ms`) : '-',
   ]);
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
   return lines.join('\n');

@@ -49,6 +49,8 @@ export interface PlayerOptions {
   liveEdge: LiveEdgeConfig;
   /** Mark WebM streams as live (DateUTC in the init segment), for Chromium's low-delay renderer. */
   lowDelay: boolean;
+  /** Join appends that queued up while the SourceBuffer was busy. */
+  batchAppends: boolean;
 }
 
 /** One MSE pipeline on one <video>; start() for each new stream. */
@@ -92,7 +94,7 @@ export class MsePlayer {
   constructor(
     readonly video: HTMLVideoElement,
     private readonly events: Partial<PlayerEvents>,
-    private readonly options: PlayerOptions = { liveEdge: DEFAULT_LIVE_EDGE, lowDelay: true },
+    private readonly options: PlayerOptions = { liveEdge: DEFAULT_LIVE_EDGE, lowDelay: true, batchAppends: true },
   ) {
     video.muted = true; // autoplay everywhere; sound is opt-in per tile
     video.playsInline = true;
@@ -144,7 +146,7 @@ export class MsePlayer {
         sb.addEventListener('updateend', () => {
           if (generation === this.generation) this.tick(false);
         });
-        this.queue = new SourceBufferQueue(sb, () => this.video.currentTime, (m) => this.requestRejoin(`buffer error: ${m}`));
+        this.queue = new SourceBufferQueue(sb, () => this.video.currentTime, (m) => this.requestRejoin(`buffer error: ${m}`), this.options.batchAppends);
         for (const p of this.pending) this.queue.append(p);
         this.pending = [];
         this.pendingBytes = 0;

@@ -1,5 +1,7 @@
 // Every SourceBuffer operation goes through this one queue: appending or removing while the buffer
 // is updating throws, and a full buffer (QuotaExceededError) must free old media and retry.
+// Appends that queued up while the buffer was busy go in as one: after a stall, a couple of
+// seconds of small chunks are taken in one step instead of one step per chunk.
 
 type Op = { kind: 'append'; data: Uint8Array } | { kind: 'remove'; start: number; end: number };
 
@@ -15,6 +17,8 @@ export class SourceBufferQueue {
     /** Current playback position, for freeing space on QuotaExceededError. */
     private readonly currentTime: () => number,
     private readonly onError: (message: string) => void,
+    /** Join queued appends into one (see the top of the file). */
+    private readonly batch = true,
   ) {
     sb.addEventListener('updateend', this.onUpdateEnd);
   }
@@ -47,6 +51,20 @@ export class SourceBufferQueue {
     if (this.destroyed || this.sb.updating) return;
     const op = this.ops[0];
     if (!op) return;
+    if (op.kind === 'append' && this.batch && this.ops[1]?.kind === 'append') {
+      let n = 1;
+      while (this.ops[n]?.kind === 'append') n++;
+      const parts = this.ops.splice(0, n) as Extract<Op, { kind: 'append' }>[];
+      const data = new Uint8Array(parts.reduce((sum, p) => sum + p.data.byteLength, 0));
+      let at = 0;
+      for (const p of parts) {
+        data.set(p.data, at);
+        at += p.data.byteLength;
+      }
+      this.ops.unshift({ kind: 'append', data });
+      this.next();
+      return;
+    }
     try {
       if (op.kind === 'append') this.sb.appendBuffer(op.data as Uint8Array<ArrayBuffer>);
       else this.sb.remove(op.start, op.end);

@@ -27,7 +27,7 @@ if (solo !== null) document.body.classList.add('solo');
 const liveEdge = liveEdgeFromParams(params);
 for (const w of liveEdge.warnings) console.warn(w);
 const tileContext: TileContext = {
-  player: { liveEdge: liveEdge.config, lowDelay: params.get('lowdelay') !== '0' },
+  player: { liveEdge: liveEdge.config, lowDelay: params.get('lowdelay') !== '0', batchAppends: params.get('batch') !== '0' },
   clockOffset: () => socket.clock.offset,
 };
 
