@@ -5,7 +5,7 @@
 import { codeAge, codeRegion, readTimeCode } from '../../src/client/common/time-code.ts';
 import { startTestPattern } from '../../src/client/camera/test-pattern.ts';
 
-type FrameMeta = { mediaTime: number; width: number; height: number; presentedFrames: number };
+type FrameMeta = { mediaTime: number; width: number; height: number };
 type RvfcVideo = HTMLVideoElement & {
   requestVideoFrameCallback(cb: (now: number, meta: FrameMeta) => void): number;
   cancelVideoFrameCallback(handle: number): void;
@@ -120,14 +120,14 @@ function sourceCounter(find: () => HTMLVideoElement | null) {
     count++;
     video?.requestVideoFrameCallback(loop);
   };
-  const arm = setInterval(() => {
+  setInterval(() => {
     const v = find() as RvfcVideo | null;
     if (v && v !== video) {
       video = v;
       v.requestVideoFrameCallback(loop);
     }
   }, 100);
-  return { count: () => count, stop: () => clearInterval(arm) };
+  return { count: () => count };
 }
 
 // ---- the WebRTC reference: the same pattern, one peer connection between two browsers ----

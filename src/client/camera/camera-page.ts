@@ -86,11 +86,7 @@ class CameraSession {
       message: (m) => this.onMessage(m),
       state: (s, detail) => this.onSocketState(s, detail),
       // Capture times are stamped on this page's clock; the server turns them into its own with this.
-      clock: (offset, rtt) => {
-        this.socket?.sendJson({ type: 'clock-offset', offset, rtt });
-        document.body.dataset.clockOffsetMs = offset.toFixed(1);
-        document.body.dataset.clockRttMs = rtt.toFixed(1);
-      },
+      clock: (offset, rtt) => this.socket?.sendJson({ type: 'clock-offset', offset, rtt }),
     });
     this.socket.start();
     this.statsTimer = setInterval(() => this.showStats(), STATS_MS);

@@ -40,7 +40,12 @@ export class ServerSocket {
       this.ws!.send(JSON.stringify({ type: 'clock', sent }));
       return true;
     },
-    (e) => this.events.clock?.(e.offset, e.rtt),
+    (e) => {
+      // For the pages' overlays and for people debugging: how well this page knows the server's clock.
+      document.body.dataset.clockOffsetMs = e.offset.toFixed(1);
+      document.body.dataset.clockRttMs = e.rtt.toFixed(1);
+      this.events.clock?.(e.offset, e.rtt);
+    },
   );
 
   constructor(

@@ -37,7 +37,7 @@ export class LatencyMeter {
   private lastFrameAt = -Infinity;
   private unreadable = 0;
   private lastTryAt = -Infinity;
-  private canvas: HTMLCanvasElement | null = null;
+  private codeCtx: CanvasRenderingContext2D | null = null;
   private readonly video: FrameVideo;
 
   constructor(
@@ -64,7 +64,7 @@ export class LatencyMeter {
     if (this.renderTimer) clearInterval(this.renderTimer);
     this.renderTimer = null;
     this.reset();
-    this.canvas = null;
+    this.codeCtx = null;
     for (const k of ['latencyEstimateMs', 'latencyMeasuredMs', 'leadMs']) delete this.tile.dataset[k];
   }
 
@@ -110,14 +110,15 @@ export class LatencyMeter {
   private readCode(width: number, height: number): number | null {
     if (!width || !height) return null;
     const region = codeRegion(width, height);
-    this.canvas ??= document.createElement('canvas');
-    const c = this.canvas;
+    // Made once per overlay: this runs for every frame shown.
+    this.codeCtx ??= document.createElement('canvas').getContext('2d', { willReadFrequently: true });
+    const ctx = this.codeCtx;
+    if (!ctx) return null;
+    const c = ctx.canvas;
     if (c.width !== region.width || c.height !== region.height) {
       c.width = region.width;
       c.height = region.height;
     }
-    const ctx = c.getContext('2d', { willReadFrequently: true });
-    if (!ctx) return null;
     // The whole frame at its own size, clipped to the region that holds the code.
     ctx.drawImage(this.video, 0, 0, width, height);
     return readTimeCode(ctx.getImageData(0, 0, region.width, region.height), width, height);

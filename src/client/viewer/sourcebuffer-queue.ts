@@ -2,6 +2,7 @@
 // is updating throws, and a full buffer (QuotaExceededError) must free old media and retry.
 // Appends that queued up while the buffer was busy go in as one: after a stall, a couple of
 // seconds of small chunks are taken in one step instead of one step per chunk.
+import { concatBytes } from '../../media/bytes.ts';
 
 type Op = { kind: 'append'; data: Uint8Array } | { kind: 'remove'; start: number; end: number };
 
@@ -55,13 +56,7 @@ export class SourceBufferQueue {
       let n = 1;
       while (this.ops[n]?.kind === 'append') n++;
       const parts = this.ops.splice(0, n) as Extract<Op, { kind: 'append' }>[];
-      const data = new Uint8Array(parts.reduce((sum, p) => sum + p.data.byteLength, 0));
-      let at = 0;
-      for (const p of parts) {
-        data.set(p.data, at);
-        at += p.data.byteLength;
-      }
-      this.ops.unshift({ kind: 'append', data });
+      this.ops.unshift({ kind: 'append', data: concatBytes(parts.map((p) => p.data)) });
       this.next();
       return;
     }

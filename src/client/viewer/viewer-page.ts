@@ -56,11 +56,6 @@ const socket = new ServerSocket(() => helloFor('viewer'), {
   },
   message: onMessage,
   binary: onBinary,
-  // For the overlay and for people debugging: how well this page knows the server's clock.
-  clock: (offset, rtt) => {
-    document.body.dataset.clockOffsetMs = offset.toFixed(1);
-    document.body.dataset.clockRttMs = rtt.toFixed(1);
-  },
   state: (state, detail) => {
     if (state === 'open') return;
     setConn(state, state === 'reconnecting' ? 'reconnecting…' : state === 'closed' ? `disconnected: ${detail}` : 'connecting…');

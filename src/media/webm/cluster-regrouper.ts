@@ -39,6 +39,7 @@
 // Pure code: no Node or DOM imports, so it also runs in a browser.
 import { ElementId as Id, UNKNOWN_SIZE, elementName, idLength, isReservedId, isSegmentChild, readId, readSize, readVint, vintLength } from './ebml.ts';
 import { WebmError } from './errors.ts';
+import { concatBytes } from '../bytes.ts';
 
 /** Longest element header: 4-byte ID + 8-byte size. */
 const MAX_HEADER = 12;
@@ -164,16 +165,7 @@ export class ClusterRegrouper {
   private takeOutput(): Uint8Array {
     const parts = this.out;
     this.out = [];
-    if (parts.length === 1) return (parts[0] as Uint8Array).slice();
-    let size = 0;
-    for (const p of parts) size += p.length;
-    const result = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      result.set(p, at);
-      at += p.length;
-    }
-    return result;
+    return concatBytes(parts);
   }
 
   /** Queues output, or holds it while a BlockGroup waits for its Block (copied: the chunk is not ours to keep). */

@@ -5,6 +5,7 @@
 // Spec: RFC 9559 (Matroska: Info, DateUTC, SeekHead) https://www.rfc-editor.org/rfc/rfc9559
 //       RFC 8794 (EBML: vints, element sizes) https://www.rfc-editor.org/rfc/rfc8794
 // Pure code: no Node or DOM imports, so it also runs in a browser.
+import { concatBytes } from '../bytes.ts';
 import { ElementId, UNKNOWN_SIZE, idLength, readId, readSize, readUint, vintLength } from './ebml.ts';
 
 const DATE_UTC = 0x4461;
@@ -68,7 +69,7 @@ export function withDateUtc(init: Uint8Array, date: Date = new Date()): Uint8Arr
     segmentSize = grown;
   }
 
-  return concat([
+  return concatBytes([
     init.subarray(0, segment.sizeAt),
     segmentSize,
     init.subarray(segment.dataAt, info.sizeAt),
@@ -151,14 +152,4 @@ function encodeKnownSize(size: number, width: number): Uint8Array | null {
     return out;
   }
   return null;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
