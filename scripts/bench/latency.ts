@@ -298,6 +298,7 @@ interface Result {
   label: string;
   main: Summary;
   cpu: Cpu;
+  memory: Memory;
   /** Fraction of both cores busy while sampling (everything on the machine). */
   machineBusy: number;
   firstFrameMs: number[];
@@ -313,7 +314,34 @@ interface Result {
 }
 
 /** One measurement window on a page with the reader attached. */
+/** The viewer page's JS heap after a full garbage collection, MiB (Chromium's DevTools protocol). */
+async function viewerHeapMiB(viewer: Page): Promise<number> {
+  const cdp = await viewer.context().newCDPSession(viewer);
+  try {
+    await cdp.send('HeapProfiler.collectGarbage');
+    const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+    return round(usedSize / 2 ** 20, 2)!;
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** Resident memory of one process, MiB (Linux). */
+function rssMiB(pid: number): number | null {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? round(Number(m[1]) / 1024, 1) : null;
+}
+
+/** Memory at the start and end of a window. */
+interface Memory {
+  /** Viewer page JS heap after GC, MiB; it includes this benchmark's own per-frame samples (~0.1 KiB a frame). */
+  viewerHeapMiB: [number, number];
+  serverRssMiB: [number | null, number | null];
+}
+
 async function measure(s: Setup, viewer: Page, seconds: number, sourceFrames: () => Promise<number>, during?: (t0: number) => Promise<void>) {
+  const heap0 = await viewerHeapMiB(viewer);
+  const rss0 = rssMiB(s.serverChild.pid!);
   await viewer.evaluate('window.__bench.reset()');
   const cpu0 = s.cpu.read();
   const busy0 = machineBusy();
@@ -327,7 +355,8 @@ async function measure(s: Setup, viewer: Page, seconds: number, sourceFrames: ()
   const cpu = CpuMeter.between(cpu0, s.cpu.read(), elapsed);
   const busy1 = machineBusy();
   const collected = JSON.parse((await viewer.evaluate('window.__bench.collect()')) as string) as Collected;
-  return { collected, cpu, sourceFps: (frames1 - frames0) / elapsed, machineBusy: (busy1.busy - busy0.busy) / Math.max(1, busy1.total - busy0.total) };
+  const memory: Memory = { viewerHeapMiB: [heap0, await viewerHeapMiB(viewer)], serverRssMiB: [rss0, rssMiB(s.serverChild.pid!)] };
+  return { collected, cpu, memory, sourceFps: (frames1 - frames0) / elapsed, machineBusy: (busy1.busy - busy0.busy) / Math.max(1, busy1.total - busy0.total) };
 }
 
 const seriesOf = (c: Collected): [number, number][] => c.samples.map(([t, l]) => [round((t - c.since) / 1000, 3)!, round(l, 1)!]);
@@ -429,6 +458,7 @@ async function runProduct(s: Setup, cfg: Config): Promise<Result> {
       label: cfg.label,
       main: summarize(main.collected, main.sourceFps),
       cpu: main.cpu,
+      memory: main.memory,
       machineBusy: round(main.machineBusy, 3)!,
       firstFrameMs,
       viewerBlock: st.viewerBlock,
@@ -481,6 +511,7 @@ async function runWebrtc(s: Setup, cfg: Config): Promise<Result> {
       main: summarize(main.collected, main.sourceFps),
       // The server is idle in this one (signalling went through this script).
       cpu: main.cpu,
+      memory: main.memory,
       machineBusy: round(main.machineBusy, 3)!,
       // Offer/answer to first readable frame (an upper bound: includes polling every 100 ms).
       firstFrameMs: [round(connectMs)!],
@@ -570,6 +601,7 @@ async function main(): Promise<void> {
     console.log(table(results));
     console.log('');
     for (const r of results) {
+      console.log(`${r.config}: viewer page JS heap ${r.memory.viewerHeapMiB[0]} → ${r.memory.viewerHeapMiB[1]} MiB, server RSS ${fmt(r.memory.serverRssMiB[0])} → ${fmt(r.memory.serverRssMiB[1])} MiB over the window`);
       if (r.cameraBitrate) console.log(`${r.config}: the camera page sent ${r.cameraBitrate}`);
       if (r.webrtc) console.log(`${r.config}: the sender chose ${JSON.stringify(r.webrtc)}`);
       if (r.meter) console.log(`${r.config}: the viewer's meter said ≈ ${fmt(r.meter.estimateP50)} ms (estimate) and ${fmt(r.meter.measuredP50)} ms (test pattern); this benchmark's reader ${fmt(r.meter.readerP50)} ms`);
