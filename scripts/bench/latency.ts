@@ -6,7 +6,7 @@
 // browser, viewer browser and server, a late joiner's first frame, and recovery after two stalls
 // (the viewer's main thread blocked for 2 s; the server frozen for 2 s with SIGSTOP). WebRTC between
 // the same two browsers, with the same pattern and reader, is the reference.
-// Usage: npm run bench:latency -- [--seconds 30] [--configs product,webrtc,...] [--stall-seconds 15]
+// Usage: npm run bench:latency -- [--seconds 30] [--configs webrtc,webcodecs,mediarecorder,...] [--stall-seconds 15]
 //        [--joins 3] [--out bench-results/latency.json] [--chart bench-results/latency.svg]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -37,25 +37,29 @@ interface Config {
   full: boolean;
 }
 
-/** Each knob on its own, from the previous release's settings to today's defaults (see docs/latency.md). */
+/** WebRTC, both transports, and each MediaRecorder knob on its own, from the previous release's settings to today's defaults (see docs/latency.md). */
+const MR = 'transport=mediarecorder';
 const CONFIGS: Config[] = [
   { name: 'webrtc', label: 'WebRTC (reference)', camera: null, viewer: '', full: true },
-  { name: 'product', label: 'product defaults', camera: '', viewer: '', full: true },
+  { name: 'webcodecs', label: 'product defaults: WebCodecs (H.264 here), canvas', camera: '', viewer: '', full: true },
+  { name: 'mediarecorder', label: 'product defaults, MediaRecorder transport (MSE)', camera: MR, viewer: '', full: true },
+  { name: 'webcodecs-vp8', label: 'WebCodecs with VP8', camera: 'codec=vp8', viewer: '', full: false },
+  { name: 'fallback', label: 'WebCodecs camera, viewer without WebCodecs (the WebM fallback)', camera: '', viewer: 'decoder=mse', full: false },
   // Today's player and server with the previous release's settings (not that release's code: its
   // player also ticked only every 250 ms and had no after-stall rule).
-  { name: 'old-settings', label: 'old settings: 100 ms slices, 0.3 s lead, no DateUTC, no batching, jump at 3 s', camera: 'timeslice=100', viewer: 'lead=0.3&jump=3&lowdelay=0&batch=0', full: true },
-  { name: 'slice100', label: 'defaults but 100 ms slices', camera: 'timeslice=100', viewer: '', full: false },
-  { name: 'slice30', label: 'defaults but 30 ms slices', camera: 'timeslice=30', viewer: '', full: false },
-  { name: 'slice50', label: 'defaults but 50 ms slices', camera: 'timeslice=50', viewer: '', full: false },
-  { name: 'lead300', label: 'defaults but 0.3 s lead', camera: '', viewer: 'lead=0.3', full: false },
-  { name: 'lead50', label: 'defaults but 0.05 s lead', camera: '', viewer: 'lead=0.05', full: false },
-  { name: 'nodateutc', label: 'defaults but no DateUTC', camera: '', viewer: 'lowdelay=0', full: false },
-  { name: 'nobatch', label: 'defaults but one append per chunk', camera: '', viewer: 'batch=0', full: true },
-  { name: 'catchup1', label: 'defaults but no gentle catch-up (rate 1)', camera: '', viewer: 'catchup=1', full: false },
-  { name: 'key500', label: 'defaults but keyframes every 500 ms', camera: 'keyframes=500', viewer: '', full: false },
-  { name: 'key3000', label: 'defaults but keyframes every 3 s', camera: 'keyframes=3000', viewer: '', full: false },
+  { name: 'old-settings', label: 'old settings: 100 ms slices, 0.3 s lead, no DateUTC, no batching, jump at 3 s', camera: `${MR}&timeslice=100`, viewer: 'lead=0.3&jump=3&lowdelay=0&batch=0', full: true },
+  { name: 'slice100', label: 'MediaRecorder but 100 ms slices', camera: `${MR}&timeslice=100`, viewer: '', full: false },
+  { name: 'slice30', label: 'MediaRecorder but 30 ms slices', camera: `${MR}&timeslice=30`, viewer: '', full: false },
+  { name: 'slice50', label: 'MediaRecorder but 50 ms slices', camera: `${MR}&timeslice=50`, viewer: '', full: false },
+  { name: 'lead300', label: 'MediaRecorder but 0.3 s lead', camera: MR, viewer: 'lead=0.3', full: false },
+  { name: 'lead50', label: 'MediaRecorder but 0.05 s lead', camera: MR, viewer: 'lead=0.05', full: false },
+  { name: 'nodateutc', label: 'MediaRecorder but no DateUTC', camera: MR, viewer: 'lowdelay=0', full: false },
+  { name: 'nobatch', label: 'MediaRecorder but one append per chunk', camera: MR, viewer: 'batch=0', full: true },
+  { name: 'catchup1', label: 'MediaRecorder but no gentle catch-up (rate 1)', camera: MR, viewer: 'catchup=1', full: false },
+  { name: 'key500', label: 'MediaRecorder but keyframes every 500 ms', camera: `${MR}&keyframes=500`, viewer: '', full: false },
+  { name: 'key3000', label: 'MediaRecorder but keyframes every 3 s', camera: `${MR}&keyframes=3000`, viewer: '', full: false },
 ];
-const DEFAULT_CONFIGS = ['webrtc', 'product', 'old-settings', 'slice100', 'slice50', 'lead300', 'lead50', 'nodateutc', 'nobatch', 'catchup1', 'key500', 'key3000'];
+const DEFAULT_CONFIGS = ['webrtc', 'webcodecs', 'mediarecorder', 'webcodecs-vp8', 'fallback', 'old-settings', 'slice100', 'slice50', 'lead300', 'lead50', 'nodateutc', 'nobatch', 'catchup1', 'key500', 'key3000'];
 
 interface Options {
   seconds: number;
@@ -421,6 +425,7 @@ async function runProduct(s: Setup, cfg: Config): Promise<Result> {
     watchConsole(viewer, 'viewer');
     await viewer.goto(viewerUrl);
     await viewer.evaluate(s.probes);
+    // (The reader follows the tile's canvas instead while it plays WebCodecs chunks.)
     await viewer.evaluate("window.__bench.attachReader('.tile video')");
     await waitIn(viewer, 'window.__bench.good() > 0', 'a readable frame at the viewer', 20_000);
     await viewer.waitForTimeout(s.opts.warmup * 1000);
@@ -545,7 +550,7 @@ function table(results: Result[]): string {
     `${fmt(r.main.fpsShown)}/${fmt(r.main.fpsSent)}`,
     fmt(r.main.drift),
     r.firstFrameMs.length ? `${median(r.firstFrameMs)} (max ${Math.max(...r.firstFrameMs)})` : '-',
-    `${r.cpu.camera}/${r.cpu.viewer}/${r.cpu.server}`,
+    `${r.cpu.camera}${ratio(r.cpu.camera, ref?.cpu.camera)}/${r.cpu.viewer}/${r.cpu.server}`,
     r.viewerBlock ? (r.viewerBlock.recoverMs === null ? 'not in window' : `${r.viewerBlock.recoverMs} ms`) : '-',
     r.serverFreeze ? (r.serverFreeze.recoverMs === null ? 'not in window' : `${r.serverFreeze.recoverMs} ms`) : '-',
   ]);
@@ -554,7 +559,7 @@ function table(results: Result[]): string {
 }
 
 function charts(results: Result[], seconds: number): { main: string; stalls: string } {
-  const main: ChartSeries[] = results.filter((r) => ['webrtc', 'product', 'old-settings'].includes(r.config) || results.length <= 4).map((r) => ({ name: r.label, points: r.series.main }));
+  const main: ChartSeries[] = results.filter((r) => ['webrtc', 'webcodecs', 'mediarecorder', 'old-settings'].includes(r.config) || results.length <= 4).map((r) => ({ name: r.label, points: r.series.main }));
   const stallSeries: ChartSeries[] = [];
   for (const r of results) {
     if (r.series.block) stallSeries.push({ name: `${r.config}: viewer blocked 2 s`, points: r.series.block });
@@ -564,6 +569,23 @@ function charts(results: Result[], seconds: number): { main: string; stalls: str
     main: lineChart({ title: `Glass-to-glass latency, ${seconds} s, 640x480 at 30 fps, loopback`, xLabel: 'time (s)', yLabel: 'latency (ms)', series: main }),
     stalls: lineChart({ title: 'Recovery after a 2 s stall (a third of the way in)', xLabel: 'time (s)', yLabel: 'latency (ms)', series: stallSeries, yMax: 3000 }),
   };
+}
+
+/** The WebCodecs transport's targets, judged against the WebRTC reference of the same run. */
+function webcodecsTargets(results: Result[]): { what: string; measured: string; met: boolean }[] {
+  const rtc = results.find((r) => r.config === 'webrtc');
+  const wc = results.find((r) => r.config === 'webcodecs');
+  if (!rtc || !wc || rtc.main.p50 === null || rtc.main.p99 === null || wc.main.p50 === null || wc.main.p99 === null) return [];
+  const join = wc.firstFrameMs.length ? median(wc.firstFrameMs)! : null;
+  const recover = [wc.viewerBlock?.recoverMs, wc.serverFreeze?.recoverMs];
+  return [
+    { what: `p50 ≤ WebRTC's ${rtc.main.p50} ms`, measured: `${wc.main.p50} ms`, met: wc.main.p50 <= rtc.main.p50 },
+    { what: `p99 ≤ 1.5 × WebRTC's ${rtc.main.p99} ms`, measured: `${wc.main.p99} ms (${(wc.main.p99 / rtc.main.p99).toFixed(2)}×)`, met: wc.main.p99 <= 1.5 * rtc.main.p99 },
+    { what: '30 of 30 fps shown', measured: `${wc.main.fpsShown} of ${fmt(wc.main.fpsSent)}`, met: wc.main.fpsShown >= 29.5 },
+    { what: 'late joiner’s first frame ≤ 300 ms', measured: join === null ? 'not measured' : `${join} ms (max ${Math.max(...wc.firstFrameMs)})`, met: join !== null && join <= 300 },
+    { what: 'back to normal ≤ 1 s after the stalls', measured: recover.map((v) => (v === undefined ? '-' : v === null ? 'not in window' : `${v} ms`)).join(' / '), met: recover.every((v) => typeof v === 'number' && v <= 1000) },
+    { what: `camera CPU ≤ 1.2 × the WebRTC sender's ${rtc.cpu.camera}%`, measured: `${wc.cpu.camera}% (${(wc.cpu.camera / rtc.cpu.camera).toFixed(2)}×)`, met: wc.cpu.camera <= 1.2 * rtc.cpu.camera },
+  ];
 }
 
 async function main(): Promise<void> {
@@ -607,6 +629,12 @@ async function main(): Promise<void> {
       if (r.meter) console.log(`${r.config}: the viewer's meter said ≈ ${fmt(r.meter.estimateP50)} ms (estimate) and ${fmt(r.meter.measuredP50)} ms (test pattern); this benchmark's reader ${fmt(r.meter.readerP50)} ms`);
       if (r.viewerBlock) console.log(`${r.config}: viewer block: before ${fmt(r.viewerBlock.baselineMs)} ms, peak ${fmt(r.viewerBlock.peakMs)} ms, back after ${fmt(r.viewerBlock.recoverMs)} ms`);
       if (r.serverFreeze) console.log(`${r.config}: server freeze: before ${fmt(r.serverFreeze.baselineMs)} ms, peak ${fmt(r.serverFreeze.peakMs)} ms, back after ${fmt(r.serverFreeze.recoverMs)} ms`);
+    }
+    const targets = webcodecsTargets(results);
+    if (targets.length > 0) {
+      console.log('');
+      console.log('WebCodecs targets (against WebRTC in this run):');
+      for (const t of targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.what}: ${t.measured}`);
     }
     const busy = results.map((r) => r.machineBusy);
     console.log(`machine: ${os.cpus().length} cores, ${Math.round(busyBefore * 100)}% busy before the run, ${Math.round(Math.min(...busy) * 100)}–${Math.round(Math.max(...busy) * 100)}% while sampling`);

@@ -33,7 +33,11 @@ function fresh(): Collected {
   return { samples: [], leads: [], frames: 0, bad: 0, since: now(), until: 0, seeks: 0, waiting: 0, meter: [] };
 }
 
-/** Reads every frame shown by the video `find()` returns (re-resolved, so a re-created element is followed). */
+/**
+ * Reads every frame shown by the video `find()` returns (re-resolved, so a re-created element is
+ * followed), or, while the tile plays WebCodecs chunks, every frame its player draws on its canvas
+ * (the player notes each draw and when it was, on the canvas: see chunk-player.ts).
+ */
 function reader(find: () => HTMLVideoElement | null) {
   let w = fresh();
   let video: RvfcVideo | null = null;
@@ -42,16 +46,9 @@ function reader(find: () => HTMLVideoElement | null) {
   let good = 0;
   const canvas = document.createElement('canvas');
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-  const onFrame = (_n: number, meta: FrameMeta): void => {
-    const t = now();
-    handle = null;
-    lastFrameAt = performance.now();
-    const v = video;
-    if (!v) return;
-    handle = v.requestVideoFrameCallback(onFrame);
+  /** Reads the code in `image` (shown at `t`, this page's clock) and keeps the sample. */
+  const read = (image: CanvasImageSource, width: number, height: number, t: number): void => {
     w.frames++;
-    const width = meta.width || v.videoWidth;
-    const height = meta.height || v.videoHeight;
     if (!width || !height) {
       w.bad++;
       return;
@@ -61,7 +58,7 @@ function reader(find: () => HTMLVideoElement | null) {
       canvas.width = region.width;
       canvas.height = region.height;
     }
-    ctx.drawImage(v, 0, 0, width, height);
+    ctx.drawImage(image, 0, 0, width, height);
     const painted = readTimeCode(ctx.getImageData(0, 0, region.width, region.height), width, height);
     // The product's test pattern paints the server's clock as its camera knows it: compare on that
     // clock too (the viewer page keeps its offset on <body>; WebRTC pages have none: their own clocks).
@@ -74,6 +71,26 @@ function reader(find: () => HTMLVideoElement | null) {
     good++;
     w.samples.push([t, age, painted]);
   };
+  const onFrame = (_n: number, meta: FrameMeta): void => {
+    const t = now();
+    handle = null;
+    lastFrameAt = performance.now();
+    const v = video;
+    if (!v) return;
+    handle = v.requestVideoFrameCallback(onFrame);
+    read(v, meta.width || v.videoWidth, meta.height || v.videoHeight, t);
+  };
+  // The WebCodecs player's canvas, checked at every animation frame (it draws at animation frames too).
+  let drawn = 0;
+  const onAnimationFrame = (): void => {
+    requestAnimationFrame(onAnimationFrame);
+    const c = document.querySelector<HTMLCanvasElement>('.tile[data-format="chunks"] canvas');
+    const n = Number(c?.dataset.frames ?? 0);
+    if (!c || n === drawn) return;
+    if (n > drawn) read(c, c.width, c.height, Number(c.dataset.drawnAt));
+    drawn = n;
+  };
+  requestAnimationFrame(onAnimationFrame);
   const watch = (): void => {
     const v = find() as RvfcVideo | null;
     if (v !== video) {

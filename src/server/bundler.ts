@@ -9,6 +9,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 export const CLIENT_ENTRIES = {
   '/assets/camera.js': 'src/client/camera/camera-page.ts',
   '/assets/viewer.js': 'src/client/viewer/viewer-page.ts',
+  // AudioWorklet modules: a worklet loads its code from a URL of its own.
+  '/assets/audio-capture-worklet.js': 'src/client/camera/audio-capture-worklet.ts',
+  '/assets/audio-playback-worklet.js': 'src/client/viewer/audio-playback-worklet.ts',
 } as const;
 
 /** Bundles every client entry point; resolves to JavaScript (and source map) text by URL path. */

@@ -4,7 +4,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { WebmError } from '../media/webm/webm-parser.ts';
-import { CLOSE_CODES, MAX_BINARY_BYTES, MAX_TEXT_BYTES, MAX_TIME, PROTOCOL_VERSION, ProtocolError, WS_PATH, decodeFrame } from '../shared/protocol.ts';
+import { CLOSE_CODES, FRAME_KIND_CHUNK, MAX_BINARY_BYTES, MAX_TEXT_BYTES, MAX_TIME, PROTOCOL_VERSION, ProtocolError, WS_PATH, decodeFrame } from '../shared/protocol.ts';
 import { cameraMessageSchema, helloSchema, parseMessage, viewerMessageSchema, type CameraMessage, type Command, type ServerMessage, type ViewerMessage } from '../shared/schemas.ts';
 import type { AccessControl, Role } from './access.ts';
 import type { Channel, ViewerSink } from './channel.ts';
@@ -159,7 +159,9 @@ interface PendingCommand {
 class Connection implements ViewerSink, CameraLink {
   private role: 'hello' | 'camera' | 'viewer' = 'hello';
   private channel: Channel | null = null;
+  /** The next sequence number of the camera's WebM frames, and of its chunks. */
   private expectedSeq = 0;
+  private expectedChunkSeq = 0;
   /** A camera's clock offset to ours (ours = its + offset), as it last reported; null until it does. */
   private clockOffset: number | null = null;
   private readonly pending = new Map<string, PendingCommand>();
@@ -280,10 +282,24 @@ class Connection implements ViewerSink, CameraLink {
     const channel = this.channel!;
     switch (msg.type) {
       case 'stream':
-        channel.startStream({ mime: msg.mime, width: msg.width, height: msg.height, fps: msg.fps });
+        if (msg.format === 'chunks') {
+          channel.startChunkStream({ width: msg.width, height: msg.height, fps: msg.fps });
+          this.expectedChunkSeq = 0;
+          this.log.info(`${this.label} streams WebCodecs chunks ${msg.width ?? '?'}x${msg.height ?? '?'}`);
+        } else {
+          if (!msg.mime) throw new ProtocolError('BAD_MESSAGE', 'a "stream" of format webm needs its mime type');
+          const fallback = msg.fallback ?? false;
+          channel.startStream({ mime: msg.mime, width: msg.width, height: msg.height, fps: msg.fps }, fallback);
+          this.expectedSeq = 0;
+          this.log.info(`${this.label} streams ${msg.mime} ${msg.width ?? '?'}x${msg.height ?? '?'}${fallback ? ' (for viewers without its codecs)' : ''}`);
+        }
         channel.state = 'live';
-        this.expectedSeq = 0;
-        this.log.info(`${this.label} streams ${msg.mime} ${msg.width ?? '?'}x${msg.height ?? '?'}`);
+        this.hub.changed();
+        return;
+      case 'codec':
+        if (!msg.video && !msg.audio) throw new ProtocolError('BAD_MESSAGE', 'a "codec" message names a video or an audio codec');
+        channel.setCodec(msg);
+        this.log.info(`${this.label} codecs: ${[msg.video?.codec, msg.audio?.codec].filter(Boolean).join(', ')}`);
         this.hub.changed();
         return;
       case 'state':
@@ -329,8 +345,11 @@ class Connection implements ViewerSink, CameraLink {
     }
     switch (msg.type) {
       case 'subscribe':
-        channel.subscribe(this);
+        channel.subscribe(this, msg.chunks ?? false);
         this.hub.viewersChanged(channel);
+        return;
+      case 'keyframe':
+        channel.keyframeWanted(this);
         return;
       case 'unsubscribe':
         if (channel.unsubscribe(this)) this.hub.viewersChanged(channel);
@@ -350,14 +369,22 @@ class Connection implements ViewerSink, CameraLink {
   private onBinary(data: Uint8Array): void {
     if (this.role !== 'camera') throw new ProtocolError('WRONG_ORDER', this.role === 'hello' ? 'binary message before hello' : 'viewers do not send media');
     const channel = this.channel!;
-    if (!channel.streaming) throw new ProtocolError('WRONG_ORDER', 'media before a "stream" message');
     const { header, payload } = decodeFrame(data);
-    if (header.seq !== this.expectedSeq) throw new ProtocolError('BAD_MESSAGE', `media chunk ${header.seq} out of order (expected ${this.expectedSeq})`);
-    this.expectedSeq++;
     // Capture time on the server's clock, once the camera has told its offset; 0 = unknown (also
     // when a wild offset would put it out of range, which would make every viewer refuse the frame).
-    const time = header.time > 0 && this.clockOffset !== null ? header.time + this.clockOffset : 0;
-    channel.pushMedia(payload, time > 0 && time <= MAX_TIME ? time : 0);
+    const converted = header.time > 0 && this.clockOffset !== null ? header.time + this.clockOffset : 0;
+    const time = converted > 0 && converted <= MAX_TIME ? converted : 0;
+    if (header.kind === FRAME_KIND_CHUNK) {
+      if (!channel.streamingChunks) throw new ProtocolError('WRONG_ORDER', 'a chunk before a chunk "stream" message');
+      if (header.seq !== this.expectedChunkSeq) throw new ProtocolError('BAD_MESSAGE', `chunk ${header.seq} out of order (expected ${this.expectedChunkSeq})`);
+      this.expectedChunkSeq++;
+      channel.pushChunk(payload, header.flags, time);
+      return;
+    }
+    if (!channel.streaming) throw new ProtocolError('WRONG_ORDER', 'media before a "stream" message');
+    if (header.seq !== this.expectedSeq) throw new ProtocolError('BAD_MESSAGE', `media chunk ${header.seq} out of order (expected ${this.expectedSeq})`);
+    this.expectedSeq++;
+    channel.pushMedia(payload, time);
   }
 
   private settle(id: string, result: { ok: boolean; state?: 'live' | 'paused'; error?: string }): void {

@@ -65,6 +65,7 @@ export class Hub {
     const old = this.cameras.get(channel);
     if (old) old.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection of the same camera');
     this.cameras.set(channel, link);
+    channel.camera = link;
     channel.name = name;
     channel.state = 'connecting';
     channel.offlineSince = null;
@@ -78,6 +79,7 @@ export class Hub {
   detachCamera(channel: Channel, link: CameraLink): void {
     if (this.cameras.get(channel) !== link) return;
     this.cameras.delete(channel);
+    channel.camera = null;
     channel.endStream();
     channel.state = 'offline';
     channel.offlineSince = Date.now();

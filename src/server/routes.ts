@@ -195,7 +195,12 @@ export interface AppContent {
 }
 
 /** Which role each browser bundle belongs to (its source map too). */
-const BUNDLE_ACCESS: Record<string, Role> = { '/assets/camera.js': 'camera', '/assets/viewer.js': 'viewer' };
+const BUNDLE_ACCESS: Record<string, Role> = {
+  '/assets/camera.js': 'camera',
+  '/assets/viewer.js': 'viewer',
+  '/assets/audio-capture-worklet.js': 'camera',
+  '/assets/audio-playback-worklet.js': 'viewer',
+};
 
 /** Builds the HTTPS route table (pages read once at start-up). */
 export async function httpsRoutes(content: AppContent): Promise<Route[]> {

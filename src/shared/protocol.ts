@@ -2,10 +2,10 @@
 // the binary frame header. Pure code (no Node, no DOM) shared by both sides; the message schemas
 // are in schemas.ts (the browser imports only their types, so zod stays out of its bundle).
 // Described for people in docs/protocol.md; keep the two in step.
-export type { CameraState, CameraInfo, Hello, CameraMessage, ViewerMessage, ServerMessage, Command } from './schemas.ts';
+export type { CameraState, CameraInfo, Hello, CameraMessage, ViewerMessage, ServerMessage, Command, StreamFormat, VideoCodecConfig, AudioCodecConfig } from './schemas.ts';
 
 /** Protocol version; exchanged in the first message of every connection. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** Path of the one WebSocket endpoint on the HTTPS origin. */
 export const WS_PATH = '/ws';
 /** Largest text (JSON) message accepted, in bytes. */
@@ -46,23 +46,28 @@ export class ProtocolError extends Error {
 
 // ---- binary media frames ----
 // Every binary message: a 16-byte header, then payload.
-//   0  u8   kind     1 = container media (WebM bytes, continuing the current stream)
-//   1  u8   flags    bit 0 INIT: payload starts with the stream's init segment
-//                    bit 1 KEY: payload starts at a Cluster that holds a keyframe
+//   0  u8   kind     1 = container media (WebM bytes, continuing the current WebM stream)
+//                    2 = one encoded chunk (WebCodecs: one video frame or one audio packet)
+//   1  u8   flags    kind 1: bit 0 INIT: payload starts with the stream's init segment
+//                            bit 1 KEY: payload starts at a Cluster that holds a keyframe
+//                    kind 2: bit 1 KEY: a keyframe (decoding can start here; every audio chunk is one)
+//                            bit 2 AUDIO: the audio track (else video)
 //   2  u16  channel  server → viewer: the camera's channel number; camera → server: 0
-//   4  u32  seq      camera → server: chunk counter of the stream, from 0; server → viewer: per channel counter
-//   8  f64  time     capture time of the stream's media time 0, ms since the Unix epoch, so that
-//                    every frame in the payload was captured at time + its timestamp: camera →
-//                    server on the camera's clock; server → viewer on the server's clock (the
-//                    camera's time plus the clock offset it reported); 0 = unknown
+//   4  u32  seq      camera → server: counter of the stream's frames of this kind, from 0; server → viewer: per channel counter
+//   8  f64  time     kind 1: capture time of the stream's media time 0; kind 2: capture time of this
+//                    chunk; ms since the Unix epoch: camera → server on the camera's clock, server →
+//                    viewer on the server's clock (the camera's time plus the clock offset it
+//                    reported); 0 = unknown
 // All numbers big-endian.
 export const HEADER_BYTES = 16;
 /** Largest capture time accepted, ms since the epoch (year 5138: a bound, not a check of the clock). */
 export const MAX_TIME = 1e14;
 export const FRAME_KIND_MEDIA = 1;
+export const FRAME_KIND_CHUNK = 2;
 export const FLAG_INIT = 1;
 export const FLAG_KEY = 2;
-const KNOWN_FLAGS = FLAG_INIT | FLAG_KEY;
+export const FLAG_AUDIO = 4;
+const KNOWN_FLAGS: Record<number, number> = { [FRAME_KIND_MEDIA]: FLAG_INIT | FLAG_KEY, [FRAME_KIND_CHUNK]: FLAG_KEY | FLAG_AUDIO };
 
 export interface FrameHeader {
   kind: number;
@@ -98,8 +103,9 @@ export function decodeFrame(data: Uint8Array): { header: Required<FrameHeader>; 
   const view = new DataView(data.buffer, data.byteOffset, HEADER_BYTES);
   const time = view.getFloat64(8);
   const header = { kind: view.getUint8(0), flags: view.getUint8(1), channel: view.getUint16(2), seq: view.getUint32(4), time };
-  if (header.kind !== FRAME_KIND_MEDIA) throw new ProtocolError('BAD_MESSAGE', `unknown binary frame kind ${header.kind}`);
-  if ((header.flags & ~KNOWN_FLAGS) !== 0) throw new ProtocolError('BAD_MESSAGE', `unknown binary frame flags 0x${header.flags.toString(16)}`);
+  const known = KNOWN_FLAGS[header.kind];
+  if (known === undefined) throw new ProtocolError('BAD_MESSAGE', `unknown binary frame kind ${header.kind}`);
+  if ((header.flags & ~known) !== 0) throw new ProtocolError('BAD_MESSAGE', `unknown binary frame flags 0x${header.flags.toString(16)}`);
   if (!(time >= 0 && time <= MAX_TIME)) throw new ProtocolError('BAD_MESSAGE', `the capture time in a binary frame must be a number from 0 to ${MAX_TIME}`);
   return { header, payload: data.subarray(HEADER_BYTES) };
 }

@@ -22,6 +22,16 @@ const dimension = z.number().int().min(1).max(16384);
 const clockTime = z.number().min(0).max(MAX_TIME);
 /** Clock sync request (either role): `sent` is the client's clock when it sent it; the server echoes it with its own time. */
 const clockRequest = z.object({ type: z.literal('clock'), sent: clockTime });
+/** How a stream is carried: WebM bytes from MediaRecorder, or WebCodecs' encoded chunks. */
+const streamFormat = z.enum(['webm', 'chunks']);
+/** A WebCodecs codec string (`avc1.42e01f`, `vp8`, `opus`). */
+const codecString = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a codec is 1-64 characters of A-Z a-z 0-9 . _ -');
+/** Codec-specific setup bytes (WebCodecs' `description`), base64. */
+const description = z.string().max(4096).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'description must be base64');
+/** What a video decoder needs to start (from the encoder's decoderConfig). */
+export const videoCodecConfigSchema = z.object({ codec: codecString, width: z.number().int().min(1).max(16384), height: z.number().int().min(1).max(16384), description: description.optional() });
+/** What an audio decoder needs to start. */
+export const audioCodecConfigSchema = z.object({ codec: codecString, sampleRate: z.number().int().min(8000).max(192_000), channels: z.number().int().min(1).max(8), description: description.optional() });
 
 export const cameraStateSchema = z.enum(['connecting', 'live', 'paused', 'offline']);
 /** What viewers see of a camera. */
@@ -35,6 +45,10 @@ export const cameraInfoSchema = z.object({
   height: z.number().nullable(),
   fps: z.number().nullable(),
   viewers: z.number().int().min(0),
+  /** What the camera streams (null: nothing yet); `chunks` cameras also name their codecs. */
+  format: streamFormat.nullable(),
+  videoCodec: z.string().nullable(),
+  audioCodec: z.string().nullable(),
 });
 
 // ---- client → server ----
@@ -46,13 +60,19 @@ export const helloSchema = z.discriminatedUnion('role', [
 export const cameraMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('stream'),
-    mime: z.string().min(1).max(128),
+    /** `webm` (the default): WebM bytes follow, `mime` says which; `chunks`: encoded chunks follow, each track after its `codec`. */
+    format: streamFormat.default('webm'),
+    mime: z.string().min(1).max(128).optional(),
+    /** A WebM stream that a chunk camera runs, when asked, for viewers that cannot decode its chunks. */
+    fallback: z.boolean().optional(),
     width: dimension.nullable(),
     height: dimension.nullable(),
     fps: z.number().min(0).max(1000).nullable(),
     audio: z.boolean(),
   }),
   z.object({ type: z.literal('state'), state: z.enum(['live', 'paused']) }),
+  /** A chunk stream's decoder setup for a track, before its first chunk and whenever it changes. */
+  z.object({ type: z.literal('codec'), video: videoCodecConfigSchema.optional(), audio: audioCodecConfigSchema.optional() }),
   z.object({ type: z.literal('name'), name: cameraName }),
   clockRequest,
   /** The camera's clock offset to the server's (server = camera + offset), from its clock sync: the server turns capture times into its own clock with it. */
@@ -67,7 +87,10 @@ export const cameraMessageSchema = z.discriminatedUnion('type', [
 ]);
 
 export const viewerMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('subscribe'), cameraId }),
+  /** `chunks`: this viewer can decode the camera's encoded chunks (its `videoCodec`/`audioCodec`); else it gets WebM. */
+  z.object({ type: z.literal('subscribe'), cameraId, chunks: z.boolean().optional() }),
+  /** This viewer's decoder needs a keyframe (it lost one, or fell behind). */
+  z.object({ type: z.literal('keyframe'), cameraId }),
   z.object({ type: z.literal('unsubscribe'), cameraId }),
   z.object({ type: z.literal('command'), cameraId, command, requestId }),
   clockRequest,
@@ -78,7 +101,22 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('welcome'), protocol: z.number(), role: z.enum(['camera', 'viewer']), channel: z.number().optional() }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
   z.object({ type: z.literal('cameras'), cameras: z.array(cameraInfoSchema) }),
-  z.object({ type: z.literal('stream'), cameraId, channel: z.number(), mime: z.string() }),
+  z.object({
+    type: z.literal('stream'),
+    cameraId,
+    channel: z.number(),
+    format: streamFormat,
+    /** `webm` streams. */
+    mime: z.string().optional(),
+    /** `chunks` streams: the decoders' setup (null: no such track). */
+    video: videoCodecConfigSchema.nullable().optional(),
+    audio: audioCodecConfigSchema.nullable().optional(),
+  }),
+  z.object({ type: z.literal('codec'), cameraId, channel: z.number(), video: videoCodecConfigSchema.optional(), audio: audioCodecConfigSchema.optional() }),
+  /** Camera: make the next video frame a keyframe (a viewer joins, or lost one). */
+  z.object({ type: z.literal('keyframe') }),
+  /** Camera: also run (or stop) a MediaRecorder WebM stream, for viewers that cannot decode the chunks. */
+  z.object({ type: z.literal('recorder'), on: z.boolean() }),
   z.object({ type: z.literal('viewers'), count: z.number() }),
   z.object({ type: z.literal('clock'), sent: z.number(), server: z.number() }),
   z.object({ type: z.literal('command'), requestId, command }),
@@ -99,6 +137,9 @@ export type CameraMessage = z.infer<typeof cameraMessageSchema>;
 export type ViewerMessage = z.infer<typeof viewerMessageSchema>;
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export type Command = z.infer<typeof command>;
+export type StreamFormat = z.infer<typeof streamFormat>;
+export type VideoCodecConfig = z.infer<typeof videoCodecConfigSchema>;
+export type AudioCodecConfig = z.infer<typeof audioCodecConfigSchema>;
 
 /** Parses and validates a JSON text message against a schema; throws ProtocolError('BAD_MESSAGE'). */
 export function parseMessage<T>(schema: z.ZodType<T>, text: string): T {

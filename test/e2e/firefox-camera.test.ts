@@ -1,5 +1,6 @@
-// The camera page in real Firefox ESR (fake camera, puppeteer-core over WebDriver BiDi), watched by
-// viewer pages in real Chromium, with the real server in-process. Firefox records WebM VP8+Opus
+// The camera page in real Firefox ESR (fake camera, puppeteer-core over WebDriver BiDi), forced to
+// the MediaRecorder transport, watched by viewer pages in real Chromium, with the real server
+// in-process (its WebCodecs transport: firefox-webcodecs.test.ts). Firefox records WebM VP8+Opus
 // with MediaRecorder and makes a video keyframe only every ~7.5 s (it ignores the keyframe-interval
 // option), so the server holds a long group of pictures for late joiners: the last test joins
 // after 12 s of streaming to exercise exactly that.
@@ -131,7 +132,7 @@ describe('the camera page in Firefox ESR, watched from Chromium', { timeout: 60_
     camera = await firefox!.newPage();
     camera.on('console', (m) => cameraLog.push(`${m.type()}: ${m.text()}`));
     camera.on('pageerror', (e) => cameraLog.push(`pageerror: ${String(e)}`));
-    await camera.goto(server!.page(`/camera?autostart=1&name=${encodeURIComponent(NAME)}&resolution=480`));
+    await camera.goto(server!.page(`/camera?autostart=1&name=${encodeURIComponent(NAME)}&resolution=480&transport=mediarecorder`));
     try {
       await camera.waitForSelector('body[data-state="live"]', { timeout: 15_000 });
     } catch (err) {

@@ -15,6 +15,9 @@ const PREFS: Record<string, unknown> = {
   'media.navigator.permission.disabled': true,
   'media.autoplay.default': 0,
   'media.autoplay.blocking_policy': 0,
+  // A machine with no sound device: Firefox's AudioContext would stay suspended for ever (the
+  // camera page captures sound through an AudioWorklet when there is no MediaStreamTrackProcessor).
+  'media.cubeb.force_mock_context': true,
   // Do not slow down timers or painting of pages that are not in front.
   'dom.min_background_timeout_value': 4,
   'dom.timeout.enable_budget_timer_throttling': false,

@@ -26,6 +26,21 @@ export async function loadFixture(name: string): Promise<{ bytes: Uint8Array; ch
   return { bytes, chunks };
 }
 
+/** A real WebCodecs chunk stream as a viewer received it (see test/fixtures/README.md). */
+export async function loadChunkFixture(name: string): Promise<{ stream: Extract<ServerMessage, { type: 'stream' }>; frames: Received[] }> {
+  const stream = JSON.parse(await readFile(path.join(FIXTURES, `${name}.stream.json`), 'utf8')) as Extract<ServerMessage, { type: 'stream' }>;
+  const bytes = new Uint8Array(await readFile(path.join(FIXTURES, `${name}.frames`)));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const frames: Received[] = [];
+  for (let at = 0; at < bytes.byteLength; ) {
+    const n = view.getUint32(at);
+    const { header, payload } = decodeFrame(bytes.subarray(at + 4, at + 4 + n));
+    frames.push({ header, payload });
+    at += 4 + n;
+  }
+  return { stream, frames };
+}
+
 /** The access secret test servers use (`?token=` grants full access). */
 export const TEST_TOKEN = 'test-token-0123456789';
 

@@ -3,13 +3,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { FRAME_KIND_MEDIA, MAX_BINARY_BYTES, PROTOCOL_VERSION, encodeFrame } from '../../src/shared/protocol.ts';
+import { FLAG_AUDIO, FLAG_INIT, FLAG_KEY, FRAME_KIND_CHUNK, FRAME_KIND_MEDIA, MAX_BINARY_BYTES, PROTOCOL_VERSION, encodeFrame } from '../../src/shared/protocol.ts';
 import { fetchRaw } from '../helpers/http.ts';
 import { connectCamera, connectViewer, loadFixture, startTestServer, TestClient } from '../helpers/server.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const STREAM = { type: 'stream', mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30, audio: true };
 const media = (seq: number, bytes: Uint8Array) => encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq }, bytes);
+const CHUNKS = { type: 'stream', format: 'chunks', width: 640, height: 480, fps: 30, audio: true };
+const VIDEO = { codec: 'avc1.42e01f', width: 640, height: 480 };
+const chunk = (seq: number, flags: number) => encodeFrame({ kind: FRAME_KIND_CHUNK, flags, channel: 0, seq }, Uint8Array.of(0, 0, 0, 1, 0x65));
 
 describe('bad input', () => {
   let server: Server;
@@ -170,6 +173,49 @@ describe('bad input', () => {
     c.sendBinary(new Uint8Array(MAX_BINARY_BYTES + 1));
     assert.equal((await c.closedWith()).code, 1009);
     tick();
+  });
+  it('WebCodecs chunks: before a chunk stream, before their codec, out of order, or with WebM flags → closed', async () => {
+    const early = await connectCamera(server.wsUrl, 'chunk-early', 'C1');
+    early.sendBinary(chunk(0, FLAG_KEY));
+    await expectClose(early, 4412, /before a chunk "stream"/);
+    const noCodec = await connectCamera(server.wsUrl, 'chunk-nocodec', 'C2');
+    noCodec.send(CHUNKS);
+    noCodec.send({ type: 'codec', video: VIDEO });
+    noCodec.sendBinary(chunk(0, FLAG_KEY | FLAG_AUDIO));
+    await expectClose(noCodec, 4412, /audio chunk before its codec/);
+    const order = await connectCamera(server.wsUrl, 'chunk-order', 'C3');
+    order.send(CHUNKS);
+    order.send({ type: 'codec', video: VIDEO });
+    order.sendBinary(chunk(0, FLAG_KEY));
+    order.sendBinary(chunk(2, 0));
+    await expectClose(order, 4400, /chunk 2 out of order/);
+    const flags = await connectCamera(server.wsUrl, 'chunk-flags', 'C4');
+    flags.send(CHUNKS);
+    flags.sendBinary(chunk(0, FLAG_INIT));
+    await expectClose(flags, 4400, /unknown binary frame flags/);
+  });
+  it('a codec message before a chunk stream → 4412; a bad codec or a fallback without chunks → closed', async () => {
+    const early = await connectCamera(server.wsUrl, 'codec-early', 'D1');
+    early.send({ type: 'codec', video: VIDEO });
+    await expectClose(early, 4412, /codec before a chunk "stream"/);
+    const hostile = await connectCamera(server.wsUrl, 'codec-bad', 'D2');
+    hostile.send(CHUNKS);
+    hostile.send({ type: 'codec', video: { ...VIDEO, codec: '"><img src=x>' } });
+    await expectClose(hostile, 4400, /invalid "codec" message at video.codec/);
+    const empty = await connectCamera(server.wsUrl, 'codec-empty', 'D3');
+    empty.send(CHUNKS);
+    empty.send({ type: 'codec' });
+    await expectClose(empty, 4400, /names a video or an audio codec/);
+    const fallback = await connectCamera(server.wsUrl, 'fallback-alone', 'D4');
+    fallback.send({ ...STREAM, fallback: true });
+    await expectClose(fallback, 4412, /fallback WebM stream without a chunk stream/);
+  });
+  it('a viewer asking an unknown camera for a keyframe gets an error but stays connected', async () => {
+    const c = await connectViewer(server.wsUrl);
+    c.send({ type: 'keyframe', cameraId: 'nobody-here' });
+    assert.equal((await c.message('error')).code, 'UNKNOWN_CAMERA');
+    assert.equal(c.closed, null);
+    c.close();
   });
   it('a viewer sending media → 4412', async () => {
     const c = await connectViewer(server.wsUrl);

@@ -3,8 +3,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebmParser } from '../../src/media/webm/webm-parser.ts';
-import { FLAG_INIT, FLAG_KEY, FRAME_KIND_MEDIA, encodeFrame } from '../../src/shared/protocol.ts';
-import { concat, connectCamera, connectViewer, loadFixture, startTestServer, type TestClient } from '../helpers/server.ts';
+import { FLAG_AUDIO, FLAG_INIT, FLAG_KEY, FRAME_KIND_CHUNK, FRAME_KIND_MEDIA, encodeFrame } from '../../src/shared/protocol.ts';
+import { concat, connectCamera, connectViewer, loadChunkFixture, loadFixture, startTestServer, type TestClient } from '../helpers/server.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const STREAM = { type: 'stream', mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30, audio: true } as const;
@@ -127,5 +127,48 @@ describe('relay', () => {
     assert.equal((await first.closedWith()).code, 4409);
     assert.equal(second.closed, null);
     second.close();
+  });
+
+  it('relays a WebCodecs camera’s chunks to a decoding viewer, and its WebM fallback to one that cannot decode them', async () => {
+    const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
+    const camera = await connectCamera(server.wsUrl, 'cam-chunks', 'Chunks');
+    camera.send({ type: 'clock-offset', offset: 5, rtt: 1 });
+    camera.send({ type: 'stream', format: 'chunks', width: 640, height: 480, fps: 30, audio: true });
+    camera.send({ type: 'codec', video: stream.video, audio: stream.audio });
+    const decoder = await connectViewer(server.wsUrl);
+    await decoder.message('cameras', (m) => m.cameras.some((c) => c.id === 'cam-chunks' && c.videoCodec === 'avc1.42e01f' && c.audioCodec === 'opus' && c.format === 'chunks'));
+    decoder.send({ type: 'subscribe', cameraId: 'cam-chunks', chunks: true });
+    await camera.message('viewers', (m) => m.count === 1);
+    const start = 1_764_000_000_000;
+    frames.forEach((f, seq) => camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: start + seq }, f.payload)));
+    const started = await decoder.message('stream');
+    assert.deepEqual([started.format, started.video, started.audio], ['chunks', stream.video, stream.audio]);
+    await decoder.until(() => decoder.frames.length >= frames.length, 'every chunk');
+    assert.deepEqual(
+      decoder.frames.map((f) => [f.header.kind, f.header.flags, f.header.time]),
+      frames.map((f, seq) => [FRAME_KIND_CHUNK, f.header.flags, start + seq + 5]),
+      'kinds, flags, and capture times on the server’s clock',
+    );
+    assert.deepEqual(decoder.frames.map((f) => f.payload), frames.map((f) => f.payload));
+
+    // A decoder that lost its way asks for a keyframe; the camera is asked.
+    decoder.send({ type: 'keyframe', cameraId: 'cam-chunks' });
+    await camera.message('keyframe');
+
+    // A viewer that cannot decode the chunks: the camera is asked for its WebM fallback, which then flows to that viewer only.
+    const plain = await connectViewer(server.wsUrl);
+    plain.send({ type: 'subscribe', cameraId: 'cam-chunks' });
+    await camera.message('recorder', (m) => m.on);
+    camera.send({ ...STREAM, fallback: true });
+    sendChunks(camera, fixture.chunks, 0);
+    await plain.until(() => plain.frames.length >= 2, 'the fallback’s init and keyframe');
+    assert.equal((await plain.message('stream')).format, 'webm');
+    assert.ok(plain.frames.every((f) => f.header.kind === FRAME_KIND_MEDIA));
+    assert.ok(decoder.frames.every((f) => f.header.kind === FRAME_KIND_CHUNK), 'the decoding viewer gets no WebM');
+    plain.close();
+    await camera.message('recorder', (m) => !m.on);
+    assert.ok(frames.some((f) => (f.header.flags & FLAG_AUDIO) !== 0));
+    decoder.close();
+    camera.close();
   });
 });

@@ -10,18 +10,20 @@ describe('camera options', () => {
     assert.deepEqual(read(''), { options: DEFAULT_CAMERA_OPTIONS, autostart: false, warnings: [], errors: [] });
     const r = read('autostart=1&name=%20Kitchen%20&transport=mediarecorder&audio=0&resolution=480&fps=15');
     assert.equal(r.autostart, true);
-    assert.deepEqual(r.options, { ...DEFAULT_CAMERA_OPTIONS, name: 'Kitchen', audio: false, resolution: 480, fps: 15 });
+    assert.deepEqual(r.options, { ...DEFAULT_CAMERA_OPTIONS, name: 'Kitchen', audio: false, resolution: 480, fps: 15, transport: 'mediarecorder' });
     assert.deepEqual(r.errors, []);
   });
-  it('accepts transport=webcodecs with a warning (not available yet)', () => {
-    const r = read('transport=webcodecs');
-    assert.equal(r.errors.length, 0);
-    assert.match(r.warnings[0] ?? '', /not available yet/);
+  it('reads the transport, the codec and the bitrate from the link', () => {
+    assert.equal(DEFAULT_CAMERA_OPTIONS.transport, 'auto');
+    const r = read('transport=webcodecs&codec=vp8&bitrate=1500');
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual([r.options.transport, r.options.codec, r.options.bitrateKbps], ['webcodecs', 'vp8', 1500]);
   });
   it('refuses bad parameters with clear errors', () => {
-    const r = read(`transport=carrier-pigeon&audio=maybe&resolution=4k&fps=1000&autostart=yes&name=${'x'.repeat(65)}`);
-    assert.equal(r.errors.length, 6);
+    const r = read(`transport=carrier-pigeon&audio=maybe&resolution=4k&fps=1000&autostart=yes&name=${'x'.repeat(65)}&codec=h265&bitrate=99`);
+    assert.equal(r.errors.length, 8);
     assert.match(r.errors.join(' '), /Unknown transport "carrier-pigeon"/);
+    assert.match(r.errors.join(' '), /Unknown codec "h265"/);
     assert.equal(read('name=a%07b').errors.length, 1, 'control characters');
   });
   it('uses saved settings under the link, and ignores broken saved settings', () => {

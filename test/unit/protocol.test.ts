@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   estimateClock,
+  FLAG_AUDIO,
   FLAG_INIT,
   FLAG_KEY,
+  FRAME_KIND_CHUNK,
   FRAME_KIND_MEDIA,
   HEADER_BYTES,
   MAX_TIME,
@@ -41,6 +43,11 @@ describe('binary frames', () => {
     assert.deepEqual([...payload], [42]);
   });
 
+  it('reads a chunk frame’s keyframe and audio flags', () => {
+    const frame = encodeFrame({ kind: FRAME_KIND_CHUNK, flags: FLAG_KEY | FLAG_AUDIO, channel: 3, seq: 9, time: 1234.5 }, new Uint8Array([1, 2]));
+    assert.deepEqual(decodeFrame(frame).header, { kind: FRAME_KIND_CHUNK, flags: FLAG_KEY | FLAG_AUDIO, channel: 3, seq: 9, time: 1234.5 });
+  });
+
   it('refuses short frames, unknown kinds and unknown flags with BAD_MESSAGE', () => {
     const withHeader = (...start: number[]): Uint8Array => {
       const b = new Uint8Array(HEADER_BYTES);
@@ -52,7 +59,8 @@ describe('binary frames', () => {
       new DataView(b.buffer).setFloat64(8, t);
       return b;
     };
-    for (const bad of [new Uint8Array(0), new Uint8Array(HEADER_BYTES - 1), withHeader(2), withHeader(1, 0x80), badTime(NaN), badTime(-1), badTime(Infinity), badTime(MAX_TIME * 2)]) {
+    // Kind 3 is unknown; a chunk (kind 2) has no INIT flag; a WebM frame (kind 1) has no AUDIO flag.
+    for (const bad of [new Uint8Array(0), new Uint8Array(HEADER_BYTES - 1), withHeader(3), withHeader(1, 0x80), withHeader(2, 1), withHeader(1, 4), badTime(NaN), badTime(-1), badTime(Infinity), badTime(MAX_TIME * 2)]) {
       assert.throws(() => decodeFrame(bad), (e: unknown) => e instanceof ProtocolError && e.code === 'BAD_MESSAGE' && e.closeCode === 4400);
     }
   });
@@ -81,6 +89,30 @@ describe('message validation', () => {
 
   it('keeps HTML in names as text (escaping is the page’s job) but bounds it', () => {
     assert.equal(parseMessage(helloSchema, hello({ name: '<img src=x onerror=alert(1)>' })).role, 'camera');
+  });
+
+  it('validates chunk streams: the stream format, codec setups and the viewer’s choices', () => {
+    const camera = (m: unknown) => parseMessage(cameraMessageSchema, JSON.stringify(m));
+    const viewer = (m: unknown) => parseMessage(viewerMessageSchema, JSON.stringify(m));
+    assert.equal(camera({ type: 'stream', mime: 'video/webm', width: null, height: null, fps: null, audio: false }).type, 'stream');
+    assert.deepEqual(camera({ type: 'stream', format: 'chunks', width: 640, height: 480, fps: 30, audio: true }), { type: 'stream', format: 'chunks', width: 640, height: 480, fps: 30, audio: true });
+    const video = { codec: 'avc1.42e01f', width: 640, height: 480 };
+    const audio = { codec: 'opus', sampleRate: 48000, channels: 2, description: 'T3B1c0hlYWQBAjgBRKwAAAAAAA==' };
+    assert.deepEqual(camera({ type: 'codec', video, audio }), { type: 'codec', video, audio });
+    assert.deepEqual(viewer({ type: 'subscribe', cameraId: 'a', chunks: true }), { type: 'subscribe', cameraId: 'a', chunks: true });
+    assert.deepEqual(viewer({ type: 'keyframe', cameraId: 'a' }), { type: 'keyframe', cameraId: 'a' });
+    for (const bad of [
+      { type: 'stream', format: 'mpeg', width: null, height: null, fps: null, audio: false },
+      { type: 'codec', video: { ...video, codec: 'avc1 <script>' } },
+      { type: 'codec', video: { ...video, width: 0 } },
+      { type: 'codec', audio: { ...audio, sampleRate: 1 } },
+      { type: 'codec', audio: { ...audio, channels: 99 } },
+      { type: 'codec', audio: { ...audio, description: 'not base64!' } },
+      { type: 'codec', audio: { ...audio, description: 'A'.repeat(5000) } },
+    ]) {
+      assert.throws(() => camera(bad), (e: unknown) => e instanceof ProtocolError && e.code === 'BAD_MESSAGE', JSON.stringify(bad).slice(0, 80));
+    }
+    assert.throws(() => viewer({ type: 'subscribe', cameraId: 'a', chunks: 'yes' }), ProtocolError);
   });
 
   it('refuses invalid JSON, unknown types, missing fields and oversized text', () => {

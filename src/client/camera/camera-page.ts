@@ -4,6 +4,7 @@ import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor, type SocketState } from '../common/socket.ts';
 import type { ServerMessage } from '../../shared/protocol.ts';
 import { RecorderStream, UnsupportedRecorderError, chooseMimeType } from './recorder-stream.ts';
+import { DEFAULT_CHUNK_KEYFRAME_INTERVAL_MS, WebCodecsStream, defaultBitrate, webCodecsAvailable } from './webcodecs-stream.ts';
 import { WakeLock } from './wake-lock.ts';
 import { readCameraOptions, type CameraOptions } from './options.ts';
 import { startTestPattern, type TestPattern } from './test-pattern.ts';
@@ -19,6 +20,7 @@ const ui = {
   statBitrate: $<HTMLSpanElement>('stat-bitrate'),
   statViewers: $<HTMLSpanElement>('stat-viewers'),
   statBacklog: $<HTMLSpanElement>('stat-backlog'),
+  statTransport: $<HTMLSpanElement>('stat-transport'),
   form: $<HTMLFormElement>('settings'),
   name: $<HTMLInputElement>('name'),
   lens: $<HTMLSelectElement>('lens'),
@@ -62,7 +64,14 @@ class CameraSession {
   private media: MediaStream | null = null;
   private pattern: TestPattern | null = null;
   private socket: ServerSocket | null = null;
+  /** The WebM stream: the main one, or (with `chunks`) the fallback for viewers that cannot decode chunks. */
   private recorder: RecorderStream | null = null;
+  private chunks: WebCodecsStream | null = null;
+  /** WebCodecs failed in this session: MediaRecorder from now on. */
+  private recorderOnly = false;
+  /** Codecs found too slow for live use in this session. */
+  private readonly slowCodecs = new Set<string>();
+  private streamGeneration = 0;
   private readonly wakeLock = new WakeLock();
   private bytesThisSecond = 0;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
@@ -74,7 +83,8 @@ class CameraSession {
     if (!window.isSecureContext) {
       throw new Error('The camera needs a secure (HTTPS) page. Open the https:// camera link the server printed (see its setup page to trust it once).');
     }
-    chooseMimeType(this.options.audio); // fail before asking for the camera
+    // Fail before asking for the camera: MediaRecorder is needed unless WebCodecs does it all.
+    if (this.options.transport === 'mediarecorder' || !webCodecsAvailable()) chooseMimeType(this.options.audio);
     setConn('starting', 'starting camera…');
     this.media = await this.capture(this.options);
     ui.preview.srcObject = this.media;
@@ -82,7 +92,7 @@ class CameraSession {
     if (this.options.source !== 'test') await fillLenses(this.options.deviceId);
     void this.wakeLock.acquire();
     this.socket = new ServerSocket(() => helloFor('camera', cameraId(), this.options.name), {
-      welcome: () => this.startRecorder(),
+      welcome: () => void this.startStreams(),
       message: (m) => this.onMessage(m),
       state: (s, detail) => this.onSocketState(s, detail),
       // Capture times are stamped on this page's clock; the server turns them into its own with this.
@@ -94,8 +104,7 @@ class CameraSession {
   }
 
   stop(): void {
-    this.recorder?.stop();
-    this.recorder = null;
+    this.stopStreams();
     this.socket?.stop();
     this.socket = null;
     for (const t of this.media?.getTracks() ?? []) t.stop();
@@ -111,40 +120,125 @@ class CameraSession {
     setConn('idle', 'stopped');
   }
 
-  private startRecorder(): void {
+  /** Starts this connection's stream: WebCodecs where it can, else MediaRecorder. */
+  private async startStreams(): Promise<void> {
+    this.stopStreams();
+    const generation = ++this.streamGeneration;
+    const media = this.media;
+    const socket = this.socket;
+    if (!media || !socket) return;
+    // A codec found too slow is not tried again (when the link did not name one).
+    const codec = this.options.codec !== 'auto' ? this.options.codec : this.slowCodecs.has('h264') ? 'vp8' : this.slowCodecs.has('vp8') ? 'h264' : 'auto';
+    if (this.options.transport !== 'mediarecorder' && !this.recorderOnly && this.slowCodecs.size < 2) {
+      const settings = media.getVideoTracks()[0]?.getSettings();
+      const chunks = await WebCodecsStream.create(
+        media,
+        {
+          sendBinary: (frame) => {
+            if (!socket.open) return false;
+            socket.sendBinary(frame);
+            return true;
+          },
+          sendJson: (m) => socket.sendJson(m),
+          get bufferedAmount() {
+            return socket.bufferedAmount;
+          },
+        },
+        {
+          sent: (n) => (this.bytesThisSecond += n),
+          note: (m) => showMessage(m),
+          slow: (codec, ms) => {
+            // Another codec, or MediaRecorder, on the same connection.
+            this.slowCodecs.add(codec.startsWith('avc1') ? 'h264' : 'vp8');
+            showMessage(`This browser's ${codec.startsWith('avc1') ? 'H.264' : codec} encoder holds frames for ${Math.round(ms)} ms: switching to a faster way.`);
+            void this.startStreams();
+          },
+          failed: (m) => {
+            // Nothing lost: the same connection goes on with MediaRecorder.
+            this.recorderOnly = true;
+            showMessage(`WebCodecs stopped (${m}); streaming with MediaRecorder instead.`, 'error');
+            void this.startStreams();
+          },
+        },
+        {
+          codec,
+          // A codec the link names is kept, however slow.
+          judgeSpeed: this.options.codec === 'auto',
+          videoBitsPerSecond: this.options.bitrateKbps !== null ? this.options.bitrateKbps * 1000 : defaultBitrate(settings?.width ?? 1280, settings?.height ?? 720),
+          fps: this.options.fps,
+          keyframeIntervalMs: this.options.keyframeIntervalMs ?? DEFAULT_CHUNK_KEYFRAME_INTERVAL_MS,
+        },
+      );
+      if (generation !== this.streamGeneration || socket !== this.socket) {
+        chunks?.stop();
+        return;
+      }
+      if (chunks) {
+        this.chunks = chunks;
+        await chunks.start();
+        if (this.paused) {
+          chunks.pause();
+          socket.sendJson({ type: 'state', state: 'paused' });
+        }
+        this.showLive();
+        return;
+      }
+      if (this.options.transport === 'webcodecs') showMessage('This browser cannot encode video with WebCodecs: streaming with MediaRecorder.');
+    }
+    this.startRecorder(false);
+  }
+
+  private stopStreams(): void {
+    this.streamGeneration++;
+    this.chunks?.stop();
+    this.chunks = null;
+    this.recorder?.stop();
+    this.recorder = null;
+  }
+
+  /** Starts a MediaRecorder WebM stream: the main one, or the `fallback` a WebCodecs camera runs when asked. */
+  private startRecorder(fallback: boolean): void {
     this.recorder?.stop();
     const media = this.media;
     const socket = this.socket;
     if (!media || !socket) return;
     const settings = media.getVideoTracks()[0]?.getSettings();
-    const recorder = new RecorderStream(
-      media,
-      (frame) => {
-        if (!socket.open) return false;
-        socket.sendBinary(frame);
-        return true;
-      },
-      { sent: (n) => (this.bytesThisSecond += n), error: (m) => showMessage(m, 'error') },
-      {
-        ...(this.options.timesliceMs !== null ? { timesliceMs: this.options.timesliceMs } : {}),
-        ...(this.options.keyframeIntervalMs !== null ? { keyframeIntervalMs: this.options.keyframeIntervalMs } : {}),
-      },
-    );
+    let recorder: RecorderStream;
+    try {
+      recorder = new RecorderStream(
+        media,
+        (frame) => {
+          if (!socket.open) return false;
+          socket.sendBinary(frame);
+          return true;
+        },
+        { sent: (n) => (this.bytesThisSecond += n), error: (m) => showMessage(m, 'error') },
+        {
+          ...(this.options.timesliceMs !== null ? { timesliceMs: this.options.timesliceMs } : {}),
+          ...(this.options.keyframeIntervalMs !== null ? { keyframeIntervalMs: this.options.keyframeIntervalMs } : {}),
+        },
+      );
+    } catch (err) {
+      showMessage(fallback ? `Viewers without this codec cannot watch: ${(err as Error).message}` : (err as Error).message, 'error');
+      return;
+    }
     socket.sendJson({
       type: 'stream',
+      format: 'webm',
       mime: recorder.mimeType,
       width: settings?.width ?? null,
       height: settings?.height ?? null,
       fps: settings?.frameRate ? Math.round(settings.frameRate) : null,
       audio: media.getAudioTracks().length > 0,
+      ...(fallback ? { fallback: true } : {}),
     });
     recorder.start();
     this.recorder = recorder;
     if (this.paused) {
       recorder.pause();
-      socket.sendJson({ type: 'state', state: 'paused' });
+      if (!fallback) socket.sendJson({ type: 'state', state: 'paused' });
     }
-    this.showLive();
+    if (!fallback) this.showLive();
   }
 
   private showLive(): void {
@@ -156,10 +250,25 @@ class CameraSession {
   private onMessage(m: ServerMessage): void {
     if (m.type === 'viewers') {
       ui.statViewers.textContent = `${m.count} viewer${m.count === 1 ? '' : 's'}`;
+    } else if (m.type === 'keyframe') {
+      this.chunks?.requestKeyframe();
+    } else if (m.type === 'recorder') {
+      // Only a WebCodecs stream has a fallback; it runs exactly while the server asks.
+      if (!this.chunks) return;
+      if (m.on && !this.recorder) this.startRecorder(true);
+      else if (!m.on) {
+        this.recorder?.stop();
+        this.recorder = null;
+      }
     } else if (m.type === 'command') {
       this.paused = m.command === 'pause';
-      if (this.paused) this.recorder?.pause();
-      else this.recorder?.resume();
+      if (this.paused) {
+        this.recorder?.pause();
+        this.chunks?.pause();
+      } else {
+        this.recorder?.resume();
+        this.chunks?.resume();
+      }
       this.socket?.sendJson({ type: 'ack', requestId: m.requestId, ok: true, state: this.paused ? 'paused' : 'live' });
       this.showLive();
     } else if (m.type === 'error') {
@@ -169,8 +278,7 @@ class CameraSession {
 
   private onSocketState(state: SocketState, detail: string): void {
     if (state === 'open') return; // welcome follows
-    this.recorder?.stop();
-    this.recorder = null;
+    this.stopStreams();
     if (state === 'reconnecting') setConn('reconnecting', 'reconnecting…');
     else if (state === 'connecting') setConn('connecting', 'connecting…');
     else if (state === 'closed' && detail !== 'stopped') {
@@ -199,7 +307,7 @@ class CameraSession {
     if (oldPattern !== this.pattern) oldPattern?.stop();
     if (this.socket?.open) {
       this.socket.sendJson({ type: 'name', name: options.name });
-      this.startRecorder();
+      await this.startStreams();
     }
   }
 
@@ -207,7 +315,14 @@ class CameraSession {
   private showStats(): void {
     ui.statBitrate.textContent = `${Math.round((this.bytesThisSecond * 8) / 1000 / (STATS_MS / 1000))} kbit/s`;
     this.bytesThisSecond = 0;
-    const backlog = this.recorder?.backlog(this.socket?.bufferedAmount ?? 0) ?? { bytes: 0, ms: 0 };
+    const buffered = this.socket?.bufferedAmount ?? 0;
+    const backlog = (this.chunks ?? this.recorder)?.backlog(buffered) ?? { bytes: 0, ms: 0 };
+    const transport = this.chunks ? `WebCodecs ${this.chunks.description}${this.recorder ? ' + WebM' : ''}` : this.recorder ? `MediaRecorder ${this.recorder.mimeType.replace(/^video\/webm;codecs=/, '').toUpperCase()}` : '';
+    ui.statTransport.textContent = transport;
+    ui.statTransport.title = this.recorder && this.chunks ? 'Also recording WebM for viewers that cannot decode WebCodecs' : '';
+    ui.stats.dataset.transport = this.chunks ? 'webcodecs' : this.recorder ? 'mediarecorder' : '';
+    ui.stats.dataset.fallback = this.chunks && this.recorder ? '1' : '0';
+    if (this.chunks) ui.stats.dataset.skipped = String(this.chunks.stats.skipped);
     // Media recorded but not yet on the network: it adds to every viewer's latency.
     ui.statBacklog.textContent = `backlog ${Math.round(backlog.ms)} ms`;
     ui.statBacklog.title = `${Math.round(backlog.bytes / 1024)} KB recorded but not yet sent`;
@@ -253,7 +368,9 @@ function formOptions(): CameraOptions {
     resolution: Number(ui.resolution.value),
     fps: Number(ui.fps.value),
     audio: ui.audio.checked,
-    transport: 'mediarecorder',
+    transport: linkOptions.transport,
+    codec: linkOptions.codec,
+    bitrateKbps: linkOptions.bitrateKbps,
     source: linkOptions.source,
     timesliceMs: linkOptions.timesliceMs,
     keyframeIntervalMs: linkOptions.keyframeIntervalMs,
@@ -269,8 +386,9 @@ function fillForm(o: CameraOptions): void {
 }
 
 let session: CameraSession | null = null;
-/** What only the link sets (not the form): the source and the recorder's timing. */
-let linkOptions: Pick<CameraOptions, 'source' | 'timesliceMs' | 'keyframeIntervalMs'> = { source: 'camera', timesliceMs: null, keyframeIntervalMs: null };
+/** What only the link sets (not the form): the transport, codec and bitrate, the source and the recorder's timing. */
+type LinkOptions = Pick<CameraOptions, 'transport' | 'codec' | 'bitrateKbps' | 'source' | 'timesliceMs' | 'keyframeIntervalMs'>;
+let linkOptions: LinkOptions = { transport: 'auto', codec: 'auto', bitrateKbps: null, source: 'camera', timesliceMs: null, keyframeIntervalMs: null };
 
 /** The form's settings, saved for the next visit. */
 function saveSettings(): CameraOptions {
@@ -311,7 +429,14 @@ function main(): void {
   void showOnlyWhatThisDeviceMayOpen();
   const { options, autostart, warnings, errors } = readCameraOptions(new URLSearchParams(location.search), localStorage.getItem(SETTINGS_KEY));
   fillForm(options);
-  linkOptions = { source: options.source, timesliceMs: options.timesliceMs, keyframeIntervalMs: options.keyframeIntervalMs };
+  linkOptions = {
+    transport: options.transport,
+    codec: options.codec,
+    bitrateKbps: options.bitrateKbps,
+    source: options.source,
+    timesliceMs: options.timesliceMs,
+    keyframeIntervalMs: options.keyframeIntervalMs,
+  };
   if (options.source === 'test') ui.lens.replaceChildren(new Option('Test pattern (time code)', ''));
   if (errors.length > 0) {
     setConn('error', 'bad link');

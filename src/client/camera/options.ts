@@ -1,4 +1,10 @@
 // Camera settings from the page's query string and the saved settings. Pure, so it is unit-tested.
+import type { CodecChoice } from './webcodecs-stream.ts';
+
+/** How the camera streams: WebCodecs chunks or MediaRecorder's WebM. */
+export type Transport = 'auto' | 'webcodecs' | 'mediarecorder';
+const TRANSPORTS: readonly Transport[] = ['auto', 'webcodecs', 'mediarecorder'];
+const CODECS: readonly CodecChoice[] = ['auto', 'h264', 'vp8'];
 
 /** What the camera captures and how it streams. */
 export interface CameraOptions {
@@ -7,7 +13,12 @@ export interface CameraOptions {
   resolution: number;
   fps: number;
   audio: boolean;
-  transport: 'mediarecorder';
+  /** WebCodecs where the browser has it (`auto`), or one transport forced by the link. */
+  transport: Transport;
+  /** WebCodecs video codec: H.264 where it can be encoded, else VP8 (`auto`). */
+  codec: CodecChoice;
+  /** Video bitrate, kbit/s; null = a default for the resolution. */
+  bitrateKbps: number | null;
   /** What is filmed: the camera, or a test pattern whose frames carry their paint time (see time-code.ts). */
   source: 'camera' | 'test';
   /** MediaRecorder timeslice and keyframe spacing, ms; null = the defaults (see docs/latency.md). */
@@ -21,7 +32,9 @@ export const DEFAULT_CAMERA_OPTIONS: CameraOptions = {
   resolution: 720,
   fps: 30,
   audio: true,
-  transport: 'mediarecorder',
+  transport: 'auto',
+  codec: 'auto',
+  bitrateKbps: null,
   source: 'camera',
   timesliceMs: null,
   keyframeIntervalMs: null,
@@ -30,9 +43,10 @@ const RESOLUTIONS = [480, 720, 1080];
 const FPS = [15, 24, 30];
 
 /**
- * Reads `?autostart=1&name=…&transport=…&audio=0|1&resolution=480|720|1080&fps=15|24|30` over saved
- * settings, and, for measuring, `source=test`, `timeslice=10…1000` and `keyframes=100…10000` (ms),
- * which only the link sets (they are not saved).
+ * Reads `?autostart=1&name=…&audio=0|1&resolution=480|720|1080&fps=15|24|30` over saved settings,
+ * and what only the link sets (not saved): `transport=auto|webcodecs|mediarecorder`,
+ * `codec=auto|h264|vp8`, `bitrate=` (kbit/s) and, for measuring, `source=test`,
+ * `timeslice=10…1000` and `keyframes=100…10000` (ms).
  */
 export function readCameraOptions(
   params: URLSearchParams,
@@ -48,8 +62,21 @@ export function readCameraOptions(
     else options.name = clean;
   }
   const transport = params.get('transport');
-  if (transport === 'webcodecs') warnings.push('The WebCodecs transport is not available yet; streaming with MediaRecorder.');
-  else if (transport !== null && transport !== 'mediarecorder') errors.push(`Unknown transport "${transport.slice(0, 40)}": use mediarecorder.`);
+  if (transport !== null) {
+    if ((TRANSPORTS as readonly string[]).includes(transport)) options.transport = transport as Transport;
+    else errors.push(`Unknown transport "${transport.slice(0, 40)}": use auto, webcodecs or mediarecorder.`);
+  }
+  const codec = params.get('codec');
+  if (codec !== null) {
+    if ((CODECS as readonly string[]).includes(codec)) options.codec = codec as CodecChoice;
+    else errors.push(`Unknown codec "${codec.slice(0, 40)}": use auto, h264 or vp8.`);
+  }
+  const bitrate = params.get('bitrate');
+  if (bitrate !== null) {
+    const n = Number(bitrate);
+    if (Number.isInteger(n) && n >= 100 && n <= 20_000) options.bitrateKbps = n;
+    else errors.push('bitrate must be a whole number of kbit/s from 100 to 20000.');
+  }
   const audio = params.get('audio');
   if (audio !== null) {
     if (audio === '0' || audio === '1') options.audio = audio === '1';

@@ -3,6 +3,7 @@
 // viewers know when each frame was captured. One instance per stream; a reconnect starts a new one.
 import { FRAME_KIND_MEDIA, encodeFrame } from '../../shared/protocol.ts';
 import { localNow } from '../common/clock.ts';
+import { SendLog } from './send-log.ts';
 
 /** WebM types in order of preference; MSE in every browser plays these. */
 const TYPES_AV = ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm'];
@@ -59,9 +60,8 @@ export class RecorderStream {
   private stopped = false;
   /** Chunks handed over by the recorder but not yet given to the socket: [time, bytes]. */
   private reading: [number, number][] = [];
-  /** Chunks given to the socket, oldest first: [time, total bytes given up to and including it]; pruned as the socket drains. */
-  private given: [number, number][] = [];
-  private givenBytes = 0;
+  /** Chunks given to the socket, by when they were handed over. */
+  private readonly sendLog = new SendLog();
   /** When media time 0 was captured (this page's clock): recording start, moved on by pauses. */
   private epoch = 0;
   private pausedAt: number | null = null;
@@ -123,10 +123,8 @@ export class RecorderStream {
 
   /** The backlog, given how many bytes the socket still holds. */
   backlog(socketBuffered: number): Backlog {
-    // Everything given before the socket's unsent bytes has left: forget it.
-    const leftUpTo = this.givenBytes - socketBuffered;
-    while (this.given.length > 0 && this.given[0]![1] <= leftUpTo) this.given.shift();
-    const oldest = this.reading[0]?.[0] ?? this.given[0]?.[0] ?? null;
+    const sent = this.sendLog.oldest(socketBuffered);
+    const oldest = this.reading[0]?.[0] ?? sent;
     const readingBytes = this.reading.reduce((n, [, b]) => n + b, 0);
     return { bytes: socketBuffered + readingBytes, ms: oldest === null ? 0 : Math.max(0, localNow() - oldest) };
   }
@@ -150,9 +148,7 @@ export class RecorderStream {
           return;
         }
         this.seq++;
-        this.givenBytes += frame.byteLength;
-        this.given.push([handedOver, this.givenBytes]);
-        if (this.given.length > 1000) this.given.shift(); // a socket that never reports draining must not grow this
+        this.sendLog.add(handedOver, frame.byteLength);
         this.events.sent?.(bytes.byteLength);
       })
       .catch((err: unknown) => this.events.error?.(`could not read a recorded chunk: ${String(err)}`));

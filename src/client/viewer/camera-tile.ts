@@ -1,12 +1,15 @@
 // One camera in the viewer grid: its video, name, state badge and pause/resume control.
-import type { CameraInfo, Command } from '../../shared/protocol.ts';
+import type { AudioCodecConfig, CameraInfo, Command, ServerMessage, VideoCodecConfig } from '../../shared/protocol.ts';
 import { MsePlayer, type PlayerOptions } from './mse-player.ts';
+import { ChunkPlayer } from './chunk-player.ts';
 import { LatencyMeter } from './latency-meter.ts';
 
 export interface TileEvents {
   /** Ask the server to (re)join this camera's stream from its latest keyframe. */
   subscribe(cameraId: string): void;
   command(cameraId: string, command: Command): void;
+  /** Ask the server for a video keyframe (the chunk decoder lost its way). */
+  keyframe(cameraId: string): void;
   /** The tile was clicked: show it large (or back to the grid). */
   focus(cameraId: string): void;
 }
@@ -16,6 +19,8 @@ export interface TileContext {
   player: PlayerOptions;
   /** Offset to add to this page's clock to get the server's. */
   clockOffset(): number;
+  /** False when this page must not ask for WebCodecs chunks (`?decoder=mse`). */
+  chunks: boolean;
 }
 
 /** Badge texts per state. */
@@ -41,6 +46,13 @@ export class CameraTile {
   private readonly toggle: HTMLButtonElement;
   private readonly sound: HTMLButtonElement;
   private readonly player: MsePlayer;
+  private readonly chunkPlayer: ChunkPlayer;
+  /** Which player the current stream uses. */
+  private mode: 'webm' | 'chunks' = 'webm';
+  /** This camera's chunks could not be decoded here: ask for WebM. */
+  private chunksRefused = false;
+  private soundOn = false;
+  private statsTimer: ReturnType<typeof setInterval> | null = null;
   private readonly meter: LatencyMeter;
   private info: CameraInfo;
   private lastRejoin = 0;
@@ -50,7 +62,7 @@ export class CameraTile {
   constructor(
     info: CameraInfo,
     private readonly events: TileEvents,
-    context: TileContext,
+    private readonly context: TileContext,
   ) {
     this.info = info;
     this.el = document.createElement('article');
@@ -73,20 +85,52 @@ export class CameraTile {
     this.sound.addEventListener('click', (e) => {
       e.stopPropagation();
       // Browsers allow sound only after a click like this one.
-      this.video.muted = !this.video.muted;
+      this.soundOn = !this.soundOn;
+      this.video.muted = !this.soundOn;
+      void this.chunkPlayer.audio.setAudible(this.soundOn);
       this.render();
     });
     this.player = new MsePlayer(this.video, {
       rejoin: (reason) => this.rejoin(reason),
-      firstFrame: () => {
-        this.el.dataset.playing = '1';
-        // When the first picture appeared, ms after navigation: for people debugging and for tests.
-        this.el.dataset.firstFrameMs = String(Math.round(performance.now()));
-        this.showNote('');
-      },
+      firstFrame: () => this.onFirstFrame(),
       unsupported: (message) => this.showNote(message),
     }, context.player);
-    this.meter = new LatencyMeter(this.el, this.player, this.el.querySelector('.tile-meter')!, context.clockOffset);
+    this.chunkPlayer = new ChunkPlayer({
+      firstFrame: () => this.onFirstFrame(),
+      keyframe: () => this.events.keyframe(this.info.id),
+      rejoin: (reason) => this.rejoin(reason),
+      unsupported: (message) => {
+        // Nothing lost: the camera also records WebM for viewers like this one.
+        this.chunksRefused = true;
+        this.showNote(`${message} Playing the camera's WebM stream instead.`, 6000);
+        this.rejoin('asking for WebM');
+      },
+    });
+    this.chunkPlayer.canvas.hidden = true;
+    this.video.after(this.chunkPlayer.canvas);
+    const players = { mse: this.player, chunks: this.chunkPlayer };
+    const tile = this;
+    this.meter = new LatencyMeter(
+      this.el,
+      {
+        watchFrames: (cb) => {
+          const a = players.mse.watchFrames(cb);
+          const b = players.chunks.watchFrames(cb);
+          return () => {
+            a();
+            b();
+          };
+        },
+        get lead() {
+          return tile.mode === 'webm' ? players.mse.lead : null;
+        },
+        get audioBufferMs() {
+          return tile.mode === 'chunks' && tile.info.audioCodec ? players.chunks.audioStats.bufferedMs : null;
+        },
+      },
+      this.el.querySelector('.tile-meter')!,
+      context.clockOffset,
+    );
     this.toggle.addEventListener('click', (e) => {
       e.stopPropagation();
       this.events.command(this.info.id, this.info.state === 'paused' ? 'resume' : 'pause');
@@ -104,15 +148,17 @@ export class CameraTile {
     return this.info.name;
   }
 
+  /** Whether to ask the server for this camera's WebCodecs chunks (else its WebM). */
+  get acceptsChunks(): boolean {
+    return this.context.chunks && !this.chunksRefused && typeof VideoDecoder !== 'undefined';
+  }
+
   /** New camera-list entry for this camera. */
   update(info: CameraInfo): void {
     const wasOffline = this.info.state === 'offline';
     this.info = info;
     this.render();
-    if (info.state === 'offline' && !wasOffline) {
-      this.player.teardown();
-      delete this.el.dataset.playing;
-    }
+    if (info.state === 'offline' && !wasOffline) this.stopPlayers();
   }
 
   /** The viewer's own connection went down or came back. */
@@ -121,22 +167,42 @@ export class CameraTile {
     this.render();
   }
 
-  /** A new stream starts on this camera. */
-  startStream(mime: string): void {
+  /** A new stream starts on this camera (the server's `stream` message). */
+  startStream(m: Extract<ServerMessage, { type: 'stream' }>): void {
     delete this.el.dataset.playing;
     this.meter.reset();
-    this.player.start(mime);
+    this.mode = m.format;
+    this.el.dataset.format = m.format;
+    this.video.hidden = m.format !== 'webm';
+    this.chunkPlayer.canvas.hidden = m.format !== 'chunks';
+    if (m.format === 'chunks') {
+      this.player.teardown();
+      this.chunkPlayer.start(m.video ?? null, m.audio ?? null);
+      this.statsTimer ??= setInterval(() => this.showAudioStats(), 1000);
+    } else {
+      this.chunkPlayer.teardown();
+      this.player.start(m.mime ?? '');
+    }
+  }
+
+  /** A chunk stream's setup changed. */
+  codec(video: VideoCodecConfig | undefined, audio: AudioCodecConfig | undefined): void {
+    if (this.mode === 'chunks') this.chunkPlayer.codec(video, audio);
   }
 
   /** Stops playing until the next stream (the page is hidden). */
   suspend(): void {
-    this.player.teardown();
-    delete this.el.dataset.playing;
+    this.stopPlayers();
   }
 
   /** Stream bytes; `init` when they start with the init segment; `epoch`: capture time of media time 0 on this page's clock (0 = unknown). */
   append(bytes: Uint8Array, init: boolean, epoch: number): void {
-    this.player.append(bytes, init, epoch);
+    if (this.mode === 'webm') this.player.append(bytes, init, epoch);
+  }
+
+  /** One encoded chunk; `captured`: its capture time on this page's clock (0 = unknown). */
+  pushChunk(payload: Uint8Array, flags: number, captured: number): void {
+    if (this.mode === 'chunks') this.chunkPlayer.push(payload, flags, captured);
   }
 
   /** Shows or hides the latency overlay. */
@@ -154,8 +220,37 @@ export class CameraTile {
     if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
     if (this.noteTimer) clearTimeout(this.noteTimer);
     this.meter.show(false);
+    if (this.statsTimer) clearInterval(this.statsTimer);
     this.player.destroy();
+    this.chunkPlayer.destroy();
     this.el.remove();
+  }
+
+  private onFirstFrame(): void {
+    this.el.dataset.playing = '1';
+    // When the first picture appeared, ms after navigation: for people debugging and for tests.
+    this.el.dataset.firstFrameMs = String(Math.round(performance.now()));
+    this.showNote('');
+  }
+
+  private stopPlayers(): void {
+    this.player.teardown();
+    this.chunkPlayer.teardown();
+    delete this.el.dataset.playing;
+  }
+
+  /** The audio path's figures, on the tile for tests and people debugging. */
+  private showAudioStats(): void {
+    if (this.mode !== 'chunks') return;
+    const a = this.chunkPlayer.audioStats;
+    const d = this.el.dataset;
+    d.audioDecoded = String(a.decoded);
+    d.audioLevel = a.level.toFixed(4);
+    d.audioBufferMs = String(Math.round(a.bufferedMs));
+    d.audioUnderruns = String(a.underruns);
+    d.audioAudible = a.audible ? '1' : '0';
+    d.framesDrawn = String(this.chunkPlayer.framesDrawn);
+    d.framesDropped = String(this.chunkPlayer.counts.dropped);
   }
 
   private rejoin(reason: string): void {
@@ -180,9 +275,10 @@ export class CameraTile {
     this.details.textContent = [size, watchers].filter(Boolean).join(' · ');
     this.toggle.textContent = this.info.state === 'paused' ? 'Resume' : 'Pause';
     this.toggle.hidden = !(this.info.state === 'live' || this.info.state === 'paused') || !this.viewerOnline;
-    this.sound.hidden = !this.info.mime?.includes('opus') || this.info.state !== 'live';
-    this.sound.textContent = this.video.muted ? 'Sound off' : 'Sound on';
-    this.sound.setAttribute('aria-pressed', String(!this.video.muted));
+    const hasAudio = this.info.format === 'chunks' ? this.info.audioCodec !== null : this.info.mime?.includes('opus') === true;
+    this.sound.hidden = !hasAudio || this.info.state !== 'live';
+    this.sound.textContent = this.soundOn ? 'Sound on' : 'Sound off';
+    this.sound.setAttribute('aria-pressed', String(this.soundOn));
   }
 
   private noteTimer: ReturnType<typeof setTimeout> | null = null;

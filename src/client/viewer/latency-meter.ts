@@ -3,7 +3,17 @@
 // the true latency read from the time code in each shown frame. Runs only while shown.
 import { localNow } from '../common/clock.ts';
 import { codeAge, codeRegion, readTimeCode } from '../common/time-code.ts';
-import type { MsePlayer } from './mse-player.ts';
+import type { ShownFrame } from './chunk-player.ts';
+
+/** What the meter watches: the frames a tile shows, and its player's own buffer. */
+export interface MeterSource {
+  /** Calls `cb` for every frame shown until the returned function is called. */
+  watchFrames(cb: (f: ShownFrame) => void): () => void;
+  /** Seconds of video buffered ahead of what is shown, or null (none, or not known). */
+  readonly lead: number | null;
+  /** Audio waiting to be played, ms, or null (no such buffer). */
+  readonly audioBufferMs: number | null;
+}
 
 /** Frames the shown figures are the median of. */
 const WINDOW = 15;
@@ -15,11 +25,6 @@ const FRAMES_STALE_MS = 1000;
 /** After this many frames in a row without a readable code (not the test pattern), look only once a second. */
 const UNREADABLE_RUN = 30;
 
-type FrameVideo = HTMLVideoElement & {
-  requestVideoFrameCallback?: (cb: (now: number, meta: { mediaTime: number; width: number; height: number }) => void) => number;
-  cancelVideoFrameCallback?: (handle: number) => void;
-};
-
 function median(values: number[]): number | null {
   if (values.length === 0) return null;
   const s = [...values].sort((a, b) => a - b);
@@ -29,7 +34,7 @@ function median(values: number[]): number | null {
 /** Per-tile meter; show(true) starts it. */
 export class LatencyMeter {
   private on = false;
-  private handle: number | null = null;
+  private unwatch: (() => void) | null = null;
   private renderTimer: ReturnType<typeof setInterval> | null = null;
   private estimates: number[] = [];
   private measured: number[] = [];
@@ -38,16 +43,13 @@ export class LatencyMeter {
   private unreadable = 0;
   private lastTryAt = -Infinity;
   private codeCtx: CanvasRenderingContext2D | null = null;
-  private readonly video: FrameVideo;
 
   constructor(
     private readonly tile: HTMLElement,
-    private readonly player: MsePlayer,
+    private readonly source: MeterSource,
     private readonly el: HTMLElement,
     private readonly clockOffset: () => number,
-  ) {
-    this.video = player.video as FrameVideo;
-  }
+  ) {}
 
   show(on: boolean): void {
     if (on === this.on) return;
@@ -59,8 +61,8 @@ export class LatencyMeter {
       this.render();
       return;
     }
-    if (this.handle !== null) this.video.cancelVideoFrameCallback?.(this.handle);
-    this.handle = null;
+    this.unwatch?.();
+    this.unwatch = null;
     if (this.renderTimer) clearInterval(this.renderTimer);
     this.renderTimer = null;
     this.reset();
@@ -77,20 +79,17 @@ export class LatencyMeter {
   }
 
   private arm(): void {
-    // Without requestVideoFrameCallback (old browsers) only the buffer is shown.
-    if (this.on && this.video.requestVideoFrameCallback) this.handle = this.video.requestVideoFrameCallback((_now, meta) => this.onFrame(meta));
+    this.unwatch?.();
+    this.unwatch = this.on ? this.source.watchFrames((f) => this.onFrame(f)) : null;
   }
 
-  private onFrame(meta: { mediaTime: number; width: number; height: number }): void {
-    this.handle = null;
-    if (!this.on) return;
+  private onFrame(f: ShownFrame): void {
     const now = localNow();
     this.lastFrameAt = now;
-    const captured = this.player.captureTimeAt(meta.mediaTime);
-    if (captured !== null) push(this.estimates, now - captured);
+    if (f.captured !== null) push(this.estimates, now - f.captured);
     // Reading costs a copy of the frame: a stream that is not the test pattern is tried once a second.
     const tryCode = this.unreadable < UNREADABLE_RUN || now - this.lastTryAt > 1000;
-    const painted = tryCode ? this.readCode(meta.width || this.video.videoWidth, meta.height || this.video.videoHeight) : null;
+    const painted = tryCode ? this.readCode(f.image, f.width, f.height) : null;
     if (tryCode) {
       this.lastTryAt = now;
       this.unreadable = painted === null ? this.unreadable + 1 : 0;
@@ -103,11 +102,10 @@ export class LatencyMeter {
         this.lastCodeAt = now;
       }
     }
-    this.arm();
   }
 
   /** The time code in the frame being shown, or null (not the test pattern, or unreadable). */
-  private readCode(width: number, height: number): number | null {
+  private readCode(image: CanvasImageSource, width: number, height: number): number | null {
     if (!width || !height) return null;
     const region = codeRegion(width, height);
     // Made once per overlay: this runs for every frame shown.
@@ -120,26 +118,25 @@ export class LatencyMeter {
       c.height = region.height;
     }
     // The whole frame at its own size, clipped to the region that holds the code.
-    ctx.drawImage(this.video, 0, 0, width, height);
+    ctx.drawImage(image, 0, 0, width, height);
     return readTimeCode(ctx.getImageData(0, 0, region.width, region.height), width, height);
   }
 
   private render(): void {
     const now = localNow();
     const fresh = now - this.lastFrameAt < FRAMES_STALE_MS;
-    if (!fresh) {
-      // A re-started stream can drop a pending callback: ask again.
-      if (this.handle !== null) this.video.cancelVideoFrameCallback?.(this.handle);
-      this.arm();
-    }
+    // A re-started stream can drop a pending callback: ask again.
+    if (!fresh) this.arm();
     const estimate = fresh ? median(this.estimates) : null;
     const measured = now - this.lastCodeAt < CODE_STALE_MS ? median(this.measured) : null;
-    const lead = this.player.lead;
+    const lead = this.source.lead;
+    const audio = this.source.audioBufferMs;
     const lines: string[] = [];
     if (!fresh) lines.push('latency: no new frames');
     else lines.push(estimate === null ? 'latency: waiting for timed media' : `latency ≈ ${Math.round(estimate)} ms`);
     if (measured !== null) lines.push(`test pattern: ${Math.round(measured)} ms`);
     if (lead !== null) lines.push(`buffer ${Math.round(lead * 1000)} ms`);
+    if (audio !== null) lines.push(`audio buffer ${Math.round(audio)} ms`);
     this.el.textContent = lines.join('\n');
     setOrDelete(this.tile, 'latencyEstimateMs', estimate);
     setOrDelete(this.tile, 'latencyMeasuredMs', measured);

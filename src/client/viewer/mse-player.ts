@@ -4,6 +4,12 @@ import { SourceBufferQueue } from './sourcebuffer-queue.ts';
 import { DEFAULT_LIVE_EDGE, decideLiveEdge, type LiveEdgeConfig } from './live-edge.ts';
 import { ClusterRegrouper } from '../../media/webm/cluster-regrouper.ts';
 import { withDateUtc } from '../../media/webm/date-utc.ts';
+import type { ShownFrame } from './chunk-player.ts';
+
+type FrameVideo = HTMLVideoElement & {
+  requestVideoFrameCallback?: (cb: (now: number, meta: { mediaTime: number; width: number; height: number }) => void) => number;
+  cancelVideoFrameCallback?: (handle: number) => void;
+};
 
 export interface PlayerEvents {
   /** The player cannot go on with this stream; the page re-joins it from the latest keyframe. */
@@ -196,6 +202,25 @@ export class MsePlayer {
   /** When the frame at `mediaTime` (s) was captured, on this page's clock, or null when the stream does not say. */
   captureTimeAt(mediaTime: number): number | null {
     return this.epoch > 0 ? this.epoch + mediaTime * 1000 : null;
+  }
+
+  /**
+   * Calls `cb` for every frame the video shows (requestVideoFrameCallback; nothing in browsers
+   * without it) until the returned function is called.
+   */
+  watchFrames(cb: (f: ShownFrame) => void): () => void {
+    const v = this.video as FrameVideo;
+    if (!v.requestVideoFrameCallback) return () => undefined;
+    let handle: number | null = null;
+    const loop = (_now: number, meta: { mediaTime: number; width: number; height: number }): void => {
+      handle = v.requestVideoFrameCallback!(loop);
+      cb({ captured: this.captureTimeAt(meta.mediaTime), image: v, width: meta.width || v.videoWidth, height: meta.height || v.videoHeight });
+    };
+    handle = v.requestVideoFrameCallback(loop);
+    return () => {
+      if (handle !== null) v.cancelVideoFrameCallback?.(handle);
+      handle = null;
+    };
   }
 
   /** Seconds of media buffered ahead of the playback position (the player's own share of the latency). */

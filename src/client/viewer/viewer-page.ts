@@ -2,7 +2,7 @@
 // and `/?camera=<id or name>` for one camera filling the window with no chrome.
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor } from '../common/socket.ts';
-import { FLAG_INIT, decodeFrame, type CameraInfo, type Command, type ServerMessage } from '../../shared/protocol.ts';
+import { FLAG_INIT, FRAME_KIND_CHUNK, decodeFrame, type CameraInfo, type Command, type ServerMessage } from '../../shared/protocol.ts';
 import { CameraTile, type TileContext } from './camera-tile.ts';
 import { liveEdgeFromParams } from './live-edge.ts';
 
@@ -29,6 +29,8 @@ for (const w of liveEdge.warnings) console.warn(w);
 const tileContext: TileContext = {
   player: { liveEdge: liveEdge.config, lowDelay: params.get('lowdelay') !== '0', batchAppends: params.get('batch') !== '0' },
   clockOffset: () => socket.clock.offset,
+  // `?decoder=mse`: always the WebM stream (for comparing, or a browser whose WebCodecs misbehaves).
+  chunks: params.get('decoder') !== 'mse',
 };
 
 // The latency overlay: a button and the L key toggle it; `?meter=1|0` sets it for this visit.
@@ -84,7 +86,10 @@ function onMessage(m: ServerMessage): void {
       reconcile(m.cameras);
       return;
     case 'stream':
-      tiles.get(m.cameraId)?.startStream(m.mime);
+      tiles.get(m.cameraId)?.startStream(m);
+      return;
+    case 'codec':
+      tiles.get(m.cameraId)?.codec(m.video, m.audio);
       return;
     case 'command-result': {
       const cameraId = pendingCommands.get(m.requestId);
@@ -108,11 +113,13 @@ function onBinary(data: ArrayBuffer): void {
     console.warn(`ignored a binary message: ${(err as Error).message}`);
     return;
   }
-  const { flags, time, channel } = frame.header;
+  const { kind, flags, time, channel } = frame.header;
   // Capture times come on the server's clock: turn them into this page's.
   // Until this page's clock is synced, capture times are unknown here.
-  const epoch = time > 0 && socket.clock.current !== null ? time - socket.clock.offset : 0;
-  byChannel.get(channel)?.append(frame.payload, (flags & FLAG_INIT) !== 0, epoch);
+  const local = time > 0 && socket.clock.current !== null ? time - socket.clock.offset : 0;
+  const tile = byChannel.get(channel);
+  if (kind === FRAME_KIND_CHUNK) tile?.pushChunk(frame.payload, flags, local);
+  else tile?.append(frame.payload, (flags & FLAG_INIT) !== 0, local);
 }
 
 /** Brings the tiles in line with the camera list. */
@@ -123,7 +130,7 @@ function reconcile(cameras: CameraInfo[]): void {
     seen.add(info.id);
     let tile = tiles.get(info.id);
     if (!tile) {
-      tile = new CameraTile(info, { subscribe, command, focus: toggleFocus }, tileContext);
+      tile = new CameraTile(info, { subscribe, command, focus: toggleFocus, keyframe: (cameraId) => socket.sendJson({ type: 'keyframe', cameraId }) }, tileContext);
       tile.showMeter(meterOn);
       tiles.set(info.id, tile);
       subscribe(info.id);
@@ -154,7 +161,8 @@ function columnsFor(n: number): number {
 
 function subscribe(cameraId: string): void {
   if (suspended) return;
-  socket.sendJson({ type: 'subscribe', cameraId });
+  // A page that can decode WebCodecs gets a WebCodecs camera's chunks; otherwise its WebM.
+  socket.sendJson({ type: 'subscribe', cameraId, chunks: tiles.get(cameraId)?.acceptsChunks ?? false });
 }
 
 function command(cameraId: string, cmd: Command): void {

@@ -1,0 +1,359 @@
+// Streams a MediaStream to the server with WebCodecs: each camera frame goes through a VideoEncoder
+// configured for live use, the microphone through an Opus AudioEncoder, and every encoded chunk is
+// sent at once in its own binary frame, stamped with its capture time. The decoders' setup goes as
+// a `codec` message before the first chunk of each track and whenever it changes. Frames are
+// skipped, never queued, while the encoder or the socket is behind. One instance per stream.
+import { FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, encodeFrame } from '../../shared/protocol.ts';
+import { localNow } from '../common/clock.ts';
+import { readAudioData, readVideoFrames, type FrameReader, type VideoReadMethod } from './media-frames.ts';
+import { SendLog } from './send-log.ts';
+
+/** Which video codec to use: H.264 where this browser can encode it, else VP8 (`auto`), or one of them. */
+export type CodecChoice = 'auto' | 'h264' | 'vp8';
+
+export interface WebCodecsSettings {
+  codec: CodecChoice;
+  /** Target video bitrate, bits per second. */
+  videoBitsPerSecond: number;
+  /** Frames per second sent at most. */
+  fps: number;
+  /** A keyframe at least this often (a safety net; viewers ask for one when they need it). */
+  keyframeIntervalMs: number;
+  /** Report an encoder too slow for live use (see `slow`); off when the link named the codec. */
+  judgeSpeed: boolean;
+  /** Forces how frames are read (for tests). */
+  readMethod?: VideoReadMethod | undefined;
+}
+
+/** Periodic keyframe spacing when the link does not set one. */
+export const DEFAULT_CHUNK_KEYFRAME_INTERVAL_MS = 2000;
+/** Frames waiting in the encoder beyond which new ones are skipped (MEDIA-NOTES). */
+const MAX_ENCODE_QUEUE = 2;
+/** Bytes waiting in the socket beyond which video frames are skipped (about 0.25 s at 2 Mbit/s; audio keeps flowing). */
+const MAX_SOCKET_BACKLOG = 64 * 1024;
+/** Capture times kept for frames inside the encoder, at most. */
+const MAX_IN_FLIGHT = 64;
+/**
+ * An encoder whose output comes this much later than its input is too slow for live use (Firefox's
+ * H.264 encoder holds ~1.7 s of frames whatever the latency mode, while reporting an empty queue):
+ * judged on the median of the frames after the first few.
+ */
+const SLOW_ENCODER_MS = 250;
+const SLOW_JUDGE_AFTER = 10;
+const SLOW_JUDGE_FRAMES = 30;
+
+/** True when this browser can encode video with WebCodecs. */
+export function webCodecsAvailable(): boolean {
+  return typeof VideoEncoder !== 'undefined' && typeof VideoFrame !== 'undefined' && typeof EncodedVideoChunk !== 'undefined';
+}
+
+/** A default bitrate for a picture size (bits per second). */
+export function defaultBitrate(width: number, height: number): number {
+  const pixels = width * height;
+  return pixels <= 640 * 480 ? 1_200_000 : pixels <= 1280 * 720 ? 2_500_000 : 4_000_000;
+}
+
+/** H.264 Constrained Baseline at a level that fits the picture (3.1 up to 720p30, else 4.0). */
+function h264Codec(width: number, height: number): string {
+  return width * height <= 1280 * 720 ? 'avc1.42e01f' : 'avc1.42e028';
+}
+
+/** The encoder setup for this browser, or null when it can encode none of the codecs asked for. */
+export async function chooseVideoConfig(choice: CodecChoice, width: number, height: number, fps: number, bitrate: number): Promise<VideoEncoderConfig | null> {
+  const base = { width, height, bitrate, framerate: fps, latencyMode: 'realtime', hardwareAcceleration: 'no-preference' } as const;
+  const candidates: VideoEncoderConfig[] = [];
+  // Annex B keeps SPS/PPS in every keyframe, so any keyframe can start a decoder (no `description`).
+  if (choice !== 'vp8') candidates.push({ ...base, codec: h264Codec(width, height), avc: { format: 'annexb' } });
+  if (choice !== 'h264') candidates.push({ ...base, codec: 'vp8' });
+  for (const config of candidates) {
+    try {
+      const { supported } = await VideoEncoder.isConfigSupported(config);
+      if (supported) return config;
+    } catch {
+      // Not this one.
+    }
+  }
+  return null;
+}
+
+/** The Opus setup for an audio track, or null when this browser cannot encode it. */
+async function chooseAudioConfig(track: MediaStreamTrack): Promise<AudioEncoderConfig | null> {
+  if (typeof AudioEncoder === 'undefined' || typeof AudioData === 'undefined') return null;
+  const s = track.getSettings();
+  const config: AudioEncoderConfig = { codec: 'opus', sampleRate: s.sampleRate ?? 48_000, numberOfChannels: Math.min(2, s.channelCount ?? 1), bitrate: 64_000 };
+  try {
+    return (await AudioEncoder.isConfigSupported(config)).supported ? config : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface WebCodecsEvents {
+  /** Bytes handed to the socket, for the bitrate display. */
+  sent(bytes: number): void;
+  /** The stream cannot go on (an encoder failed); the page falls back to MediaRecorder. */
+  failed(message: string): void;
+  /** The video encoder holds frames far too long for live use (median delay, ms): the page tries another codec. */
+  slow(codec: string, delayMs: number): void;
+  /** A note for people (e.g. no audio encoder). */
+  note(message: string): void;
+}
+
+/** What the page's socket offers this stream. */
+export interface ChunkSocket {
+  /** Sends a binary frame; false when the socket is gone. */
+  sendBinary(frame: Uint8Array): boolean;
+  sendJson(message: unknown): void;
+  readonly bufferedAmount: number;
+}
+
+/** Counters for the status line and tests. */
+export interface ChunkStats {
+  encoded: number;
+  skipped: number;
+  keyframes: number;
+  /** How long the video encoder took, ms (smoothed). */
+  encodeMs: number;
+}
+
+function base64(bytes: AllowSharedBufferSource | undefined): string | undefined {
+  if (!bytes) return undefined;
+  const u8 = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
+  let s = '';
+  for (const b of u8) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+/** One WebCodecs stream over the socket. */
+export class WebCodecsStream {
+  readonly stats: ChunkStats = { encoded: 0, skipped: 0, keyframes: 0, encodeMs: 0 };
+  /** Encoder delays of the first frames, to tell a codec too slow for live use. */
+  private delays: number[] = [];
+  private video: VideoEncoder | null = null;
+  private audio: AudioEncoder | null = null;
+  private videoReader: FrameReader | null = null;
+  private audioReader: FrameReader | null = null;
+  private seq = 0;
+  private stopped = false;
+  private paused = false;
+  private wantKey = true;
+  private lastKeyAt = -Infinity;
+  private lastFrameAt = -Infinity;
+  /** Capture time (this page's clock, ms) by frame timestamp (µs), for frames inside the encoder. */
+  private readonly captured = new Map<number, number>();
+  /** The audio clock anchored on this page's clock: [AudioData timestamp µs, capture time ms]. */
+  private audioAnchor: [number, number] | null = null;
+  private sentVideoConfig = '';
+  private sentAudioConfig = '';
+  private readonly sendLog = new SendLog();
+
+  private constructor(
+    private readonly media: MediaStream,
+    private readonly socket: ChunkSocket,
+    private readonly events: Partial<WebCodecsEvents>,
+    private readonly settings: WebCodecsSettings,
+    readonly videoConfig: VideoEncoderConfig,
+    private audioConfig: AudioEncoderConfig | null,
+  ) {}
+
+  /** Negotiates codecs; null when this browser cannot encode the video (use MediaRecorder). */
+  static async create(media: MediaStream, socket: ChunkSocket, events: Partial<WebCodecsEvents>, settings: WebCodecsSettings): Promise<WebCodecsStream | null> {
+    const track = media.getVideoTracks()[0];
+    if (!track || !webCodecsAvailable()) return null;
+    const s = track.getSettings();
+    const width = even(s.width ?? 1280);
+    const height = even(s.height ?? 720);
+    const videoConfig = await chooseVideoConfig(settings.codec, width, height, settings.fps, settings.videoBitsPerSecond);
+    if (!videoConfig) return null;
+    const audioTrack = media.getAudioTracks()[0];
+    const audioConfig = audioTrack ? await chooseAudioConfig(audioTrack) : null;
+    const stream = new WebCodecsStream(media, socket, events, settings, videoConfig, audioConfig);
+    if (audioTrack && !audioConfig) events.note?.('This browser cannot encode Opus audio with WebCodecs: the stream has no sound.');
+    return stream;
+  }
+
+  /** A short name of what is sent, e.g. "H.264 + Opus". */
+  get description(): string {
+    const video = this.videoConfig.codec.startsWith('avc1') ? 'H.264' : this.videoConfig.codec.toUpperCase();
+    return this.audioConfig ? `${video} + Opus` : video;
+  }
+
+  /** Announces the stream and starts encoding. */
+  async start(): Promise<void> {
+    const { width, height } = this.videoConfig;
+    this.socket.sendJson({ type: 'stream', format: 'chunks', width, height, fps: this.settings.fps, audio: this.audioConfig !== null });
+    this.video = new VideoEncoder({
+      output: (chunk, meta) => this.onVideo(chunk, meta),
+      error: (e) => this.fail(`video encoder: ${e.message}`),
+    });
+    this.video.configure(this.videoConfig);
+    const videoTrack = this.media.getVideoTracks()[0]!;
+    this.videoReader = readVideoFrames(videoTrack, (frame) => this.onFrame(frame), this.settings.readMethod);
+    const audioTrack = this.media.getAudioTracks()[0];
+    if (this.audioConfig && audioTrack) {
+      this.audio = new AudioEncoder({
+        output: (chunk, meta) => this.onAudio(chunk, meta),
+        error: (e) => this.fail(`audio encoder: ${e.message}`),
+      });
+      try {
+        const reader = await readAudioData(audioTrack, (data) => this.onAudioData(data));
+        if (this.stopped) reader.stop();
+        else this.audioReader = reader;
+      } catch (err) {
+        this.events.note?.(`Sound could not be captured: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Makes the next frame a keyframe (a viewer joins or lost one). */
+  requestKeyframe(): void {
+    this.wantKey = true;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wantKey = true;
+  }
+
+  /** Stops reading and encoding for good. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.videoReader?.stop();
+    this.audioReader?.stop();
+    for (const codec of [this.video, this.audio]) {
+      if (codec && codec.state !== 'closed') codec.close();
+    }
+    this.captured.clear();
+  }
+
+  /** What is encoded but not yet on the network, given how many bytes the socket still holds. */
+  backlog(socketBuffered: number): { bytes: number; ms: number } {
+    const oldest = this.sendLog.oldest(socketBuffered);
+    return { bytes: socketBuffered, ms: oldest === null ? 0 : Math.max(0, localNow() - oldest) };
+  }
+
+  private onFrame(frame: VideoFrame): void {
+    const encoder = this.video;
+    const now = localNow();
+    try {
+      if (this.stopped || this.paused || !encoder || encoder.state !== 'configured') return;
+      // Not faster than asked (a source may give more frames than the setting).
+      if (now - this.lastFrameAt < 1000 / this.settings.fps - 4) return;
+      // Behind: skip this frame rather than queue it (the encoder's references stay intact).
+      if (encoder.encodeQueueSize > MAX_ENCODE_QUEUE || this.socket.bufferedAmount > MAX_SOCKET_BACKLOG) {
+        this.stats.skipped++;
+        return;
+      }
+      this.lastFrameAt = now;
+      const keyFrame = this.wantKey || now - this.lastKeyAt >= this.settings.keyframeIntervalMs;
+      if (keyFrame) {
+        this.wantKey = false;
+        this.lastKeyAt = now;
+      }
+      this.captured.set(frame.timestamp, now);
+      if (this.captured.size > MAX_IN_FLIGHT) this.captured.delete(this.captured.keys().next().value!);
+      encoder.encode(frame, { keyFrame });
+    } finally {
+      frame.close();
+    }
+  }
+
+  private onVideo(chunk: EncodedVideoChunk, meta: EncodedVideoChunkMetadata | undefined): void {
+    if (this.stopped) return;
+    const config = meta?.decoderConfig;
+    if (config) {
+      const video = { codec: config.codec, width: config.codedWidth ?? this.videoConfig.width, height: config.codedHeight ?? this.videoConfig.height, description: base64(config.description) };
+      const key = JSON.stringify(video);
+      if (key !== this.sentVideoConfig) {
+        this.sentVideoConfig = key;
+        this.socket.sendJson({ type: 'codec', video });
+      }
+    }
+    const now = localNow();
+    const time = this.captured.get(chunk.timestamp) ?? now;
+    this.captured.delete(chunk.timestamp);
+    this.judgeDelay(now - time);
+    const key = chunk.type === 'key';
+    if (key) this.stats.keyframes++;
+    this.stats.encoded++;
+    this.send(chunk, key ? FLAG_KEY : 0, time);
+  }
+
+  private judgeDelay(delay: number): void {
+    this.stats.encodeMs = this.stats.encoded === 0 ? delay : this.stats.encodeMs * 0.9 + delay * 0.1;
+    if (this.stats.encoded < SLOW_JUDGE_AFTER || this.delays.length >= SLOW_JUDGE_FRAMES) return;
+    this.delays.push(delay);
+    if (this.delays.length < SLOW_JUDGE_FRAMES) return;
+    const median = [...this.delays].sort((a, b) => a - b)[this.delays.length >> 1]!;
+    if (median > SLOW_ENCODER_MS && this.settings.judgeSpeed) {
+      this.stop();
+      this.events.slow?.(this.videoConfig.codec, median);
+    }
+  }
+
+  private onAudioData(data: AudioData): void {
+    const encoder = this.audio;
+    try {
+      if (this.stopped || !encoder || encoder.state === 'closed' || !this.audioConfig) return;
+      // Configured from the audio itself: the track's settings may not say its real rate.
+      const { sampleRate, numberOfChannels } = data;
+      if (encoder.state === 'unconfigured' || this.audioConfig.sampleRate !== sampleRate || this.audioConfig.numberOfChannels !== numberOfChannels) {
+        this.audioConfig = { ...this.audioConfig, sampleRate, numberOfChannels };
+        encoder.configure(this.audioConfig);
+      }
+      // The audio clock, anchored on this page's clock as each block arrives (it ends about now).
+      this.audioAnchor = [data.timestamp, localNow() - data.duration / 1000];
+      if (this.paused) return;
+      if (encoder.encodeQueueSize > 10) return; // far behind: drop, the viewer fills the gap
+      encoder.encode(data);
+    } finally {
+      data.close();
+    }
+  }
+
+  private onAudio(chunk: EncodedAudioChunk, meta: EncodedAudioChunkMetadata | undefined): void {
+    if (this.stopped) return;
+    const config = meta?.decoderConfig;
+    if (config) {
+      const audio = { codec: config.codec, sampleRate: config.sampleRate, channels: config.numberOfChannels, description: base64(config.description) };
+      const key = JSON.stringify(audio);
+      if (key !== this.sentAudioConfig) {
+        this.sentAudioConfig = key;
+        this.socket.sendJson({ type: 'codec', audio });
+      }
+    }
+    if (!this.sentAudioConfig) return; // (cannot happen: the first output carries the setup)
+    const anchor = this.audioAnchor;
+    const time = anchor ? anchor[1] + (chunk.timestamp - anchor[0]) / 1000 : localNow();
+    this.send(chunk, FLAG_KEY | FLAG_AUDIO, time);
+  }
+
+  private send(chunk: EncodedVideoChunk | EncodedAudioChunk, flags: number, time: number): void {
+    const payload = new Uint8Array(chunk.byteLength);
+    chunk.copyTo(payload);
+    const frame = encodeFrame({ kind: FRAME_KIND_CHUNK, flags, channel: 0, seq: this.seq, time }, payload);
+    if (!this.socket.sendBinary(frame)) {
+      this.stop();
+      return;
+    }
+    this.seq++;
+    this.sendLog.add(time, frame.byteLength);
+    this.events.sent?.(payload.byteLength);
+  }
+
+  private fail(message: string): void {
+    if (this.stopped) return;
+    this.stop();
+    this.events.failed?.(message);
+  }
+}
+
+/** Encoders want even picture sizes. */
+function even(n: number): number {
+  return Math.max(2, n - (n % 2));
+}

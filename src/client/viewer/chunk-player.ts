@@ -1,0 +1,296 @@
+// Plays one camera's WebCodecs chunks: video through a VideoDecoder onto a canvas, drawing the
+// newest decoded frame at each animation frame (every frame it drops or draws is closed), audio
+// through an AudioOutput. Nothing waits in a buffer, so latency cannot creep up: a frame that
+// arrives late (a blocked page, a stalled network) is dropped with everything up to the next
+// keyframe, which is asked for at once; a decoder error re-joins the stream.
+import { FLAG_AUDIO, FLAG_KEY, type AudioCodecConfig, type VideoCodecConfig } from '../../shared/protocol.ts';
+import { localNow } from '../common/clock.ts';
+import { AudioOutput, type AudioStats } from './audio-output.ts';
+
+export interface ChunkPlayerEvents {
+  /** The first frame of a stream was drawn. */
+  firstFrame(): void;
+  /** The decoder needs a keyframe: ask the server (it asks the camera). */
+  keyframe(): void;
+  /** The player cannot go on with this stream; the page re-joins it. */
+  rejoin(reason: string): void;
+  /** This browser cannot decode the stream's video: the page asks for WebM instead. */
+  unsupported(message: string): void;
+}
+
+/** A frame being shown, for the latency meter: valid only during the callback. */
+export interface ShownFrame {
+  /** When it was captured (this page's clock, ms), or null when the stream does not say. */
+  captured: number | null;
+  image: CanvasImageSource;
+  width: number;
+  height: number;
+}
+
+/** A chunk that arrives this much later than the stream's usual delay is stale: drop to the next keyframe. */
+export const STALE_MS = 300;
+/** The usual delay is the smallest seen over this window. */
+const BASELINE_WINDOW_MS = 10_000;
+/** After dropping for this long, take the next keyframe whatever its age (the clock estimate may have moved). */
+const MAX_DROP_MS = 1500;
+/** Chunks waiting in the decoder beyond which it is behind: drop to the next keyframe. */
+const MAX_DECODE_QUEUE = 10;
+/** Keyframe requests at most this often. */
+const KEYFRAME_ASK_SPACING_MS = 250;
+/** No frame decoded for this long while chunks keep arriving: the decoder is stuck, re-join. */
+const STUCK_MS = 4000;
+
+/** Decodes and draws one stream at a time; start() for each new one. */
+export class ChunkPlayer {
+  readonly canvas: HTMLCanvasElement;
+  private readonly ctx: CanvasRenderingContext2D | null;
+  readonly audio: AudioOutput;
+  private decoder: VideoDecoder | null = null;
+  private config: VideoCodecConfig | null = null;
+  /** A new video setup that applies from the next keyframe. */
+  private nextConfig: VideoCodecConfig | null = null;
+  private generation = 0;
+  private needKey = true;
+  private droppingSince: number | null = null;
+  private lastAskAt = -Infinity;
+  /** The newest decoded frame not yet drawn. */
+  private pending: VideoFrame | null = null;
+  private raf = 0;
+  private drawn = 0;
+  private firstFrameSeen = false;
+  private lastOutputAt = 0;
+  private lastChunkAt = 0;
+  /** [time, age] of recent video chunks, for the usual delay. */
+  private ages: [number, number][] = [];
+  /** Capture time (ms, this page's clock) by frame timestamp (µs), for frames inside the decoder. */
+  private readonly captured = new Map<number, number>();
+  private readonly watchers = new Set<(f: ShownFrame) => void>();
+  /** Frames decoded but replaced by a newer one before they could be drawn; video chunks dropped (late, or waiting for a keyframe). */
+  readonly counts = { decoded: 0, replaced: 0, dropped: 0 };
+
+  constructor(private readonly events: Partial<ChunkPlayerEvents>) {
+    this.canvas = document.createElement('canvas');
+    this.canvas.className = 'tile-canvas';
+    this.ctx = this.canvas.getContext('2d', { alpha: false, desynchronized: true });
+    this.audio = new AudioOutput((m) => console.warn(`audio: ${m}`));
+  }
+
+  /** Starts a new stream with its decoders' setup (the previous one is torn down). */
+  start(video: VideoCodecConfig | null, audio: AudioCodecConfig | null): void {
+    this.teardown();
+    this.lastChunkAt = performance.now();
+    this.lastOutputAt = this.lastChunkAt;
+    if (audio) this.codec(undefined, audio);
+    if (!video) return;
+    if (typeof VideoDecoder === 'undefined') {
+      this.events.unsupported?.('This browser has no WebCodecs video decoder.');
+      return;
+    }
+    this.config = video;
+    this.openDecoder();
+  }
+
+  /** The camera changed a track's setup mid-stream (video: from its next keyframe). */
+  codec(video: VideoCodecConfig | undefined, audio: AudioCodecConfig | undefined): void {
+    if (video) this.nextConfig = video;
+    if (audio) void this.audio.configure({ codec: audio.codec, sampleRate: audio.sampleRate, numberOfChannels: audio.channels, ...(audio.description ? { description: fromBase64(audio.description) } : {}) });
+  }
+
+  /** One encoded chunk (flags from its header); `captured`: its capture time on this page's clock, ms (0 = unknown). */
+  push(payload: Uint8Array, flags: number, captured: number): void {
+    const now = localNow();
+    const timestamp = Math.round((captured > 0 ? captured : now) * 1000);
+    if ((flags & FLAG_AUDIO) !== 0) {
+      this.audio.decode(payload, timestamp);
+      return;
+    }
+    const decoder = this.decoder;
+    if (!decoder || decoder.state === 'closed') return;
+    this.lastChunkAt = performance.now();
+    const key = (flags & FLAG_KEY) !== 0;
+    if (key && this.nextConfig) {
+      this.config = this.nextConfig;
+      this.nextConfig = null;
+      decoder.configure(decoderConfig(this.config));
+    }
+    const stale = captured > 0 && this.isStale(now, now - captured);
+    if (!key && (this.needKey || stale || decoder.decodeQueueSize > MAX_DECODE_QUEUE)) {
+      // Decoding from here would show the past, or cannot work without the frames dropped: wait for a keyframe.
+      this.counts.dropped++;
+      this.dropUntilKey();
+      return;
+    }
+    if (key && stale && this.droppingSince !== null && now - this.droppingSince < MAX_DROP_MS) {
+      this.counts.dropped++;
+      this.dropUntilKey();
+      return;
+    }
+    this.needKey = false;
+    this.droppingSince = null;
+    if (captured > 0) {
+      this.captured.set(timestamp, captured);
+      if (this.captured.size > 64) this.captured.delete(this.captured.keys().next().value!);
+    }
+    try {
+      decoder.decode(new EncodedVideoChunk({ type: key ? 'key' : 'delta', timestamp, data: payload }));
+    } catch (err) {
+      this.fail(`decode: ${(err as Error).message}`);
+    }
+    if (performance.now() - this.lastOutputAt > STUCK_MS && this.firstFrameSeen) this.fail('no picture decoded for 4 s');
+  }
+
+  /** Calls `cb` for every frame drawn until the returned function is called. */
+  watchFrames(cb: (f: ShownFrame) => void): () => void {
+    this.watchers.add(cb);
+    return () => this.watchers.delete(cb);
+  }
+
+  /** Frames drawn in this player's life. */
+  get framesDrawn(): number {
+    return this.drawn;
+  }
+
+  get audioStats(): AudioStats {
+    return this.audio.stats;
+  }
+
+  /** Stops the current stream (the canvas keeps its last picture). */
+  teardown(): void {
+    this.generation++;
+    if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
+    this.decoder = null;
+    this.config = null;
+    this.nextConfig = null;
+    this.pending?.close();
+    this.pending = null;
+    cancelAnimationFrame(this.raf);
+    this.raf = 0;
+    this.captured.clear();
+    this.ages = [];
+    this.needKey = true;
+    this.droppingSince = null;
+    this.firstFrameSeen = false;
+    this.audio.reset();
+  }
+
+  destroy(): void {
+    this.teardown();
+    this.audio.close();
+    this.watchers.clear();
+  }
+
+  /** Opens the decoder at once (the keyframe follows the stream's start); a setup it cannot decode is reported as unsupported. */
+  private openDecoder(): void {
+    const generation = this.generation;
+    const decoder = new VideoDecoder({
+      output: (frame) => this.onFrame(frame, generation),
+      error: (e) => {
+        if (generation !== this.generation) return;
+        if (e.name === 'NotSupportedError' && this.counts.decoded === 0) {
+          const name = this.configName;
+          this.teardown();
+          this.events.unsupported?.(`This browser cannot decode ${name}.`);
+        } else this.fail(`decode error: ${e.message}`);
+      },
+    });
+    this.decoder = decoder;
+    try {
+      decoder.configure(decoderConfig(this.config!));
+    } catch (err) {
+      const name = this.configName;
+      this.teardown();
+      this.events.unsupported?.(`This browser cannot decode ${name}: ${(err as Error).message}`);
+    }
+  }
+
+  private get configName(): string {
+    return this.config?.codec ?? 'this video';
+  }
+
+  /** Is a chunk this old (ms) late compared with the stream's usual delay? */
+  private isStale(now: number, age: number): boolean {
+    this.ages.push([now, age]);
+    while (this.ages.length > 0 && now - this.ages[0]![0] > BASELINE_WINDOW_MS) this.ages.shift();
+    if (this.ages.length > 600) this.ages.shift();
+    let usual = Infinity;
+    for (const [, a] of this.ages) usual = Math.min(usual, a);
+    return age - usual > STALE_MS;
+  }
+
+  private dropUntilKey(): void {
+    const now = localNow();
+    this.needKey = true;
+    this.droppingSince ??= now;
+    if (now - this.lastAskAt >= KEYFRAME_ASK_SPACING_MS) {
+      this.lastAskAt = now;
+      this.events.keyframe?.();
+    }
+  }
+
+  private onFrame(frame: VideoFrame, generation: number): void {
+    if (generation !== this.generation) {
+      frame.close();
+      return;
+    }
+    this.counts.decoded++;
+    this.lastOutputAt = performance.now();
+    if (this.pending) {
+      this.pending.close();
+      this.counts.replaced++;
+    }
+    this.pending = frame;
+    this.raf ||= requestAnimationFrame(() => this.draw());
+  }
+
+  private draw(): void {
+    this.raf = 0;
+    const frame = this.pending;
+    if (!frame) return;
+    this.pending = null;
+    try {
+      const width = frame.displayWidth;
+      const height = frame.displayHeight;
+      if (this.canvas.width !== width || this.canvas.height !== height) {
+        this.canvas.width = width;
+        this.canvas.height = height;
+      }
+      this.ctx?.drawImage(frame, 0, 0, width, height);
+      this.drawn++;
+      // For tests and the latency benchmark: how many frames were drawn, and when the last one was.
+      this.canvas.dataset.frames = String(this.drawn);
+      this.canvas.dataset.drawnAt = localNow().toFixed(1);
+      const captured = this.captured.get(frame.timestamp) ?? null;
+      this.captured.delete(frame.timestamp);
+      for (const w of this.watchers) w({ captured, image: frame, width, height });
+      if (!this.firstFrameSeen) {
+        this.firstFrameSeen = true;
+        this.events.firstFrame?.();
+      }
+    } finally {
+      frame.close();
+    }
+  }
+
+  private fail(reason: string): void {
+    this.teardown();
+    this.events.rejoin?.(reason);
+  }
+}
+
+function decoderConfig(video: VideoCodecConfig): VideoDecoderConfig {
+  return {
+    codec: video.codec,
+    codedWidth: video.width,
+    codedHeight: video.height,
+    optimizeForLatency: true,
+    hardwareAcceleration: 'no-preference',
+    ...(video.description ? { description: fromBase64(video.description) } : {}),
+  };
+}
+
+function fromBase64(text: string): Uint8Array {
+  const s = atob(text);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}

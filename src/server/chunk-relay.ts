@@ -1,0 +1,178 @@
+// A camera's stream of WebCodecs chunks: the decoders' setup per track, the video chunks since the
+// latest keyframe, and the fan-out to its viewers. Joiners start at a keyframe: the latest one if it
+// is fresh, else the next one, which the camera is asked for at once (never a whole group of pictures).
+import { encodeFrame, FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, ProtocolError, type AudioCodecConfig, type VideoCodecConfig } from '../shared/protocol.ts';
+import type { ViewerSink } from './channel.ts';
+
+/** A joiner starts from the cached keyframe when it is at most this old (a few frames to decode); else it waits for a new one. */
+export const FRESH_KEYFRAME_MS = 200;
+/** A joiner waiting for the keyframe it asked for gets the cached group after this long (a camera that does not answer). */
+export const KEYFRAME_WAIT_MS = 500;
+/** Keyframe requests to the camera at most this often: one keyframe serves every viewer waiting. */
+export const KEYFRAME_REQUEST_SPACING_MS = 100;
+
+/** One chunk stream of a channel, from its `stream` message to the next. */
+export class ChunkRelay {
+  video: VideoCodecConfig | null = null;
+  audio: AudioCodecConfig | null = null;
+  private active = false;
+  /** Frames (header included) from the latest video keyframe on; empty when a joiner must wait. */
+  private gop: Uint8Array[] = [];
+  private gopBytes = 0;
+  private keyAt = -Infinity;
+  private keyRequestedAt = -Infinity;
+  private joinTimer: NodeJS.Timeout | null = null;
+  private readonly viewers = new Map<ViewerSink, { waiting: boolean }>();
+
+  constructor(
+    private readonly cameraId: string,
+    private readonly channel: number,
+    private readonly nextSeq: () => number,
+    private readonly maxRetainedBytes: number,
+    /** Asks the camera for a keyframe. */
+    private readonly requestKeyframe: () => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  get streaming(): boolean {
+    return this.active;
+  }
+
+  /** The camera starts a new chunk stream: its codecs follow, then its chunks. */
+  start(): void {
+    this.clear();
+    this.active = true;
+    for (const v of this.viewers.values()) v.waiting = true;
+  }
+
+  end(): void {
+    this.clear();
+    this.active = false;
+  }
+
+  add(sink: ViewerSink): void {
+    const v = { waiting: true };
+    this.viewers.set(sink, v);
+    if (!this.active || sink.congested()) return;
+    if (this.gop.length > 0 && this.now() - this.keyAt <= FRESH_KEYFRAME_MS) {
+      this.sendJoin(sink, v);
+      return;
+    }
+    this.askKeyframe();
+    this.joinTimer ??= setTimeout(() => this.joinFromCache(), KEYFRAME_WAIT_MS).unref();
+  }
+
+  remove(sink: ViewerSink): boolean {
+    return this.viewers.delete(sink);
+  }
+
+  has(sink: ViewerSink): boolean {
+    return this.viewers.has(sink);
+  }
+
+  /** A viewer's decoder needs a keyframe (it drops video until one comes). */
+  keyframeWanted(): void {
+    if (this.active) this.askKeyframe();
+  }
+
+  /** New decoder setup for a track; in-step viewers are told before the chunks it applies to. */
+  setCodec(update: { video?: VideoCodecConfig | undefined; audio?: AudioCodecConfig | undefined }): void {
+    if (!this.active) throw new ProtocolError('WRONG_ORDER', 'a codec before a chunk "stream" message');
+    const message: { video?: VideoCodecConfig; audio?: AudioCodecConfig } = {};
+    if (update.video) {
+      this.video = update.video;
+      message.video = update.video;
+      // What was kept needs the old setup: joiners wait for the keyframe that comes with the new one.
+      this.gop = [];
+      this.gopBytes = 0;
+    }
+    if (update.audio) {
+      this.audio = update.audio;
+      message.audio = update.audio;
+    }
+    for (const [sink, v] of this.viewers) if (!v.waiting) sink.sendJson({ type: 'codec', cameraId: this.cameraId, channel: this.channel, ...message });
+  }
+
+  /** One encoded chunk (flags: FLAG_KEY, FLAG_AUDIO); `time` its capture time (server clock, ms; 0 = unknown). */
+  push(payload: Uint8Array, flags: number, time: number): void {
+    if (!this.active) throw new ProtocolError('WRONG_ORDER', 'a chunk before a chunk "stream" message');
+    const audio = (flags & FLAG_AUDIO) !== 0;
+    const key = (flags & FLAG_KEY) !== 0;
+    if (!(audio ? this.audio : this.video)) throw new ProtocolError('WRONG_ORDER', `an ${audio ? 'audio' : 'video'} chunk before its codec`);
+    const frame = encodeFrame({ kind: FRAME_KIND_CHUNK, flags, channel: this.channel, seq: this.nextSeq(), time }, payload);
+    if (!audio) this.keep(frame, key);
+    let waiting = false;
+    let ready = false;
+    for (const [sink, v] of this.viewers) {
+      if (v.waiting) {
+        if (sink.congested()) waiting = true;
+        else if (!audio && key) this.sendJoin(sink, v);
+        else ready = true;
+      } else if (sink.congested()) {
+        // Too far behind: it starts again at a keyframe once it reads again.
+        v.waiting = true;
+        waiting = true;
+      } else {
+        sink.sendBinary(frame);
+      }
+    }
+    if (ready) {
+      // Someone can start (a new stream, a viewer that caught up): get it a keyframe soon.
+      this.askKeyframe();
+      this.joinTimer ??= setTimeout(() => this.joinFromCache(), KEYFRAME_WAIT_MS).unref();
+    } else if (!waiting && this.joinTimer) {
+      clearTimeout(this.joinTimer);
+      this.joinTimer = null;
+    }
+  }
+
+  private keep(frame: Uint8Array, key: boolean): void {
+    if (key) {
+      this.gop = [frame];
+      this.gopBytes = frame.byteLength;
+      this.keyAt = this.now();
+    } else if (this.gop.length > 0) {
+      this.gop.push(frame);
+      this.gopBytes += frame.byteLength;
+      // No keyframe for too long: joiners wait for the next one.
+      if (this.gopBytes > this.maxRetainedBytes) {
+        this.gop = [];
+        this.gopBytes = 0;
+      }
+    }
+  }
+
+  private askKeyframe(): void {
+    const now = this.now();
+    // One request at a time: the keyframe it brings serves every viewer waiting by then.
+    const pending = this.keyRequestedAt > this.keyAt && now - this.keyRequestedAt < KEYFRAME_WAIT_MS;
+    if (pending || now - this.keyRequestedAt < KEYFRAME_REQUEST_SPACING_MS) return;
+    this.keyRequestedAt = now;
+    this.requestKeyframe();
+  }
+
+  /** The keyframe asked for did not come: start waiting viewers from the cached one. */
+  private joinFromCache(): void {
+    this.joinTimer = null;
+    if (!this.active) return;
+    for (const [sink, v] of this.viewers) if (v.waiting && !sink.congested()) this.sendJoin(sink, v);
+  }
+
+  private sendJoin(sink: ViewerSink, v: { waiting: boolean }): void {
+    if (!this.video || this.gop.length === 0) return;
+    sink.sendJson({ type: 'stream', cameraId: this.cameraId, channel: this.channel, format: 'chunks', video: this.video, audio: this.audio });
+    for (const f of this.gop) sink.sendBinary(f);
+    v.waiting = false;
+  }
+
+  private clear(): void {
+    this.video = null;
+    this.audio = null;
+    this.gop = [];
+    this.gopBytes = 0;
+    this.keyAt = -Infinity;
+    this.keyRequestedAt = -Infinity;
+    if (this.joinTimer) clearTimeout(this.joinTimer);
+    this.joinTimer = null;
+  }
+}

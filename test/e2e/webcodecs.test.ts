@@ -1,0 +1,108 @@
+// Both transports end to end in real Chromium, the server in this process: a WebCodecs camera
+// (Chromium's default) to a viewer that decodes its chunks (video frames advance on the canvas,
+// the fake microphone's beep is decoded and played, not silent); a camera forced to MediaRecorder;
+// and a viewer without WebCodecs, for which the camera runs its WebM fallback exactly while it watches.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { countFrames, framesDuring, launchChromium, newContext } from '../helpers/browser.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+/** "Frames advance": at least this many drawn in 2 s (the fake camera sends 30 fps). */
+const MIN_FRAMES_2S = 20;
+/** Decoded audio louder than this (RMS, 0..1) is not silence; the fake microphone beeps. */
+const MIN_LEVEL = 0.001;
+
+const cameraLink = (name: string, extra = ''): string => `/camera?autostart=1&name=${encodeURIComponent(name)}&resolution=480${extra}`;
+const tileData = (page: Page): Promise<Record<string, string>> => page.evaluate(`({ ...(document.querySelector('.tile')?.dataset ?? {}) })`) as Promise<Record<string, string>>;
+// (The grid: the solo view, ?camera=, has no buttons.)
+const statsData = (page: Page): Promise<Record<string, string>> => page.evaluate(`({ ...document.getElementById('stats').dataset })`) as Promise<Record<string, string>>;
+
+describe('two transports in Chromium: WebCodecs and MediaRecorder', { timeout: 120_000 }, () => {
+  let server: TestServer;
+  let cameraBrowser: Browser;
+  let viewerBrowser: Browser;
+  const contexts: BrowserContext[] = [];
+  let webcodecsCamera: Page;
+
+  async function page(browser: Browser, init?: string): Promise<Page> {
+    const context = await newContext(browser);
+    contexts.push(context);
+    if (init) await context.addInitScript(init);
+    return context.newPage();
+  }
+
+  before(async () => {
+    server = await startTestServer();
+    [cameraBrowser, viewerBrowser] = await Promise.all([launchChromium(), launchChromium()]);
+    webcodecsCamera = await page(cameraBrowser);
+    await webcodecsCamera.goto(server.page(cameraLink('WebCodecs Cam')));
+    await webcodecsCamera.waitForSelector('#stats[data-transport="webcodecs"]', { timeout: 15_000 });
+  });
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await Promise.all([cameraBrowser?.close(), viewerBrowser?.close()]);
+    await server?.stop();
+  });
+
+  it('WebCodecs camera → viewer: frames advance on the canvas, and the microphone is decoded and heard', async (t) => {
+    assert.match((await webcodecsCamera.textContent('#stat-transport')) ?? '', /^WebCodecs (H\.264|VP8) \+ Opus$/);
+    const viewer = await page(viewerBrowser);
+    await viewer.goto(server.page('/'));
+    await viewer.waitForSelector('.tile[data-playing][data-format="chunks"]', { timeout: 15_000 });
+    assert.equal(await viewer.locator('.tile').count(), 1, 'the only camera so far');
+    assert.ok(await viewer.isVisible('.tile canvas'));
+    assert.ok(await viewer.isHidden('.tile video'));
+    await countFrames(viewer);
+    const drawn = await framesDuring(viewer, 2000);
+    t.diagnostic(`frames drawn in 2 s: ${drawn}; first frame ${(await tileData(viewer)).firstFrameMs} ms after navigation`);
+    assert.ok(drawn >= MIN_FRAMES_2S, `${drawn} frames drawn in 2 s`);
+
+    // Sound on (a click, as a person would): decoded Opus goes through the jitter buffer to the speakers.
+    await viewer.click('.tile-sound');
+    assert.equal(await viewer.getAttribute('.tile-sound', 'aria-pressed'), 'true');
+    let loudest = 0;
+    let data: Record<string, string> = {};
+    for (let i = 0; i < 8; i++) {
+      await viewer.waitForTimeout(500);
+      data = await tileData(viewer);
+      loudest = Math.max(loudest, Number(data.audioLevel ?? 0));
+    }
+    t.diagnostic(`audio: decoded ${data.audioDecoded} chunks, audible ${data.audioAudible}, loudest ${loudest}, buffer ${data.audioBufferMs} ms, underruns ${data.audioUnderruns}`);
+    assert.equal(data.audioAudible, '1', 'the audio is playing');
+    assert.ok(Number(data.audioDecoded) >= 100, `${data.audioDecoded} audio chunks decoded in 4 s (20 ms each)`);
+    assert.ok(loudest > MIN_LEVEL, `the played audio is not silent (loudest ${loudest})`);
+    assert.ok(Number(data.audioBufferMs) < 200, `the jitter buffer stays small (${data.audioBufferMs} ms)`);
+  });
+
+  it('a camera forced to MediaRecorder plays through MSE', async (t) => {
+    const camera = await page(cameraBrowser);
+    await camera.goto(server.page(cameraLink('Recorder Cam', '&transport=mediarecorder')));
+    await camera.waitForSelector('#stats[data-transport="mediarecorder"]', { timeout: 15_000 });
+    assert.match((await camera.textContent('#stat-transport')) ?? '', /^MediaRecorder VP8/);
+    const viewer = await page(viewerBrowser);
+    await viewer.goto(server.page(`/?camera=${encodeURIComponent('Recorder Cam')}`));
+    await viewer.waitForSelector('.tile[data-playing][data-format="webm"]', { timeout: 15_000 });
+    await countFrames(viewer);
+    const shown = await framesDuring(viewer, 2000);
+    t.diagnostic(`frames shown in 2 s: ${shown}`);
+    assert.ok(shown >= MIN_FRAMES_2S, `${shown} frames shown in 2 s`);
+    await camera.close();
+  });
+
+  it('a viewer without WebCodecs gets the camera’s WebM fallback, which stops when it leaves', async (t) => {
+    assert.equal((await statsData(webcodecsCamera)).fallback, '0', 'no fallback while only decoding viewers watch');
+    // A browser without WebCodecs decoders (as Safari before 16.4, or one that refuses them).
+    const viewer = await page(viewerBrowser, 'delete window.VideoDecoder; delete window.AudioDecoder;');
+    await viewer.goto(server.page(`/?camera=${encodeURIComponent('WebCodecs Cam')}`));
+    await viewer.waitForSelector('.tile[data-playing][data-format="webm"]', { timeout: 15_000 });
+    await webcodecsCamera.waitForSelector('#stats[data-fallback="1"]', { timeout: 5000 });
+    assert.match((await webcodecsCamera.textContent('#stat-transport')) ?? '', /\+ WebM$/);
+    await countFrames(viewer);
+    const shown = await framesDuring(viewer, 2000);
+    t.diagnostic(`fallback viewer: ${shown} frames shown in 2 s`);
+    assert.ok(shown >= MIN_FRAMES_2S, `${shown} frames shown in 2 s`);
+    await viewer.close();
+    await webcodecsCamera.waitForSelector('#stats[data-fallback="0"]', { timeout: 5000 });
+  });
+});
