@@ -74,7 +74,8 @@ export class Channel {
       channel: this.number,
       name: this.name,
       state: this.state,
-      mime: this.webm.mime,
+      // A chunk camera's WebM is its fallback: named only while it runs.
+      mime: chunks && !this.recorderOn ? null : this.webm.mime,
       width: this.stream?.width ?? null,
       height: this.stream?.height ?? null,
       fps: this.stream?.fps ?? null,
@@ -99,6 +100,8 @@ export class Channel {
     this.stream = { ...info };
     this.hasStreamed = true;
     this.chunks.end();
+    // (A camera that turned from chunks to WebM has no fallback to run any more.)
+    this.recorderOn = false;
     this.webm.start(info.mime);
     for (const sink of this.viewers.keys()) this.route(sink);
   }
@@ -153,7 +156,7 @@ export class Channel {
 
   /** A viewer's decoder needs a keyframe. */
   keyframeWanted(sink: ViewerSink): void {
-    if (this.chunks.has(sink)) this.chunks.keyframeWanted();
+    this.chunks.keyframeWanted(sink);
   }
 
   /** Feeds one chunk of the camera's WebM; `time` is the capture time of media time 0 (server clock, ms; 0 = unknown). Throws WebmError when it is malformed. */
@@ -185,7 +188,7 @@ export class Channel {
   /** Asks a chunk camera to run its WebM fallback exactly while a viewer needs it. */
   private updateRecorder(): void {
     const need = this.format === 'chunks' && [...this.viewers.values()].some((chunks) => !chunks);
-    if (need === this.recorderOn) return;
+    if (need === this.recorderOn || this.format !== 'chunks') return;
     this.recorderOn = need;
     // Until the camera announces the (new) WebM stream, nobody joins what is left of an old one.
     this.webm.restarting();

@@ -9,7 +9,9 @@ export const FRESH_KEYFRAME_MS = 200;
 /** A joiner waiting for the keyframe it asked for gets the cached group after this long (a camera that does not answer). */
 export const KEYFRAME_WAIT_MS = 500;
 /** Keyframe requests to the camera at most this often: one keyframe serves every viewer waiting. */
-export const KEYFRAME_REQUEST_SPACING_MS = 100;
+export const KEYFRAME_REQUEST_SPACING_MS = 250;
+/** A viewer's own keyframe requests count at most this often (one viewer must not degrade everyone's stream). */
+export const VIEWER_KEYFRAME_SPACING_MS = 1000;
 
 /** One chunk stream of a channel, from its `stream` message to the next. */
 export class ChunkRelay {
@@ -22,7 +24,7 @@ export class ChunkRelay {
   private keyAt = -Infinity;
   private keyRequestedAt = -Infinity;
   private joinTimer: NodeJS.Timeout | null = null;
-  private readonly viewers = new Map<ViewerSink, { waiting: boolean }>();
+  private readonly viewers = new Map<ViewerSink, { waiting: boolean; askedAt: number }>();
 
   constructor(
     private readonly cameraId: string,
@@ -51,7 +53,7 @@ export class ChunkRelay {
   }
 
   add(sink: ViewerSink): void {
-    const v = { waiting: true };
+    const v = { waiting: true, askedAt: -Infinity };
     this.viewers.set(sink, v);
     if (!this.active || sink.congested()) return;
     if (this.gop.length > 0 && this.now() - this.keyAt <= FRESH_KEYFRAME_MS) {
@@ -70,9 +72,13 @@ export class ChunkRelay {
     return this.viewers.has(sink);
   }
 
-  /** A viewer's decoder needs a keyframe (it drops video until one comes). */
-  keyframeWanted(): void {
-    if (this.active) this.askKeyframe();
+  /** A viewer's decoder needs a keyframe (it drops video until one comes); heeded at most once a second per viewer. */
+  keyframeWanted(sink: ViewerSink): void {
+    const v = this.viewers.get(sink);
+    const now = this.now();
+    if (!this.active || !v || now - v.askedAt < VIEWER_KEYFRAME_SPACING_MS) return;
+    v.askedAt = now;
+    this.askKeyframe();
   }
 
   /** New decoder setup for a track; in-step viewers are told before the chunks it applies to. */

@@ -211,6 +211,8 @@ class Connection implements ViewerSink, CameraLink {
   }
 
   close(code: number, reason: string): void {
+    // Replaced (or the server stops): nothing more from this connection reaches the channel.
+    this.failed = true;
     this.ws.close(code, reason);
   }
 
@@ -293,7 +295,8 @@ class Connection implements ViewerSink, CameraLink {
           this.expectedSeq = 0;
           this.log.info(`${this.label} streams ${msg.mime} ${msg.width ?? '?'}x${msg.height ?? '?'}${fallback ? ' (for viewers without its codecs)' : ''}`);
         }
-        channel.state = 'live';
+        // (Starting the fallback changes nothing people see: a paused camera stays paused.)
+        if (msg.format === 'chunks' || !msg.fallback) channel.state = 'live';
         this.hub.changed();
         return;
       case 'codec':

@@ -56,9 +56,13 @@ export class WebmRelay {
     for (const sink of this.viewers.keys()) this.join(sink);
   }
 
-  /** The camera was asked to (re)start this stream: until it does, joiners wait, and the old bytes still parse. */
+  /**
+   * The camera was asked to start (or stop) this stream: until its next `stream` message, joiners
+   * wait, and what it still sends of the old one is parsed (to check it) but neither kept nor sent.
+   */
   restarting(): void {
     this.current = false;
+    this.clear();
   }
 
   /** The stream ended (its camera left). */
@@ -85,6 +89,10 @@ export class WebmRelay {
   push(payload: Uint8Array, time: number): void {
     const parser = this.parser;
     if (!parser) throw new Error('WebM media without a stream');
+    if (!this.current) {
+      parser.push(payload);
+      return;
+    }
     const offset = parser.bytesRead;
     const events = parser.push(payload);
     this.gopCache = null;
@@ -107,7 +115,6 @@ export class WebmRelay {
       this.gopStart = null;
       this.trimTo(parser.bytesRead);
     }
-    if (!this.current) return; // an old stream's last bytes: its viewers wait for the new one
 
     for (const [sink, v] of this.viewers) {
       if (!v.waiting) {

@@ -27,7 +27,10 @@ const streamFormat = z.enum(['webm', 'chunks']);
 /** A WebCodecs codec string (`avc1.42e01f`, `vp8`, `opus`). */
 const codecString = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a codec is 1-64 characters of A-Z a-z 0-9 . _ -');
 /** Codec-specific setup bytes (WebCodecs' `description`), base64. */
-const description = z.string().max(4096).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'description must be base64');
+const description = z
+  .string()
+  .max(4096)
+  .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'description must be base64');
 /** What a video decoder needs to start (from the encoder's decoderConfig). */
 export const videoCodecConfigSchema = z.object({ codec: codecString, width: z.number().int().min(1).max(16384), height: z.number().int().min(1).max(16384), description: description.optional() });
 /** What an audio decoder needs to start. */

@@ -181,6 +181,49 @@ describe('chunk streams', async () => {
     assert.equal(joiner.json.length, 0, 'no keyframe with the new setup yet');
   });
 
+  it('keeps every viewer playing when the camera turns from chunks to WebM (its encoder failed)', () => {
+    const { ch, asked } = chunkChannel();
+    const plain = new Sink();
+    ch.subscribe(plain, false);
+    ch.startStream({ mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30 }, true);
+    // The camera gives up on WebCodecs: its WebM is now its main stream.
+    ch.startStream({ mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30 });
+    const decoder = new Sink();
+    ch.subscribe(decoder, true);
+    const half = Math.floor(webm.chunks.length / 2);
+    for (const c of webm.chunks.slice(0, half)) ch.pushMedia(c);
+    const another = new Sink();
+    ch.subscribe(another, false);
+    for (const c of webm.chunks.slice(half)) ch.pushMedia(c);
+    for (const s of [plain, decoder, another]) {
+      assert.equal(s.json.filter((m) => m.type === 'stream').at(-1)?.format, 'webm');
+      assert.ok(s.frames.filter((f) => f.header.kind === FRAME_KIND_MEDIA).length >= 2, 'WebM flows to every viewer');
+    }
+    assert.equal(ch.info().format, 'webm');
+    assert.deepEqual(asked.filter((m) => m.type === 'recorder'), [{ type: 'recorder', on: true }], 'no fallback asked of a WebM camera');
+  });
+
+  it('heeds a viewer’s keyframe requests at most once a second, and asks the camera at most every 250 ms', () => {
+    let now = 0;
+    let asked = 0;
+    const relay = new ChunkRelay('c', 1, () => 0, 1 << 25, () => asked++, () => now);
+    relay.start();
+    relay.setCodec({ video, audio });
+    const sink = new Sink();
+    relay.add(sink);
+    assert.equal(asked, 1, 'a joiner with nothing kept asks');
+    for (const f of frames.slice(0, keyAt[1]!)) relay.push(f.payload, f.header.flags, 0);
+    asked = 0;
+    for (let t = 0; t < 3000; t += 20) {
+      now = 1000 + t;
+      relay.keyframeWanted(sink);
+      // Every request brings its keyframe quickly.
+      relay.push(frames[0]!.payload, FLAG_KEY, 0);
+    }
+    assert.equal(asked, 3, `${asked} keyframes asked for in 3 s of requests every 20 ms`);
+    relay.end();
+  });
+
   it('refuses chunks and codecs out of order', () => {
     const ch = new Channel('c', 1, 'C');
     const wrongOrder = (fn: () => void): void => assert.throws(fn, (e: unknown) => e instanceof ProtocolError && e.code === 'WRONG_ORDER');

@@ -175,11 +175,11 @@ class CameraSession {
       }
       if (chunks) {
         this.chunks = chunks;
+        // Paused before the first frame is read, if a viewer paused this camera.
+        if (this.paused) chunks.pause();
         await chunks.start();
-        if (this.paused) {
-          chunks.pause();
-          socket.sendJson({ type: 'state', state: 'paused' });
-        }
+        if (generation !== this.streamGeneration) return;
+        if (this.paused) socket.sendJson({ type: 'state', state: 'paused' });
         this.showLive();
         return;
       }

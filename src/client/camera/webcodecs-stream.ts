@@ -242,8 +242,9 @@ export class WebCodecsStream {
     const now = localNow();
     try {
       if (this.stopped || this.paused || !encoder || encoder.state !== 'configured') return;
-      // Not faster than asked (a source may give more frames than the setting).
-      if (now - this.lastFrameAt < 1000 / this.settings.fps - 4) return;
+      // Not faster than asked (a source may give more frames than the setting), with room for the
+      // jitter of a source at the rate asked.
+      if (now - this.lastFrameAt < (1000 / this.settings.fps) * 0.75) return;
       // Behind: skip this frame rather than queue it (the encoder's references stay intact).
       if (encoder.encodeQueueSize > MAX_ENCODE_QUEUE || this.socket.bufferedAmount > MAX_SOCKET_BACKLOG) {
         this.stats.skipped++;
@@ -277,6 +278,11 @@ export class WebCodecsStream {
     const now = localNow();
     const time = this.captured.get(chunk.timestamp) ?? now;
     this.captured.delete(chunk.timestamp);
+    if (!this.sentVideoConfig) {
+      // No setup yet (a browser that gives it late): a viewer could not decode this; start at the next keyframe.
+      this.wantKey = true;
+      return;
+    }
     this.judgeDelay(now - time);
     const key = chunk.type === 'key';
     if (key) this.stats.keyframes++;

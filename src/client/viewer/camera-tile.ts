@@ -47,8 +47,8 @@ export class CameraTile {
   private readonly sound: HTMLButtonElement;
   private readonly player: MsePlayer;
   private readonly chunkPlayer: ChunkPlayer;
-  /** Which player the current stream uses. */
-  private mode: 'webm' | 'chunks' = 'webm';
+  /** Which player the current stream uses (null: no stream yet). */
+  private mode: 'webm' | 'chunks' | null = null;
   /** This camera's chunks could not be decoded here: ask for WebM. */
   private chunksRefused = false;
   private soundOn = false;
@@ -150,13 +150,21 @@ export class CameraTile {
 
   /** Whether to ask the server for this camera's WebCodecs chunks (else its WebM). */
   get acceptsChunks(): boolean {
-    return this.context.chunks && !this.chunksRefused && typeof VideoDecoder !== 'undefined';
+    // Without an AudioDecoder (Safari before 26) a camera with sound is better heard through WebM.
+    const sound = this.info.audioCodec === null || typeof AudioDecoder !== 'undefined';
+    return this.context.chunks && !this.chunksRefused && typeof VideoDecoder !== 'undefined' && sound;
   }
 
   /** New camera-list entry for this camera. */
   update(info: CameraInfo): void {
     const wasOffline = this.info.state === 'offline';
+    const codecChanged = info.videoCodec !== null && info.videoCodec !== this.info.videoCodec;
     this.info = info;
+    // A camera that now sends another codec may be one this browser decodes: try its chunks again.
+    if (codecChanged && this.chunksRefused) {
+      this.chunksRefused = false;
+      this.rejoin('the camera changed its codec');
+    }
     this.render();
     if (info.state === 'offline' && !wasOffline) this.stopPlayers();
   }
@@ -173,6 +181,7 @@ export class CameraTile {
     this.meter.reset();
     this.mode = m.format;
     this.el.dataset.format = m.format;
+    this.render();
     this.video.hidden = m.format !== 'webm';
     this.chunkPlayer.canvas.hidden = m.format !== 'chunks';
     if (m.format === 'chunks') {
@@ -272,7 +281,10 @@ export class CameraTile {
     this.el.title = this.info.name;
     const size = this.info.width && this.info.height ? `${this.info.width}×${this.info.height}` : '';
     const watchers = `${this.info.viewers} watching`;
-    this.details.textContent = [size, watchers].filter(Boolean).join(' · ');
+    // How this tile gets the camera: its WebCodecs chunks, or WebM (the camera's own, or its fallback).
+    const video = this.info.videoCodec?.startsWith('avc1') ? 'H.264' : (this.info.videoCodec?.toUpperCase() ?? '');
+    const how = this.info.state !== 'live' || this.mode === null ? '' : this.mode === 'chunks' ? `WebCodecs ${video}`.trim() : 'WebM';
+    this.details.textContent = [size, how, watchers].filter(Boolean).join(' · ');
     this.toggle.textContent = this.info.state === 'paused' ? 'Resume' : 'Pause';
     this.toggle.hidden = !(this.info.state === 'live' || this.info.state === 'paused') || !this.viewerOnline;
     const hasAudio = this.info.format === 'chunks' ? this.info.audioCodec !== null : this.info.mime?.includes('opus') === true;

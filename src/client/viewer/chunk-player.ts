@@ -5,6 +5,7 @@
 // keyframe, which is asked for at once; a decoder error re-joins the stream.
 import { FLAG_AUDIO, FLAG_KEY, type AudioCodecConfig, type VideoCodecConfig } from '../../shared/protocol.ts';
 import { localNow } from '../common/clock.ts';
+import { ArrivalDelay } from './arrival-delay.ts';
 import { AudioOutput, type AudioStats } from './audio-output.ts';
 
 export interface ChunkPlayerEvents {
@@ -27,16 +28,14 @@ export interface ShownFrame {
   height: number;
 }
 
-/** A chunk that arrives this much later than the stream's usual delay is stale: drop to the next keyframe. */
-export const STALE_MS = 300;
-/** The usual delay is the smallest seen over this window. */
-const BASELINE_WINDOW_MS = 10_000;
-/** After dropping for this long, take the next keyframe whatever its age (the clock estimate may have moved). */
+/** After dropping for this long, take the next keyframe whatever its age, and its delay as the usual one (it really changed). */
 const MAX_DROP_MS = 1500;
 /** Chunks waiting in the decoder beyond which it is behind: drop to the next keyframe. */
 const MAX_DECODE_QUEUE = 10;
-/** Keyframe requests at most this often. */
-const KEYFRAME_ASK_SPACING_MS = 250;
+/** Keyframe requests at most this often (the server heeds one a second from a viewer). */
+const KEYFRAME_ASK_SPACING_MS = 1000;
+/** Slack for the clocks when telling whether a keyframe was captured after the page began dropping, ms. */
+const ASKED_SLACK_MS = 50;
 /** No frame decoded for this long while chunks keep arriving: the decoder is stuck, re-join. */
 const STUCK_MS = 4000;
 
@@ -60,13 +59,15 @@ export class ChunkPlayer {
   private firstFrameSeen = false;
   private lastOutputAt = 0;
   private lastChunkAt = 0;
-  /** [time, age] of recent video chunks, for the usual delay. */
-  private ages: [number, number][] = [];
+  /** Tells video chunks that arrived late (a blocked page, a frozen network). */
+  private readonly arrivals = new ArrivalDelay();
   /** Capture time (ms, this page's clock) by frame timestamp (µs), for frames inside the decoder. */
   private readonly captured = new Map<number, number>();
   private readonly watchers = new Set<(f: ShownFrame) => void>();
   /** Frames decoded but replaced by a newer one before they could be drawn; video chunks dropped (late, or waiting for a keyframe). */
   readonly counts = { decoded: 0, replaced: 0, dropped: 0 };
+  /** Frames decoded in the current stream. */
+  private decodedInStream = 0;
 
   constructor(private readonly events: Partial<ChunkPlayerEvents>) {
     this.canvas = document.createElement('canvas');
@@ -78,6 +79,7 @@ export class ChunkPlayer {
   /** Starts a new stream with its decoders' setup (the previous one is torn down). */
   start(video: VideoCodecConfig | null, audio: AudioCodecConfig | null): void {
     this.teardown();
+    this.decodedInStream = 0;
     this.lastChunkAt = performance.now();
     this.lastOutputAt = this.lastChunkAt;
     if (audio) this.codec(undefined, audio);
@@ -93,7 +95,7 @@ export class ChunkPlayer {
   /** The camera changed a track's setup mid-stream (video: from its next keyframe). */
   codec(video: VideoCodecConfig | undefined, audio: AudioCodecConfig | undefined): void {
     if (video) this.nextConfig = video;
-    if (audio) void this.audio.configure({ codec: audio.codec, sampleRate: audio.sampleRate, numberOfChannels: audio.channels, ...(audio.description ? { description: fromBase64(audio.description) } : {}) });
+    if (audio) void this.audio.configure({ codec: audio.codec, sampleRate: audio.sampleRate, numberOfChannels: audio.channels, ...description(audio.description) });
   }
 
   /** One encoded chunk (flags from its header); `captured`: its capture time on this page's clock, ms (0 = unknown). */
@@ -106,24 +108,37 @@ export class ChunkPlayer {
     }
     const decoder = this.decoder;
     if (!decoder || decoder.state === 'closed') return;
-    this.lastChunkAt = performance.now();
+    const arrived = performance.now();
+    // After a gap in the stream (a paused camera) the decoder has had nothing to do: not stuck.
+    if (arrived - this.lastChunkAt > STUCK_MS) this.lastOutputAt = arrived;
+    this.lastChunkAt = arrived;
     const key = (flags & FLAG_KEY) !== 0;
     if (key && this.nextConfig) {
       this.config = this.nextConfig;
       this.nextConfig = null;
       decoder.configure(decoderConfig(this.config));
     }
-    const stale = captured > 0 && this.isStale(now, now - captured);
+    const stale = captured > 0 && this.arrivals.late(now, now - captured);
     if (!key && (this.needKey || stale || decoder.decodeQueueSize > MAX_DECODE_QUEUE)) {
       // Decoding from here would show the past, or cannot work without the frames dropped: wait for a keyframe.
       this.counts.dropped++;
       this.dropUntilKey();
       return;
     }
-    if (key && stale && this.droppingSince !== null && now - this.droppingSince < MAX_DROP_MS) {
-      this.counts.dropped++;
-      this.dropUntilKey();
-      return;
+    if (key && stale) {
+      // A keyframe captured after the page began dropping (what it asked for, or the camera's next)
+      // is late only for its size or the path; one captured before shows the past.
+      const since = this.droppingSince;
+      const fresh = since !== null && (captured >= since - ASKED_SLACK_MS || now - since >= MAX_DROP_MS);
+      if (!fresh) {
+        this.counts.dropped++;
+        this.dropUntilKey();
+        return;
+      }
+      // Late only for its size, or the delay itself changed (the clock estimate moved): either way
+      // it is as fresh as it gets, and its delay is the usual one from now on.
+      this.arrivals.reset();
+      this.arrivals.late(now, now - captured);
     }
     this.needKey = false;
     this.droppingSince = null;
@@ -166,7 +181,7 @@ export class ChunkPlayer {
     cancelAnimationFrame(this.raf);
     this.raf = 0;
     this.captured.clear();
-    this.ages = [];
+    this.arrivals.reset();
     this.needKey = true;
     this.droppingSince = null;
     this.firstFrameSeen = false;
@@ -186,7 +201,7 @@ export class ChunkPlayer {
       output: (frame) => this.onFrame(frame, generation),
       error: (e) => {
         if (generation !== this.generation) return;
-        if (e.name === 'NotSupportedError' && this.counts.decoded === 0) {
+        if (e.name === 'NotSupportedError' && this.decodedInStream === 0) {
           const name = this.configName;
           this.teardown();
           this.events.unsupported?.(`This browser cannot decode ${name}.`);
@@ -207,16 +222,6 @@ export class ChunkPlayer {
     return this.config?.codec ?? 'this video';
   }
 
-  /** Is a chunk this old (ms) late compared with the stream's usual delay? */
-  private isStale(now: number, age: number): boolean {
-    this.ages.push([now, age]);
-    while (this.ages.length > 0 && now - this.ages[0]![0] > BASELINE_WINDOW_MS) this.ages.shift();
-    if (this.ages.length > 600) this.ages.shift();
-    let usual = Infinity;
-    for (const [, a] of this.ages) usual = Math.min(usual, a);
-    return age - usual > STALE_MS;
-  }
-
   private dropUntilKey(): void {
     const now = localNow();
     this.needKey = true;
@@ -233,6 +238,7 @@ export class ChunkPlayer {
       return;
     }
     this.counts.decoded++;
+    this.decodedInStream++;
     this.lastOutputAt = performance.now();
     if (this.pending) {
       this.pending.close();
@@ -284,13 +290,20 @@ function decoderConfig(video: VideoCodecConfig): VideoDecoderConfig {
     codedHeight: video.height,
     optimizeForLatency: true,
     hardwareAcceleration: 'no-preference',
-    ...(video.description ? { description: fromBase64(video.description) } : {}),
+    ...description(video.description),
   };
 }
 
-function fromBase64(text: string): Uint8Array {
-  const s = atob(text);
+/** A setup's `description` (base64) as bytes; left out when missing or not base64 (the decoder then says what is wrong). */
+function description(text: string | undefined): { description?: Uint8Array } {
+  if (!text) return {};
+  let s: string;
+  try {
+    s = atob(text);
+  } catch {
+    return {};
+  }
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+  return { description: out };
 }
