@@ -87,7 +87,11 @@ function reader(find: () => HTMLVideoElement | null) {
     const c = document.querySelector<HTMLCanvasElement>('.tile[data-format="chunks"] canvas');
     const n = Number(c?.dataset.frames ?? 0);
     if (!c || n === drawn) return;
-    if (n > drawn) read(c, c.width, c.height, Number(c.dataset.drawnAt));
+    if (n > drawn) {
+      // Two draws since the last look (the player's callback ran after this one last time): both were shown.
+      w.frames += n - drawn - 1;
+      read(c, c.width, c.height, Number(c.dataset.drawnAt));
+    }
     drawn = n;
   };
   requestAnimationFrame(onAnimationFrame);

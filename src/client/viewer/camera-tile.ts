@@ -260,6 +260,7 @@ export class CameraTile {
     d.audioAudible = a.audible ? '1' : '0';
     d.framesDrawn = String(this.chunkPlayer.framesDrawn);
     d.framesDropped = String(this.chunkPlayer.counts.dropped);
+    d.framesReplaced = String(this.chunkPlayer.counts.replaced);
   }
 
   private rejoin(reason: string): void {
