@@ -17,12 +17,28 @@ try {
   await cam.goto(server.page('/camera?autostart=1&name=Kitchen'));
   const cam2 = await (await newContext(browser, { width: 412, height: 860 })).newPage();
   await cam2.goto(server.page('/camera?autostart=1&name=Porch&audio=0&source=test'));
+  // The other transport, side by side with the WebCodecs cameras.
+  const cam3 = await (await newContext(browser, { width: 412, height: 860 })).newPage();
+  await cam3.goto(server.page('/camera?autostart=1&name=Hall&audio=0&resolution=480&transport=mediarecorder'));
   const viewer = await (await newContext(browser)).newPage();
   viewer.on('console', (m) => console.log(`viewer: ${m.text()}`));
   await viewer.goto(server.page('/'));
   await viewer.waitForTimeout(4000);
+  await viewer.click('.tile[title="Kitchen"] .tile-sound');
+  await viewer.waitForTimeout(1000);
   await cam.screenshot({ path: path.join(out, 'camera-live.png') });
+  await cam3.screenshot({ path: path.join(out, 'camera-mediarecorder.png') });
   await viewer.screenshot({ path: path.join(out, 'viewer-grid.png') });
+  // A browser without WebCodecs: the WebCodecs cameras also record WebM for it.
+  const plainContext = await newContext(browser);
+  await plainContext.addInitScript('delete window.VideoDecoder; delete window.AudioDecoder;');
+  const plain = await plainContext.newPage();
+  await plain.goto(server.page('/?meter=1'));
+  await plain.waitForTimeout(4000);
+  await plain.screenshot({ path: path.join(out, 'viewer-without-webcodecs.png') });
+  await cam.screenshot({ path: path.join(out, 'camera-with-fallback.png') });
+  await plainContext.close();
+  await cam3.close();
   await cam2.screenshot({ path: path.join(out, 'camera-test-pattern.png') });
   await viewer.keyboard.press('l');
   await viewer.waitForTimeout(2000);
