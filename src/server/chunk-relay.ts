@@ -68,10 +68,6 @@ export class ChunkRelay {
     return this.viewers.delete(sink);
   }
 
-  has(sink: ViewerSink): boolean {
-    return this.viewers.has(sink);
-  }
-
   /** A viewer's decoder needs a keyframe (it drops video until one comes); heeded at most once a second per viewer. */
   keyframeWanted(sink: ViewerSink): void {
     const v = this.viewers.get(sink);

@@ -81,10 +81,6 @@ export class WebmRelay {
     return this.viewers.delete(sink);
   }
 
-  has(sink: ViewerSink): boolean {
-    return this.viewers.has(sink);
-  }
-
   /** Feeds one chunk of the camera's WebM; `time` is the capture time of media time 0 (server clock, ms; 0 = unknown). Throws WebmError when it is malformed. */
   push(payload: Uint8Array, time: number): void {
     const parser = this.parser;
