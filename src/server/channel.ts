@@ -24,6 +24,8 @@ export interface StreamInfo {
 
 /** Bytes kept for late joiners before giving up on the current group of pictures. */
 export const DEFAULT_MAX_RETAINED_BYTES = 32 * 1024 * 1024;
+/** Viewers of one camera at most (the server's --max-viewers). */
+export const DEFAULT_MAX_VIEWERS_PER_CAMERA = 1000;
 
 /** Per camera: state shown to viewers, its streams, and the viewer list. */
 export class Channel {
@@ -52,6 +54,8 @@ export class Channel {
     readonly number: number,
     name: string,
     maxRetainedBytes = DEFAULT_MAX_RETAINED_BYTES,
+    /** Viewers at most; subscribe() refuses more. */
+    readonly maxViewers = DEFAULT_MAX_VIEWERS_PER_CAMERA,
   ) {
     this.name = name;
     const nextSeq = (): number => this.seqOut++;
@@ -138,11 +142,16 @@ export class Channel {
     return this.chunks.streaming;
   }
 
-  /** Adds a viewer, or re-joins it from scratch (e.g. after a decode error). `chunks`: it can decode this camera's chunks. */
-  subscribe(sink: ViewerSink, chunks = false): void {
+  /**
+   * Adds a viewer, or re-joins it from scratch (e.g. after a decode error). `chunks`: it can decode
+   * this camera's chunks. False (and nothing changes) when the camera already has `maxViewers`.
+   */
+  subscribe(sink: ViewerSink, chunks = false): boolean {
+    if (!this.viewers.has(sink) && this.viewers.size >= this.maxViewers) return false;
     this.viewers.set(sink, chunks);
     this.route(sink);
     this.updateRecorder();
+    return true;
   }
 
   /** Removes a viewer; returns whether it was subscribed. */

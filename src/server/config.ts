@@ -2,6 +2,9 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { TOKEN_PATTERN } from './access.ts';
+import { DEFAULT_MAX_VIEWERS_PER_CAMERA } from './channel.ts';
+import { DEFAULT_MAX_CAMERAS } from './hub.ts';
+import { MAX_BINARY_BYTES } from '../shared/protocol.ts';
 
 /** Everything the server needs to start. */
 export interface ServerConfig {
@@ -15,7 +18,36 @@ export interface ServerConfig {
   token: string | undefined;
   /** --no-auth: no access control (only allowed on a loopback address). */
   noAuth: boolean;
+  /** Limits (defaults when left out). */
+  limits?: Partial<Limits> | undefined;
 }
+
+/** What the server takes at most; going over one is a clear error for that client, never a crash. */
+export interface Limits {
+  /** Cameras online, or offline and remembered. */
+  maxCameras: number;
+  /** Viewers subscribed to one camera. */
+  maxViewersPerCamera: number;
+  /** Largest binary (media) message, header included, bytes (at most the protocol's 4 MiB). */
+  maxMessageBytes: number;
+  /** Bytes queued for one viewer beyond which it is skipped until the next keyframe. */
+  viewerQueueBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxCameras: DEFAULT_MAX_CAMERAS,
+  maxViewersPerCamera: DEFAULT_MAX_VIEWERS_PER_CAMERA,
+  maxMessageBytes: MAX_BINARY_BYTES,
+  viewerQueueBytes: 8 * 1024 * 1024,
+};
+
+/** Each limit's option, environment variable and allowed range. */
+const LIMIT_OPTIONS = {
+  'max-cameras': { key: 'maxCameras', env: 'WEBCAM_MAX_CAMERAS', min: 1, max: 65_535, help: 'cameras online or remembered' },
+  'max-viewers': { key: 'maxViewersPerCamera', env: 'WEBCAM_MAX_VIEWERS', min: 1, max: 1_000_000, help: 'viewers of one camera' },
+  'max-message-bytes': { key: 'maxMessageBytes', env: 'WEBCAM_MAX_MESSAGE_BYTES', min: 64 * 1024, max: MAX_BINARY_BYTES, help: 'largest media message' },
+  'viewer-queue-bytes': { key: 'viewerQueueBytes', env: 'WEBCAM_VIEWER_QUEUE_BYTES', min: 256 * 1024, max: 1024 * 1024 * 1024, help: 'bytes queued for one viewer before it skips to the next keyframe' },
+} as const satisfies Record<string, { key: keyof Limits; env: string; min: number; max: number; help: string }>;
 
 /** A bad command line or environment variable; the message says which and why. */
 export class ConfigError extends Error {
@@ -38,10 +70,13 @@ export function usage(): string {
   const lines = ['Usage: npm start -- [options]', ''];
   for (const [name, o] of Object.entries(OPTIONS)) {
     const def = o.default === '' ? '' : ` (default ${o.default})`;
-    lines.push(`  --${name.padEnd(10)} ${o.help}${def}; env ${o.env}`);
+    lines.push(`  --${name.padEnd(18)} ${o.help}${def}; env ${o.env}`);
   }
-  lines.push('  --no-auth    no access control: anyone who reaches the port may watch and publish; only with a loopback --host; env WEBCAM_NO_AUTH=1');
-  lines.push('  --help       this text');
+  for (const [name, o] of Object.entries(LIMIT_OPTIONS)) {
+    lines.push(`  --${name.padEnd(18)} ${o.help}, ${o.min}-${o.max} (default ${DEFAULT_LIMITS[o.key]}); env ${o.env}`);
+  }
+  lines.push('  --no-auth            no access control: anyone who reaches the port may watch and publish; only with a loopback --host; env WEBCAM_NO_AUTH=1');
+  lines.push('  --help               this text');
   return lines.join('\n');
 }
 
@@ -52,7 +87,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     const parsed = parseArgs({
       args: argv,
       options: {
-        ...Object.fromEntries(Object.keys(OPTIONS).map((n) => [n, { type: 'string' as const }])),
+        ...Object.fromEntries([...Object.keys(OPTIONS), ...Object.keys(LIMIT_OPTIONS)].map((n) => [n, { type: 'string' as const }])),
         'no-auth': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -88,7 +123,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     throw new ConfigError(`--no-auth turns off access control, so it is only allowed when the server listens on this computer alone: add --host 127.0.0.1 (now ${host ? `--host ${host}` : 'every address'})`);
   }
   if (noAuth && token !== undefined) throw new ConfigError('--no-auth and --token contradict each other: give one');
-  return { port, httpPort, host, dataDir: path.resolve(get('data-dir').value), cert, key, token, noAuth };
+  const limits: Limits = { ...DEFAULT_LIMITS };
+  for (const [name, o] of Object.entries(LIMIT_OPTIONS)) {
+    const arg = values[name];
+    const fromEnv = env[o.env];
+    const [value, from] = typeof arg === 'string' ? [arg, `--${name}`] : fromEnv !== undefined && fromEnv !== '' ? [fromEnv, o.env] : [null, ''];
+    if (value === null) continue;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < o.min || n > o.max) throw new ConfigError(`${from}: "${value.slice(0, 40)}" must be a whole number from ${o.min} to ${o.max}`);
+    limits[o.key] = n;
+  }
+  return { port, httpPort, host, dataDir: path.resolve(get('data-dir').value), cert, key, token, noAuth, limits };
 }
 
 /** parseConfig for entry points: a bad option is printed and ends the process with status 2. */

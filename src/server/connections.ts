@@ -20,6 +20,8 @@ export interface ConnectionOptions {
   commandTimeoutMs: number;
   /** A viewer with more than this queued is skipped until the next keyframe. */
   viewerQueueBytes: number;
+  /** Largest binary message, bytes (at most MAX_BINARY_BYTES); larger closes the socket with 1009. */
+  maxBinaryBytes: number;
   /** Control (text) messages a client address may send per second on average, and in a burst. */
   messagesPerSecond: number;
   messageBurst: number;
@@ -34,6 +36,7 @@ const DEFAULTS: ConnectionOptions = {
   heartbeatMs: 15_000,
   commandTimeoutMs: 5_000,
   viewerQueueBytes: 8 * 1024 * 1024,
+  maxBinaryBytes: MAX_BINARY_BYTES,
   // A viewer page subscribing to 50 cameras at once sends 50 messages; people send a few a minute.
   messagesPerSecond: 50,
   messageBurst: 200,
@@ -55,7 +58,7 @@ export interface WebSockets {
  */
 export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, access: AccessControl, options: Partial<ConnectionOptions> = {}): WebSockets {
   const opts = { ...DEFAULTS, ...options };
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BINARY_BYTES, perMessageDeflate: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: Math.min(opts.maxBinaryBytes, MAX_BINARY_BYTES), perMessageDeflate: false });
   const alive = new WeakMap<WebSocket, boolean>();
   const perAddress = new Map<string, number>();
   const connections = new Map<WebSocket, Connection>();
@@ -343,12 +346,16 @@ class Connection implements ViewerSink, CameraLink {
     if (!channel) {
       // Not fatal: the camera may just have gone away between the list and this message.
       if (msg.type === 'command') this.sendJson({ type: 'command-result', requestId: msg.requestId, cameraId: msg.cameraId, ok: false, error: 'unknown camera' });
-      else this.sendJson({ type: 'error', code: 'UNKNOWN_CAMERA', message: `no camera with id ${msg.cameraId}` });
+      else this.sendJson({ type: 'error', code: 'UNKNOWN_CAMERA', cameraId: msg.cameraId, message: `no camera with id ${msg.cameraId}` });
       return;
     }
     switch (msg.type) {
       case 'subscribe':
-        channel.subscribe(this, msg.chunks ?? false);
+        if (!channel.subscribe(this, msg.chunks ?? false)) {
+          // Not fatal: this viewer may watch the other cameras.
+          this.sendJson({ type: 'error', code: 'LIMIT', cameraId: channel.id, message: `${channel.name} already has ${channel.maxViewers} viewer${channel.maxViewers === 1 ? '' : 's'}, the most this server allows (--max-viewers)` });
+          return;
+        }
         this.hub.viewersChanged(channel);
         return;
       case 'keyframe':

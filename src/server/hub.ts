@@ -1,6 +1,6 @@
 // The registry of camera channels and viewers: who is online, who watches what, and the camera list
 // pushed to every viewer when it changes.
-import { Channel, type ViewerSink } from './channel.ts';
+import { Channel, DEFAULT_MAX_RETAINED_BYTES, DEFAULT_MAX_VIEWERS_PER_CAMERA, type ViewerSink } from './channel.ts';
 import { CLOSE_CODES, ProtocolError, type CameraInfo, type Command, type ServerMessage } from '../shared/protocol.ts';
 
 /** How long an offline camera stays in the list (so viewers can show "offline" and it can come back). */
@@ -32,6 +32,7 @@ export class Hub {
   constructor(
     private readonly offlineKeepMs = OFFLINE_KEEP_MS,
     private readonly maxCameras = DEFAULT_MAX_CAMERAS,
+    private readonly maxViewersPerCamera = DEFAULT_MAX_VIEWERS_PER_CAMERA,
   ) {
     this.sweepTimer = setInterval(() => this.sweep(), 30_000);
     this.sweepTimer.unref();
@@ -59,7 +60,7 @@ export class Hub {
       if (this.channels.size >= this.maxCameras && !this.forgetOldestOffline()) {
         throw new ProtocolError('LIMIT', `this server already has ${this.maxCameras} cameras`);
       }
-      channel = new Channel(cameraId, this.freeNumber(), name);
+      channel = new Channel(cameraId, this.freeNumber(), name, DEFAULT_MAX_RETAINED_BYTES, this.maxViewersPerCamera);
       this.channels.set(cameraId, channel);
     }
     const old = this.cameras.get(channel);

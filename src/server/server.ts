@@ -5,10 +5,10 @@ import { isIP, type AddressInfo } from 'node:net';
 import { watchFile, unwatchFile } from 'node:fs';
 import { AccessControl, KEY_PARAM } from './access.ts';
 import { bundleClients } from './bundler.ts';
-import type { ServerConfig } from './config.ts';
+import { DEFAULT_LIMITS, type ServerConfig } from './config.ts';
 import { attachWebSockets, type ConnectionOptions } from './connections.ts';
 import { CLOSE_CODES } from '../shared/protocol.ts';
-import { Hub } from './hub.ts';
+import { Hub, OFFLINE_KEEP_MS } from './hub.ts';
 import type { Logger } from './log.ts';
 import { caRoute, dispatch, httpsRoutes, requestUrl, send, type Route } from './routes.ts';
 import type { RateLimitOptions } from './rate-limit.ts';
@@ -67,13 +67,14 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   if (tls?.createdCa) log.info(`created a local certificate authority in ${config.dataDir}`);
   if (tls?.issued) log.info(`issued a server certificate for ${[...tls.names.dns, ...tls.names.ips].join(', ')}`);
 
-  const hub = new Hub();
+  const limits = { ...DEFAULT_LIMITS, ...config.limits };
+  const hub = new Hub(OFFLINE_KEEP_MS, limits.maxCameras, limits.maxViewersPerCamera);
   const bundles = await bundleClients();
   const routes = await httpsRoutes({ bundles, caCertDer: tls?.caCertDer ?? null, hub });
   const key = userCert?.key ?? tls!.key;
   const cert = userCert?.cert ?? tls!.cert;
   const server = https.createServer({ key, cert }, (req, res) => dispatch(routes, access, req, res));
-  const sockets = attachWebSockets(server, hub, log, access, options.ws);
+  const sockets = attachWebSockets(server, hub, log, access, { viewerQueueBytes: limits.viewerQueueBytes, maxBinaryBytes: limits.maxMessageBytes, ...options.ws });
   await listen(server, config.port, config.host);
   const httpsPort = (server.address() as AddressInfo).port;
 

@@ -102,7 +102,8 @@ export const viewerMessageSchema = z.discriminatedUnion('type', [
 // ---- server → client ----
 export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('welcome'), protocol: z.number(), role: z.enum(['camera', 'viewer']), channel: z.number().optional() }),
-  z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
+  /** `cameraId`: the error is about that camera only (e.g. UNKNOWN_CAMERA, or LIMIT: it has too many viewers). */
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string(), cameraId: cameraId.optional() }),
   z.object({ type: z.literal('cameras'), cameras: z.array(cameraInfoSchema) }),
   z.object({
     type: z.literal('stream'),

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { consoleLogger } from '../../src/server/log.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import type { ConnectionOptions } from '../../src/server/connections.ts';
+import type { Limits } from '../../src/server/config.ts';
 import type { RateLimitOptions } from '../../src/server/rate-limit.ts';
 import { HEADER_BYTES, PROTOCOL_VERSION, decodeFrame, type FrameHeader, type ServerMessage } from '../../src/shared/protocol.ts';
 
@@ -59,13 +60,16 @@ export interface TestServer extends RunningServer {
 }
 
 /** Starts the real server on free ports with a throw-away data dir and TEST_TOKEN as its secret. */
-export async function startTestServer(ws: Partial<ConnectionOptions> = {}, more: { rateLimit?: Partial<RateLimitOptions>; noAuth?: boolean; token?: string | null } = {}): Promise<TestServer> {
+export async function startTestServer(
+  ws: Partial<ConnectionOptions> = {},
+  more: { rateLimit?: Partial<RateLimitOptions>; noAuth?: boolean; token?: string | null; limits?: Partial<Limits> } = {},
+): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wsw-test-'));
   const token = more.noAuth || more.token === null ? undefined : (more.token ?? TEST_TOKEN);
   // Tests try many wrong credentials on purpose: the lock-out is tested on its own.
   const rateLimit = more.rateLimit ?? { maxFailures: 1_000_000 };
   const running = await startServer(
-    { port: 0, httpPort: await freePort(), host: '127.0.0.1', dataDir, cert: undefined, key: undefined, token, noAuth: more.noAuth ?? false },
+    { port: 0, httpPort: await freePort(), host: '127.0.0.1', dataDir, cert: undefined, key: undefined, token, noAuth: more.noAuth ?? false, limits: more.limits },
     consoleLogger(true),
     { ws, rateLimit },
   );

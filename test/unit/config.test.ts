@@ -2,11 +2,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { ConfigError, parseConfig } from '../../src/server/config.ts';
+import { ConfigError, DEFAULT_LIMITS, parseConfig } from '../../src/server/config.ts';
 
 describe('config', () => {
   it('has the documented defaults', () => {
-    assert.deepEqual(parseConfig([], {}), { port: 8443, httpPort: 8080, host: undefined, dataDir: path.resolve('data'), cert: undefined, key: undefined, token: undefined, noAuth: false });
+    assert.deepEqual(parseConfig([], {}), { port: 8443, httpPort: 8080, host: undefined, dataDir: path.resolve('data'), cert: undefined, key: undefined, token: undefined, noAuth: false, limits: DEFAULT_LIMITS });
+  });
+  it('reads the limits from options and environment variables, and refuses ones out of range', () => {
+    const c = parseConfig(['--max-cameras', '4', '--max-viewers=200', '--viewer-queue-bytes', '1048576'], { WEBCAM_MAX_MESSAGE_BYTES: '1000000' });
+    assert.deepEqual(c?.limits, { maxCameras: 4, maxViewersPerCamera: 200, maxMessageBytes: 1_000_000, viewerQueueBytes: 1_048_576 });
+    assert.deepEqual(DEFAULT_LIMITS, { maxCameras: 100, maxViewersPerCamera: 1000, maxMessageBytes: 4 * 1024 * 1024, viewerQueueBytes: 8 * 1024 * 1024 });
+    assert.throws(() => parseConfig(['--max-viewers', '0'], {}), /--max-viewers: "0" must be a whole number from 1 to 1000000/);
+    assert.throws(() => parseConfig(['--max-message-bytes', '5000000'], {}), /from 65536 to 4194304/);
+    assert.throws(() => parseConfig([], { WEBCAM_MAX_CAMERAS: 'lots' }), /WEBCAM_MAX_CAMERAS/);
   });
   it('reads `npm start -- --port 9443 --host 127.0.0.1 --data-dir /tmp/x` exactly like that', () => {
     const c = parseConfig(['--port', '9443', '--host', '127.0.0.1', '--data-dir', '/tmp/x'], {});
@@ -14,7 +22,7 @@ describe('config', () => {
   });
   it('takes environment variables, with the command line winning', () => {
     const env = { WEBCAM_PORT: '9000', WEBCAM_HTTP_PORT: '0', WEBCAM_DATA_DIR: '/d', WEBCAM_HOST: '::' };
-    assert.deepEqual(parseConfig([], env), { port: 9000, httpPort: 0, host: '::', dataDir: '/d', cert: undefined, key: undefined, token: undefined, noAuth: false });
+    assert.deepEqual(parseConfig([], env), { port: 9000, httpPort: 0, host: '::', dataDir: '/d', cert: undefined, key: undefined, token: undefined, noAuth: false, limits: DEFAULT_LIMITS });
     assert.equal(parseConfig(['--port=7000'], env)?.port, 7000);
   });
   it('refuses bad values with a message naming the option', () => {

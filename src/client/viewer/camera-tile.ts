@@ -219,6 +219,12 @@ export class CameraTile {
     this.meter.show(on);
   }
 
+  /** The server would not let this page watch the camera (a limit): says why, until the next stream. */
+  refused(message: string): void {
+    this.stopPlayers();
+    this.showNote(message);
+  }
+
   /** The answer to a pause/resume command. */
   commandResult(ok: boolean, error: string | undefined): void {
     this.toggle.disabled = false;
