@@ -76,6 +76,8 @@ class CameraSession {
   private bytesThisSecond = 0;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private paused = false;
+  /** Viewers watching, as the server last said (null: not told yet). */
+  private viewerCount: number | null = null;
 
   constructor(private options: CameraOptions) {}
 
@@ -175,8 +177,9 @@ class CameraSession {
       }
       if (chunks) {
         this.chunks = chunks;
-        // Paused before the first frame is read, if a viewer paused this camera.
+        // Paused before the first frame is read, if a viewer paused this camera; idle if nobody watches.
         if (this.paused) chunks.pause();
+        chunks.setIdle(this.viewerCount === 0);
         await chunks.start();
         if (generation !== this.streamGeneration) return;
         if (this.paused) socket.sendJson({ type: 'state', state: 'paused' });
@@ -242,14 +245,25 @@ class CameraSession {
   }
 
   private showLive(): void {
-    ui.statState.textContent = this.paused ? 'paused' : 'live';
+    this.showState();
     setConn(this.paused ? 'paused' : 'live', this.paused ? 'paused by a viewer' : 'live');
     showMessage('');
+  }
+
+  /** The stream's state in the status line: paused, idle (nobody watches: nothing is encoded) or live. */
+  private showState(): void {
+    const idle = !this.paused && (this.chunks?.idling ?? false);
+    ui.statState.textContent = this.paused ? 'paused' : idle ? 'idle (no viewers)' : 'live';
+    ui.stats.dataset.idle = idle ? '1' : '0';
   }
 
   private onMessage(m: ServerMessage): void {
     if (m.type === 'viewers') {
       ui.statViewers.textContent = `${m.count} viewer${m.count === 1 ? '' : 's'}`;
+      this.viewerCount = m.count;
+      // Nobody watches: the WebCodecs encoders rest (phone battery, Wi-Fi) until someone does.
+      this.chunks?.setIdle(m.count === 0);
+      this.showState();
     } else if (m.type === 'keyframe') {
       this.chunks?.requestKeyframe();
     } else if (m.type === 'recorder') {

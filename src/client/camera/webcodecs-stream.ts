@@ -136,6 +136,8 @@ export class WebCodecsStream {
   private seq = 0;
   private stopped = false;
   private paused = false;
+  /** Nobody watches: frames are not encoded at all (a stream nobody needs costs nothing). */
+  private idle = false;
   private wantKey = true;
   private lastKeyAt = -Infinity;
   private lastFrameAt = -Infinity;
@@ -219,6 +221,16 @@ export class WebCodecsStream {
     this.wantKey = true;
   }
 
+  /** Idles the encoders while nobody watches; the first frame after is a keyframe, for the viewer who came. */
+  setIdle(idle: boolean): void {
+    if (this.idle && !idle) this.wantKey = true;
+    this.idle = idle;
+  }
+
+  get idling(): boolean {
+    return this.idle;
+  }
+
   /** Stops reading and encoding for good. */
   stop(): void {
     if (this.stopped) return;
@@ -241,7 +253,7 @@ export class WebCodecsStream {
     const encoder = this.video;
     const now = localNow();
     try {
-      if (this.stopped || this.paused || !encoder || encoder.state !== 'configured') return;
+      if (this.stopped || this.paused || this.idle || !encoder || encoder.state !== 'configured') return;
       // Not faster than asked (a source may give more frames than the setting), with room for the
       // jitter of a source at the rate asked.
       if (now - this.lastFrameAt < (1000 / this.settings.fps) * 0.75) return;
@@ -314,7 +326,7 @@ export class WebCodecsStream {
       }
       // The audio clock, anchored on this page's clock as each block arrives (it ends about now).
       this.audioAnchor = [data.timestamp, localNow() - data.duration / 1000];
-      if (this.paused) return;
+      if (this.paused || this.idle) return;
       if (encoder.encodeQueueSize > 10) return; // far behind: drop, the viewer fills the gap
       encoder.encode(data);
     } finally {
