@@ -9,8 +9,10 @@ import { WebmRelay } from './webm-relay.ts';
 export interface ViewerSink {
   sendJson(message: ServerMessage): void;
   sendBinary(frame: Uint8Array): void;
-  /** True when the viewer is too far behind to be sent more; it then re-joins at the next keyframe. */
+  /** True when the viewer's queue is full (in bytes or in age): its video is dropped up to a keyframe. */
   congested(): boolean;
+  /** True when even sound should not be queued for it any more. */
+  choked(): boolean;
 }
 
 /** Description of the stream a camera announced. */

@@ -13,6 +13,13 @@ export const KEYFRAME_REQUEST_SPACING_MS = 250;
 /** A viewer's own keyframe requests count at most this often (one viewer must not degrade everyone's stream). */
 export const VIEWER_KEYFRAME_SPACING_MS = 1000;
 
+interface ViewerState {
+  waiting: boolean;
+  skipping: boolean;
+  skipped: number;
+  askedAt: number;
+}
+
 /** One chunk stream of a channel, from its `stream` message to the next. */
 export class ChunkRelay {
   video: VideoCodecConfig | null = null;
@@ -24,7 +31,12 @@ export class ChunkRelay {
   private keyAt = -Infinity;
   private keyRequestedAt = -Infinity;
   private joinTimer: NodeJS.Timeout | null = null;
-  private readonly viewers = new Map<ViewerSink, { waiting: boolean; askedAt: number }>();
+  /**
+   * Per viewer: `waiting` to (re)join (a `stream` message and the kept group first); `skipping`:
+   * in step, but its queue is full, so its video is dropped up to the next keyframe it can take
+   * (audio goes on while it can), `skipped` counting the video frames it missed.
+   */
+  private readonly viewers = new Map<ViewerSink, ViewerState>();
 
   constructor(
     private readonly cameraId: string,
@@ -44,7 +56,7 @@ export class ChunkRelay {
   start(): void {
     this.clear();
     this.active = true;
-    for (const v of this.viewers.values()) v.waiting = true;
+    for (const v of this.viewers.values()) Object.assign(v, { waiting: true, skipping: false, skipped: 0 });
   }
 
   end(): void {
@@ -53,7 +65,7 @@ export class ChunkRelay {
   }
 
   add(sink: ViewerSink): void {
-    const v = { waiting: true, askedAt: -Infinity };
+    const v: ViewerState = { waiting: true, skipping: false, skipped: 0, askedAt: -Infinity };
     this.viewers.set(sink, v);
     if (!this.active || sink.congested()) return;
     if (this.gop.length > 0 && this.now() - this.keyAt <= FRESH_KEYFRAME_MS) {
@@ -110,10 +122,23 @@ export class ChunkRelay {
         if (sink.congested()) waiting = true;
         else if (!audio && key) this.sendJoin(sink, v);
         else ready = true;
+      } else if (audio) {
+        // Sound is small and keeps flowing while the queue is merely full; not once it is choked.
+        if (!sink.choked()) sink.sendBinary(frame);
+      } else if (v.skipping) {
+        if (key && !sink.congested()) {
+          // Caught up: its decoder goes on from this keyframe. Tell it how much it missed.
+          sink.sendJson({ type: 'skipped', cameraId: this.cameraId, channel: this.channel, frames: v.skipped });
+          v.skipping = false;
+          sink.sendBinary(frame);
+        } else {
+          v.skipped++;
+          if (!sink.congested()) ready = true;
+        }
       } else if (sink.congested()) {
-        // Too far behind: it starts again at a keyframe once it reads again.
-        v.waiting = true;
-        waiting = true;
+        // Its queue is full: drop its video up to the next keyframe it can take.
+        v.skipping = true;
+        v.skipped++;
       } else {
         sink.sendBinary(frame);
       }
@@ -160,11 +185,11 @@ export class ChunkRelay {
     for (const [sink, v] of this.viewers) if (v.waiting && !sink.congested()) this.sendJoin(sink, v);
   }
 
-  private sendJoin(sink: ViewerSink, v: { waiting: boolean }): void {
+  private sendJoin(sink: ViewerSink, v: ViewerState): void {
     if (!this.video || this.gop.length === 0) return;
     sink.sendJson({ type: 'stream', cameraId: this.cameraId, channel: this.channel, format: 'chunks', video: this.video, audio: this.audio });
     for (const f of this.gop) sink.sendBinary(f);
-    v.waiting = false;
+    Object.assign(v, { waiting: false, skipping: false, skipped: 0 });
   }
 
   private clear(): void {

@@ -30,8 +30,11 @@ export interface Limits {
   maxViewersPerCamera: number;
   /** Largest binary (media) message, header included, bytes (at most the protocol's 4 MiB). */
   maxMessageBytes: number;
-  /** Bytes queued for one viewer beyond which it is skipped until the next keyframe. */
+  /** Bytes queued for one viewer, and the age of its oldest queued frame (ms), beyond which its video is dropped up to a keyframe. */
   viewerQueueBytes: number;
+  viewerQueueMs: number;
+  /** A viewer whose queue stays full this long (ms) is disconnected; its page reconnects by itself. */
+  stalledViewerMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -39,6 +42,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxViewersPerCamera: DEFAULT_MAX_VIEWERS_PER_CAMERA,
   maxMessageBytes: MAX_BINARY_BYTES,
   viewerQueueBytes: 8 * 1024 * 1024,
+  viewerQueueMs: 1000,
+  stalledViewerMs: 15_000,
 };
 
 /** Each limit's option, environment variable and allowed range. */
@@ -46,7 +51,9 @@ const LIMIT_OPTIONS = {
   'max-cameras': { key: 'maxCameras', env: 'WEBCAM_MAX_CAMERAS', min: 1, max: 65_535, help: 'cameras online or remembered' },
   'max-viewers': { key: 'maxViewersPerCamera', env: 'WEBCAM_MAX_VIEWERS', min: 1, max: 1_000_000, help: 'viewers of one camera' },
   'max-message-bytes': { key: 'maxMessageBytes', env: 'WEBCAM_MAX_MESSAGE_BYTES', min: 64 * 1024, max: MAX_BINARY_BYTES, help: 'largest media message' },
-  'viewer-queue-bytes': { key: 'viewerQueueBytes', env: 'WEBCAM_VIEWER_QUEUE_BYTES', min: 256 * 1024, max: 1024 * 1024 * 1024, help: 'bytes queued for one viewer before it skips to the next keyframe' },
+  'viewer-queue-bytes': { key: 'viewerQueueBytes', env: 'WEBCAM_VIEWER_QUEUE_BYTES', min: 256 * 1024, max: 1024 * 1024 * 1024, help: 'bytes queued for one viewer before its video skips to a keyframe' },
+  'viewer-queue-ms': { key: 'viewerQueueMs', env: 'WEBCAM_VIEWER_QUEUE_MS', min: 100, max: 60_000, help: 'age of a viewer\'s oldest queued frame before its video skips to a keyframe' },
+  'stalled-viewer-ms': { key: 'stalledViewerMs', env: 'WEBCAM_STALLED_VIEWER_MS', min: 1000, max: 600_000, help: 'a viewer whose queue stays full this long is disconnected (its page reconnects)' },
 } as const satisfies Record<string, { key: keyof Limits; env: string; min: number; max: number; help: string }>;
 
 /** A bad command line or environment variable; the message says which and why. */
@@ -70,13 +77,13 @@ export function usage(): string {
   const lines = ['Usage: npm start -- [options]', ''];
   for (const [name, o] of Object.entries(OPTIONS)) {
     const def = o.default === '' ? '' : ` (default ${o.default})`;
-    lines.push(`  --${name.padEnd(18)} ${o.help}${def}; env ${o.env}`);
+    lines.push(`  --${name.padEnd(19)} ${o.help}${def}; env ${o.env}`);
   }
   for (const [name, o] of Object.entries(LIMIT_OPTIONS)) {
-    lines.push(`  --${name.padEnd(18)} ${o.help}, ${o.min}-${o.max} (default ${DEFAULT_LIMITS[o.key]}); env ${o.env}`);
+    lines.push(`  --${name.padEnd(19)} ${o.help}, ${o.min}-${o.max} (default ${DEFAULT_LIMITS[o.key]}); env ${o.env}`);
   }
-  lines.push('  --no-auth            no access control: anyone who reaches the port may watch and publish; only with a loopback --host; env WEBCAM_NO_AUTH=1');
-  lines.push('  --help               this text');
+  lines.push('  --no-auth             no access control: anyone who reaches the port may watch and publish; only with a loopback --host; env WEBCAM_NO_AUTH=1');
+  lines.push('  --help                this text');
   return lines.join('\n');
 }
 

@@ -11,6 +11,7 @@ import type { Channel, ViewerSink } from './channel.ts';
 import type { CameraLink, Hub } from './hub.ts';
 import type { Logger } from './log.ts';
 import { MessageBudget, normalizeAddress } from './rate-limit.ts';
+import { SendLog } from '../shared/send-log.ts';
 import { presented, refusalFor, requestUrl } from './routes.ts';
 
 /** Tunables of the WebSocket layer. */
@@ -18,8 +19,11 @@ export interface ConnectionOptions {
   helloTimeoutMs: number;
   heartbeatMs: number;
   commandTimeoutMs: number;
-  /** A viewer with more than this queued is skipped until the next keyframe. */
+  /** A viewer with more than this queued, or whose oldest queued frame is older than viewerQueueMs, has its video dropped up to a keyframe. */
   viewerQueueBytes: number;
+  viewerQueueMs: number;
+  /** A viewer whose queue stays full this long is disconnected (it reconnects by itself). */
+  stalledViewerMs: number;
   /** Largest binary message, bytes (at most MAX_BINARY_BYTES); larger closes the socket with 1009. */
   maxBinaryBytes: number;
   /** Control (text) messages a client address may send per second on average, and in a burst. */
@@ -36,6 +40,8 @@ const DEFAULTS: ConnectionOptions = {
   heartbeatMs: 15_000,
   commandTimeoutMs: 5_000,
   viewerQueueBytes: 8 * 1024 * 1024,
+  viewerQueueMs: 1000,
+  stalledViewerMs: 15_000,
   maxBinaryBytes: MAX_BINARY_BYTES,
   // A viewer page subscribing to 50 cameras at once sends 50 messages; people send a few a minute.
   messagesPerSecond: 50,
@@ -168,6 +174,9 @@ class Connection implements ViewerSink, CameraLink {
   /** A camera's clock offset to ours (ours = its + offset), as it last reported; null until it does. */
   private clockOffset: number | null = null;
   private readonly pending = new Map<string, PendingCommand>();
+  /** Binary frames handed to the socket, to tell how long the oldest still queued has waited. */
+  private readonly queued = new SendLog();
+  private stallTimer: NodeJS.Timeout | null = null;
   private nextRequest = 1;
   private readonly helloTimer: NodeJS.Timeout;
   private label: string;
@@ -206,11 +215,42 @@ class Connection implements ViewerSink, CameraLink {
   }
 
   sendBinary(frame: Uint8Array): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(frame);
+    this.queued.add(performance.now(), frame.byteLength);
   }
 
   congested(): boolean {
-    return this.ws.bufferedAmount > this.opts.viewerQueueBytes;
+    const full = this.queueFull();
+    if (!full && this.stallTimer) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    } else if (full && !this.stallTimer && this.role === 'viewer') {
+      this.stallTimer = setTimeout(() => this.checkStalled(), this.opts.stalledViewerMs).unref();
+    }
+    return full;
+  }
+
+  /** The queue has been full since the timer was set: if it still is, let this viewer go. */
+  private checkStalled(): void {
+    this.stallTimer = null;
+    if (!this.queueFull()) return;
+    // Stuck for long (a sleeping tablet, a dead Wi-Fi): its page reconnects by itself once it can.
+    this.fail(new ProtocolError('TOO_SLOW', `this viewer has not kept up for ${Math.round(this.opts.stalledViewerMs / 1000)} s; it reconnects by itself when the network allows`));
+  }
+
+  private queueFull(): boolean {
+    return this.ws.bufferedAmount > this.opts.viewerQueueBytes || this.queueAgeMs() > this.opts.viewerQueueMs;
+  }
+
+  choked(): boolean {
+    return this.ws.bufferedAmount > 2 * this.opts.viewerQueueBytes;
+  }
+
+  /** How long the oldest binary frame still queued for this peer has waited, ms. */
+  private queueAgeMs(): number {
+    const oldest = this.queued.oldest(this.ws.bufferedAmount);
+    return oldest === null ? 0 : performance.now() - oldest;
   }
 
   close(code: number, reason: string): void {
@@ -441,6 +481,7 @@ class Connection implements ViewerSink, CameraLink {
   /** Closes, and leaves the hub now rather than when the peer answers the close. */
   private closeNow(code: number, reason: string): void {
     clearTimeout(this.helloTimer);
+    if (this.stallTimer) clearTimeout(this.stallTimer);
     // A close reason is limited to 123 bytes.
     this.ws.close(code, truncateUtf8(reason, 120));
     if (this.role === 'camera' && this.channel) this.hub.detachCamera(this.channel, this);
@@ -452,6 +493,7 @@ class Connection implements ViewerSink, CameraLink {
 
   private onClose(code: number, reason: string): void {
     clearTimeout(this.helloTimer);
+    if (this.stallTimer) clearTimeout(this.stallTimer);
     if (this.role === 'camera' && this.channel) {
       for (const id of [...this.pending.keys()]) this.settle(id, { ok: false, error: 'the camera disconnected' });
       this.hub.detachCamera(this.channel, this);

@@ -74,7 +74,13 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const key = userCert?.key ?? tls!.key;
   const cert = userCert?.cert ?? tls!.cert;
   const server = https.createServer({ key, cert }, (req, res) => dispatch(routes, access, req, res));
-  const sockets = attachWebSockets(server, hub, log, access, { viewerQueueBytes: limits.viewerQueueBytes, maxBinaryBytes: limits.maxMessageBytes, ...options.ws });
+  const sockets = attachWebSockets(server, hub, log, access, {
+    viewerQueueBytes: limits.viewerQueueBytes,
+    viewerQueueMs: limits.viewerQueueMs,
+    stalledViewerMs: limits.stalledViewerMs,
+    maxBinaryBytes: limits.maxMessageBytes,
+    ...options.ws,
+  });
   await listen(server, config.port, config.host);
   const httpsPort = (server.address() as AddressInfo).port;
 

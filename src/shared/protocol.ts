@@ -25,6 +25,7 @@ export const CLOSE_CODES = {
   WRONG_ORDER: 4412,
   LIMIT: 4429,
   TOO_LARGE: 1009,
+  TOO_SLOW: 1013,
   SHUTDOWN: 1001,
 } as const;
 export type ErrorCode = keyof typeof CLOSE_CODES;

@@ -117,6 +117,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     audio: audioCodecConfigSchema.nullable().optional(),
   }),
   z.object({ type: z.literal('codec'), cameraId, channel: z.number(), video: videoCodecConfigSchema.optional(), audio: audioCodecConfigSchema.optional() }),
+  /** This viewer's queue was full: `frames` video frames were dropped for it; the chunks that follow start at a keyframe. */
+  z.object({ type: z.literal('skipped'), cameraId, channel: z.number(), frames: z.number() }),
   /** Camera: make the next video frame a keyframe (a viewer joins, or lost one). */
   z.object({ type: z.literal('keyframe') }),
   /** Camera: also run (or stop) a MediaRecorder WebM stream, for viewers that cannot decode the chunks. */

@@ -20,6 +20,9 @@ class Sink implements ViewerSink {
   congested(): boolean {
     return this.busy;
   }
+  choked(): boolean {
+    return this.busy;
+  }
   bytes(): Uint8Array {
     return concat(this.frames.map((f) => f.payload));
   }

@@ -23,6 +23,9 @@ class Sink implements ViewerSink {
   congested(): boolean {
     return this.busy;
   }
+  choked(): boolean {
+    return this.busy;
+  }
   video(): { header: Required<FrameHeader>; payload: Uint8Array }[] {
     return this.frames.filter((f) => f.header.kind === FRAME_KIND_CHUNK && (f.header.flags & FLAG_AUDIO) === 0);
   }
@@ -147,7 +150,7 @@ describe('chunk streams', async () => {
     assert.equal(again.frames.length, 0, 'waits for the camera’s new WebM stream');
   });
 
-  it('skips a congested viewer, keeps audio flowing to others, and re-joins it at a keyframe', () => {
+  it('drops a congested viewer’s video up to the next keyframe it can take, tells it how much it missed, and leaves the others alone', () => {
     const { ch, asked } = chunkChannel();
     const slow = new Sink();
     const fast = new Sink();
@@ -165,6 +168,10 @@ describe('chunk streams', async () => {
     const firstVideo = resumed.find((f) => !isAudio(f))!;
     assert.ok((firstVideo.header.flags & FLAG_KEY) !== 0, 'it re-joins at a keyframe');
     assert.ok(asked.some((m) => m.type === 'keyframe'), 'and the camera was asked for one as soon as it could read');
+    const told = slow.json.find((m) => m.type === 'skipped');
+    const missed = frames.slice(10, keyAt[1]!).filter((f) => !isAudio(f)).length;
+    assert.deepEqual(told, { type: 'skipped', cameraId: 'c', channel: 1, frames: missed });
+    assert.equal(slow.json.filter((m) => m.type === 'stream').length, 1, 'it goes on without starting over');
   });
 
   it('tells in-step viewers of a new setup and makes joiners wait for the keyframe that follows it', () => {

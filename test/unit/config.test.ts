@@ -10,8 +10,9 @@ describe('config', () => {
   });
   it('reads the limits from options and environment variables, and refuses ones out of range', () => {
     const c = parseConfig(['--max-cameras', '4', '--max-viewers=200', '--viewer-queue-bytes', '1048576'], { WEBCAM_MAX_MESSAGE_BYTES: '1000000' });
-    assert.deepEqual(c?.limits, { maxCameras: 4, maxViewersPerCamera: 200, maxMessageBytes: 1_000_000, viewerQueueBytes: 1_048_576 });
-    assert.deepEqual(DEFAULT_LIMITS, { maxCameras: 100, maxViewersPerCamera: 1000, maxMessageBytes: 4 * 1024 * 1024, viewerQueueBytes: 8 * 1024 * 1024 });
+    assert.deepEqual(c?.limits, { ...DEFAULT_LIMITS, maxCameras: 4, maxViewersPerCamera: 200, maxMessageBytes: 1_000_000, viewerQueueBytes: 1_048_576 });
+    assert.deepEqual(DEFAULT_LIMITS, { maxCameras: 100, maxViewersPerCamera: 1000, maxMessageBytes: 4 * 1024 * 1024, viewerQueueBytes: 8 * 1024 * 1024, viewerQueueMs: 1000, stalledViewerMs: 15_000 });
+    assert.equal(parseConfig(['--viewer-queue-ms', '500', '--stalled-viewer-ms', '5000'], {})?.limits?.stalledViewerMs, 5000);
     assert.throws(() => parseConfig(['--max-viewers', '0'], {}), /--max-viewers: "0" must be a whole number from 1 to 1000000/);
     assert.throws(() => parseConfig(['--max-message-bytes', '5000000'], {}), /from 65536 to 4194304/);
     assert.throws(() => parseConfig([], { WEBCAM_MAX_CAMERAS: 'lots' }), /WEBCAM_MAX_CAMERAS/);

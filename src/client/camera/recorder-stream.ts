@@ -3,7 +3,7 @@
 // viewers know when each frame was captured. One instance per stream; a reconnect starts a new one.
 import { FRAME_KIND_MEDIA, encodeFrame } from '../../shared/protocol.ts';
 import { localNow } from '../common/clock.ts';
-import { SendLog } from './send-log.ts';
+import { SendLog } from '../../shared/send-log.ts';
 
 /** WebM types in order of preference; MSE in every browser plays these. */
 const TYPES_AV = ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm'];

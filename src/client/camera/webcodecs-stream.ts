@@ -6,7 +6,7 @@
 import { FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, encodeFrame } from '../../shared/protocol.ts';
 import { localNow } from '../common/clock.ts';
 import { readAudioData, readVideoFrames, type FrameReader, type VideoReadMethod } from './media-frames.ts';
-import { SendLog } from './send-log.ts';
+import { SendLog } from '../../shared/send-log.ts';
 
 /** Which video codec to use: H.264 where this browser can encode it, else VP8 (`auto`), or one of them. */
 export type CodecChoice = 'auto' | 'h264' | 'vp8';

@@ -52,6 +52,8 @@ export class CameraTile {
   /** This camera's chunks could not be decoded here: ask for WebM. */
   private chunksRefused = false;
   private soundOn = false;
+  /** Video frames the server dropped for this page because its network was too slow. */
+  private skippedFrames = 0;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private readonly meter: LatencyMeter;
   private info: CameraInfo;
@@ -194,6 +196,17 @@ export class CameraTile {
     }
   }
 
+  /**
+   * The server dropped `frames` video frames for this page (its network could not keep up); what
+   * follows starts at a keyframe. Counted on the tile, so people see why the picture jumped.
+   */
+  skipped(frames: number): void {
+    this.skippedFrames += frames;
+    this.el.dataset.framesSkipped = String(this.skippedFrames);
+    if (this.mode === 'chunks') this.chunkPlayer.skipped();
+    this.render();
+  }
+
   /** A chunk stream's setup changed. */
   codec(video: VideoCodecConfig | undefined, audio: AudioCodecConfig | undefined): void {
     if (this.mode === 'chunks') this.chunkPlayer.codec(video, audio);
@@ -291,7 +304,8 @@ export class CameraTile {
     // How this tile gets the camera: its WebCodecs chunks, or WebM (the camera's own, or its fallback).
     const video = this.info.videoCodec?.startsWith('avc1') ? 'H.264' : (this.info.videoCodec?.toUpperCase() ?? '');
     const how = this.info.state !== 'live' || this.mode === null ? '' : this.mode === 'chunks' ? `WebCodecs ${video}`.trim() : 'WebM';
-    this.details.textContent = [size, how, watchers].filter(Boolean).join(' · ');
+    const skipped = this.skippedFrames > 0 ? `${this.skippedFrames} frames skipped (slow network)` : '';
+    this.details.textContent = [size, how, watchers, skipped].filter(Boolean).join(' · ');
     this.toggle.textContent = this.info.state === 'paused' ? 'Resume' : 'Pause';
     this.toggle.hidden = !(this.info.state === 'live' || this.info.state === 'paused') || !this.viewerOnline;
     const hasAudio = this.info.format === 'chunks' ? this.info.audioCodec !== null : this.info.mime?.includes('opus') === true;

@@ -154,6 +154,14 @@ export class ChunkPlayer {
     if (performance.now() - this.lastOutputAt > STUCK_MS && this.firstFrameSeen) this.fail('no picture decoded for 4 s');
   }
 
+  /**
+   * The server dropped video for this page (its queue was full); the next chunk is a keyframe. The
+   * delay up to now included that queue: judge lateness afresh from here.
+   */
+  skipped(): void {
+    this.arrivals.reset();
+  }
+
   /** Calls `cb` for every frame drawn until the returned function is called. */
   watchFrames(cb: (f: ShownFrame) => void): () => void {
     this.watchers.add(cb);

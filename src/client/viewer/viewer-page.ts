@@ -91,6 +91,9 @@ function onMessage(m: ServerMessage): void {
     case 'codec':
       tiles.get(m.cameraId)?.codec(m.video, m.audio);
       return;
+    case 'skipped':
+      tiles.get(m.cameraId)?.skipped(m.frames);
+      return;
     case 'command-result': {
       const cameraId = pendingCommands.get(m.requestId);
       pendingCommands.delete(m.requestId);

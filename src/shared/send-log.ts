@@ -1,5 +1,5 @@
-// What a stream handed to its socket, so the camera page can tell how old the oldest media still
-// waiting in the socket is (its "backlog": it adds to every viewer's latency).
+// What was handed to a socket, to tell how old the oldest data still waiting in it is: the camera
+// page's backlog (it adds to every viewer's latency), and the age of a viewer's queue on the server.
 
 /** Entries kept at most: a socket that never reports draining must not grow this (~20 s at 50 a second). */
 const MAX_ENTRIES = 1000;
@@ -9,14 +9,14 @@ export class SendLog {
   private entries: [number, number][] = [];
   private total = 0;
 
-  /** `bytes` handed to the socket, holding media captured at `time` (this page's clock, ms). */
+  /** `bytes` handed to the socket, stamped with `time` (ms: a capture time, or when it was sent). */
   add(time: number, bytes: number): void {
     this.total += bytes;
     this.entries.push([time, this.total]);
     if (this.entries.length > MAX_ENTRIES) this.entries.shift();
   }
 
-  /** Capture time of the oldest media still in the socket, given how many bytes it holds; null when none. */
+  /** The time of the oldest data still in the socket, given how many bytes it holds; null when none. */
   oldest(socketBuffered: number): number | null {
     // Everything handed over before the socket's unsent bytes has left.
     const leftUpTo = this.total - socketBuffered;
