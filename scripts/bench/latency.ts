@@ -280,11 +280,16 @@ async function waitIn(page: Page, expr: string, what: string, ms: number): Promi
 
 const log = (m: string): void => console.error(`[bench:latency] ${m}`);
 
-function watchConsole(page: Page, who: string): void {
+/** A page in a fresh context of `browser` (kept in `contexts`, for closing), whose warnings and errors are logged as `who`'s. */
+async function openPage(browser: Browser, who: string, contexts: BrowserContext[], viewport?: { width: number; height: number }): Promise<Page> {
+  const context = await newContext(browser, viewport);
+  contexts.push(context);
+  const page = await context.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') log(`${who} ${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => log(`${who} page error: ${e.message}`));
+  return page;
 }
 
 interface Setup {
@@ -409,20 +414,14 @@ async function runProduct(s: Setup, cfg: Config): Promise<Result> {
   const viewerUrl = `${s.url}/?token=${TOKEN}&camera=${name}&meter=0${cfg.viewer ? `&${cfg.viewer}` : ''}`;
   const contexts: BrowserContext[] = [];
   try {
-    const camCtx = await newContext(s.cameraBrowser, { width: 800, height: 900 });
-    contexts.push(camCtx);
-    const cam = await camCtx.newPage();
-    watchConsole(cam, 'camera');
+    const cam = await openPage(s.cameraBrowser, 'camera', contexts, { width: 800, height: 900 });
     await cam.goto(cameraUrl);
     await waitIn(cam, "document.body.dataset.state === 'live'", 'the camera page to go live', 20_000);
     await cam.evaluate(s.probes);
     await cam.evaluate("window.__bench.countSource('#preview')");
     const sourceFrames = async (): Promise<number> => Number(await cam.evaluate('window.__bench.sourceFrames()'));
 
-    const viewCtx = await newContext(s.viewerBrowser);
-    contexts.push(viewCtx);
-    const viewer = await viewCtx.newPage();
-    watchConsole(viewer, 'viewer');
+    const viewer = await openPage(s.viewerBrowser, 'viewer', contexts);
     await viewer.goto(viewerUrl);
     await viewer.evaluate(s.probes);
     // (The reader follows the tile's canvas instead while it plays WebCodecs chunks.)
@@ -448,7 +447,7 @@ async function runProduct(s: Setup, cfg: Config): Promise<Result> {
         readerP50: round(median(m.collected.samples.map((x) => x[1]))),
       };
       for (let i = 0; i < s.opts.joins; i++) {
-        const late = await viewCtx.newPage();
+        const late = await viewer.context().newPage();
         await late.goto(viewerUrl);
         await waitIn(late, "!!document.querySelector('.tile[data-first-frame-ms]')", 'a late joiner’s first frame', 15_000);
         firstFrameMs.push(Number(await late.evaluate("document.querySelector('.tile').dataset.firstFrameMs")));
@@ -480,20 +479,14 @@ async function runProduct(s: Setup, cfg: Config): Promise<Result> {
 async function runWebrtc(s: Setup, cfg: Config): Promise<Result> {
   const contexts: BrowserContext[] = [];
   try {
-    const senderCtx = await newContext(s.cameraBrowser);
-    contexts.push(senderCtx);
-    const sender = await senderCtx.newPage();
-    watchConsole(sender, 'webrtc sender');
+    const sender = await openPage(s.cameraBrowser, 'webrtc sender', contexts);
     await sender.setContent('<!doctype html><html><body></body></html>');
     await sender.evaluate(s.probes);
     const offer = (await sender.evaluate('window.__bench.webrtcSender(640, 480, 30)')) as string;
     await sender.evaluate("window.__bench.countSource('#preview')");
     const sourceFrames = async (): Promise<number> => Number(await sender.evaluate('window.__bench.sourceFrames()'));
 
-    const receiverCtx = await newContext(s.viewerBrowser);
-    contexts.push(receiverCtx);
-    const receiver = await receiverCtx.newPage();
-    watchConsole(receiver, 'webrtc receiver');
+    const receiver = await openPage(s.viewerBrowser, 'webrtc receiver', contexts);
     await receiver.setContent('<!doctype html><html><body style="margin:0;background:#000"></body></html>');
     await receiver.evaluate(s.probes);
     const started = performance.now();

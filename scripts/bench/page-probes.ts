@@ -4,6 +4,7 @@
 // test pattern are the product's own modules, so both paths are measured with the same ruler.
 import { codeAge, codeRegion, readTimeCode } from '../../src/client/common/time-code.ts';
 import { startTestPattern } from '../../src/client/camera/test-pattern.ts';
+import type { PlayerCanvas } from '../../src/client/viewer/chunk-player.ts';
 
 type FrameMeta = { mediaTime: number; width: number; height: number };
 type RvfcVideo = HTMLVideoElement & {
@@ -80,17 +81,18 @@ function reader(find: () => HTMLVideoElement | null) {
     handle = v.requestVideoFrameCallback(onFrame);
     read(v, meta.width || v.videoWidth, meta.height || v.videoHeight, t);
   };
-  // The WebCodecs player's canvas, checked at every animation frame (it draws at animation frames too).
+  // The WebCodecs player's canvas, checked at every animation frame (it draws at animation frames
+  // too, and keeps how many it drew and when the last was on the canvas).
   let drawn = 0;
   const onAnimationFrame = (): void => {
     requestAnimationFrame(onAnimationFrame);
-    const c = document.querySelector<HTMLCanvasElement>('.tile[data-format="chunks"] canvas');
-    const n = Number(c?.dataset.frames ?? 0);
+    const c = document.querySelector<PlayerCanvas>('.tile[data-format="chunks"] canvas');
+    const n = c?.framesDrawn ?? 0;
     if (!c || n === drawn) return;
     if (n > drawn) {
       // Two draws since the last look (the player's callback ran after this one last time): both were shown.
       w.frames += n - drawn - 1;
-      read(c, c.width, c.height, Number(c.dataset.drawnAt));
+      read(c, c.width, c.height, c.drawnAt);
     }
     drawn = n;
   };

@@ -39,7 +39,7 @@ export interface EvaluatingPage {
 /**
  * Starts counting frames presented by the page's tiles, across stream restarts: for a WebM stream's
  * video, requestVideoFrameCallback where the browser has it, else decoded-frame counts; for a
- * WebCodecs stream's canvas, the frames its player says it drew.
+ * WebCodecs stream's canvas, the frames its player says it drew (its `framesDrawn`).
  */
 export async function countFrames(page: EvaluatingPage): Promise<void> {
   // A string, not a function: the test runner's transpiler would wrap named functions in helpers the page lacks.
@@ -65,10 +65,10 @@ export async function countFrames(page: EvaluatingPage): Promise<void> {
     };
     const drawn = new WeakMap();
     // Frames drawn before counting started do not count; a canvas that appears later counts from 0.
-    for (const c of document.querySelectorAll('.tile canvas')) drawn.set(c, Number(c.dataset.frames || 0));
+    for (const c of document.querySelectorAll('.tile canvas')) drawn.set(c, c.framesDrawn || 0);
     const canvases = () => {
       for (const c of document.querySelectorAll('.tile canvas')) {
-        const n = Number(c.dataset.frames || 0);
+        const n = c.framesDrawn || 0;
         const last = drawn.has(c) ? drawn.get(c) : 0;
         if (n > last) window.__frames += n - last;
         drawn.set(c, n);

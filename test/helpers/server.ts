@@ -213,6 +213,18 @@ export async function connectCamera(wsUrl: string, cameraId: string, name: strin
   return c;
 }
 
+/**
+ * A connected camera that has started a WebCodecs chunk stream with `stream`'s decoder setup (from
+ * a chunk fixture), after reporting a clock offset of `clockOffset` ms.
+ */
+export async function connectChunkCamera(wsUrl: string, cameraId: string, name: string, stream: Extract<ServerMessage, { type: 'stream' }>, clockOffset = 0): Promise<TestClient> {
+  const c = await connectCamera(wsUrl, cameraId, name);
+  c.send({ type: 'clock-offset', offset: clockOffset, rtt: 1 });
+  c.send({ type: 'stream', format: 'chunks', width: stream.video?.width ?? null, height: stream.video?.height ?? null, fps: 30, audio: Boolean(stream.audio) });
+  c.send({ type: 'codec', video: stream.video, audio: stream.audio });
+  return c;
+}
+
 /** A connected viewer that has said hello. */
 export async function connectViewer(wsUrl: string): Promise<TestClient> {
   const c = new TestClient(wsUrl);

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebmParser } from '../../src/media/webm/webm-parser.ts';
 import { FLAG_AUDIO, FLAG_INIT, FLAG_KEY, FRAME_KIND_CHUNK, FRAME_KIND_MEDIA, encodeFrame } from '../../src/shared/protocol.ts';
-import { concat, connectCamera, connectViewer, loadChunkFixture, loadFixture, startTestServer, type TestClient } from '../helpers/server.ts';
+import { concat, connectCamera, connectChunkCamera, connectViewer, loadChunkFixture, loadFixture, startTestServer, type TestClient } from '../helpers/server.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const STREAM = { type: 'stream', mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30, audio: true } as const;
@@ -131,10 +131,7 @@ describe('relay', () => {
 
   it('relays a WebCodecs camera’s chunks to a decoding viewer, and its WebM fallback to one that cannot decode them', async () => {
     const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
-    const camera = await connectCamera(server.wsUrl, 'cam-chunks', 'Chunks');
-    camera.send({ type: 'clock-offset', offset: 5, rtt: 1 });
-    camera.send({ type: 'stream', format: 'chunks', width: 640, height: 480, fps: 30, audio: true });
-    camera.send({ type: 'codec', video: stream.video, audio: stream.audio });
+    const camera = await connectChunkCamera(server.wsUrl, 'cam-chunks', 'Chunks', stream, 5);
     const decoder = await connectViewer(server.wsUrl);
     await decoder.message('cameras', (m) => m.cameras.some((c) => c.id === 'cam-chunks' && c.videoCodec === 'avc1.42e01f' && c.audioCodec === 'opus' && c.format === 'chunks'));
     decoder.send({ type: 'subscribe', cameraId: 'cam-chunks', chunks: true });

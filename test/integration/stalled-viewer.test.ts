@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { FRAME_KIND_CHUNK, encodeFrame } from '../../src/shared/protocol.ts';
-import { connectCamera, connectViewer, loadChunkFixture, startTestServer, type TestServer } from '../helpers/server.ts';
+import { connectChunkCamera, connectViewer, loadChunkFixture, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const QUEUE_BYTES = 256 * 1024;
 const STALLED_MS = 2000;
@@ -22,10 +22,7 @@ describe('a stalled viewer', () => {
 
   it('slows nobody else, and is let go once stalled past the limit', async (t) => {
     const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
-    const camera = await connectCamera(server.wsUrl, 'busy', 'Busy');
-    camera.send({ type: 'clock-offset', offset: 0, rtt: 1 });
-    camera.send({ type: 'stream', format: 'chunks', width: 640, height: 480, fps: 30, audio: true });
-    camera.send({ type: 'codec', video: stream.video, audio: stream.audio });
+    const camera = await connectChunkCamera(server.wsUrl, 'busy', 'Busy', stream);
     const healthy = await connectViewer(server.wsUrl);
     const stalled = await connectViewer(server.wsUrl);
     for (const v of [healthy, stalled]) v.send({ type: 'subscribe', cameraId: 'busy', chunks: true });

@@ -109,11 +109,9 @@ export interface ChunkSocket {
 
 /** Counters for the status line and tests. */
 export interface ChunkStats {
+  /** Video frames encoded and sent, and skipped because the encoder or the socket was behind. */
   encoded: number;
   skipped: number;
-  keyframes: number;
-  /** How long the video encoder took, ms (smoothed). */
-  encodeMs: number;
 }
 
 function base64(bytes: AllowSharedBufferSource | undefined): string | undefined {
@@ -126,7 +124,7 @@ function base64(bytes: AllowSharedBufferSource | undefined): string | undefined 
 
 /** One WebCodecs stream over the socket. */
 export class WebCodecsStream {
-  readonly stats: ChunkStats = { encoded: 0, skipped: 0, keyframes: 0, encodeMs: 0 };
+  readonly stats: ChunkStats = { encoded: 0, skipped: 0 };
   /** Encoder delays of the first frames, to tell a codec too slow for live use. */
   private delays: number[] = [];
   private video: VideoEncoder | null = null;
@@ -145,8 +143,8 @@ export class WebCodecsStream {
   private readonly captured = new Map<number, number>();
   /** The audio clock anchored on this page's clock: [AudioData timestamp µs, capture time ms]. */
   private audioAnchor: [number, number] | null = null;
-  private sentVideoConfig = '';
-  private sentAudioConfig = '';
+  /** The decoder setup last announced per track (as JSON), '' before the first. */
+  private readonly announced = { video: '', audio: '' };
   private readonly sendLog = new SendLog();
 
   private constructor(
@@ -279,31 +277,21 @@ export class WebCodecsStream {
   private onVideo(chunk: EncodedVideoChunk, meta: EncodedVideoChunkMetadata | undefined): void {
     if (this.stopped) return;
     const config = meta?.decoderConfig;
-    if (config) {
-      const video = { codec: config.codec, width: config.codedWidth ?? this.videoConfig.width, height: config.codedHeight ?? this.videoConfig.height, description: base64(config.description) };
-      const key = JSON.stringify(video);
-      if (key !== this.sentVideoConfig) {
-        this.sentVideoConfig = key;
-        this.socket.sendJson({ type: 'codec', video });
-      }
-    }
+    if (config) this.announce('video', { codec: config.codec, width: config.codedWidth ?? this.videoConfig.width, height: config.codedHeight ?? this.videoConfig.height, description: base64(config.description) });
     const now = localNow();
     const time = this.captured.get(chunk.timestamp) ?? now;
     this.captured.delete(chunk.timestamp);
-    if (!this.sentVideoConfig) {
+    if (!this.announced.video) {
       // No setup yet (a browser that gives it late): a viewer could not decode this; start at the next keyframe.
       this.wantKey = true;
       return;
     }
     this.judgeDelay(now - time);
-    const key = chunk.type === 'key';
-    if (key) this.stats.keyframes++;
     this.stats.encoded++;
-    this.send(chunk, key ? FLAG_KEY : 0, time);
+    this.send(chunk, chunk.type === 'key' ? FLAG_KEY : 0, time);
   }
 
   private judgeDelay(delay: number): void {
-    this.stats.encodeMs = this.stats.encoded === 0 ? delay : this.stats.encodeMs * 0.9 + delay * 0.1;
     if (this.stats.encoded < SLOW_JUDGE_AFTER || this.delays.length >= SLOW_JUDGE_FRAMES) return;
     this.delays.push(delay);
     if (this.delays.length < SLOW_JUDGE_FRAMES) return;
@@ -337,18 +325,19 @@ export class WebCodecsStream {
   private onAudio(chunk: EncodedAudioChunk, meta: EncodedAudioChunkMetadata | undefined): void {
     if (this.stopped) return;
     const config = meta?.decoderConfig;
-    if (config) {
-      const audio = { codec: config.codec, sampleRate: config.sampleRate, channels: config.numberOfChannels, description: base64(config.description) };
-      const key = JSON.stringify(audio);
-      if (key !== this.sentAudioConfig) {
-        this.sentAudioConfig = key;
-        this.socket.sendJson({ type: 'codec', audio });
-      }
-    }
-    if (!this.sentAudioConfig) return; // (cannot happen: the first output carries the setup)
+    if (config) this.announce('audio', { codec: config.codec, sampleRate: config.sampleRate, channels: config.numberOfChannels, description: base64(config.description) });
+    if (!this.announced.audio) return; // (cannot happen: the first output carries the setup)
     const anchor = this.audioAnchor;
     const time = anchor ? anchor[1] + (chunk.timestamp - anchor[0]) / 1000 : localNow();
     this.send(chunk, FLAG_KEY | FLAG_AUDIO, time);
+  }
+
+  /** Sends a track's decoder setup as a `codec` message when it differs from the one last sent. */
+  private announce(track: 'video' | 'audio', setup: object): void {
+    const json = JSON.stringify(setup);
+    if (json === this.announced[track]) return;
+    this.announced[track] = json;
+    this.socket.sendJson({ type: 'codec', [track]: setup });
   }
 
   private send(chunk: EncodedVideoChunk | EncodedAudioChunk, flags: number, time: number): void {

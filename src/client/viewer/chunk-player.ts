@@ -19,6 +19,15 @@ export interface ChunkPlayerEvents {
   unsupported(message: string): void;
 }
 
+/**
+ * The player's canvas, with what it drew as plain properties (no DOM change per frame): how many
+ * frames, and when the last one was (this page's clock, ms). For tests and the latency benchmark.
+ */
+export interface PlayerCanvas extends HTMLCanvasElement {
+  framesDrawn: number;
+  drawnAt: number;
+}
+
 /** A frame being shown, for the latency meter: valid only during the callback. */
 export interface ShownFrame {
   /** When it was captured (this page's clock, ms), or null when the stream does not say. */
@@ -41,7 +50,7 @@ const STUCK_MS = 4000;
 
 /** Decodes and draws one stream at a time; start() for each new one. */
 export class ChunkPlayer {
-  readonly canvas: HTMLCanvasElement;
+  readonly canvas: PlayerCanvas;
   private readonly ctx: CanvasRenderingContext2D | null;
   readonly audio: AudioOutput;
   private decoder: VideoDecoder | null = null;
@@ -55,7 +64,6 @@ export class ChunkPlayer {
   /** The newest decoded frame not yet drawn. */
   private pending: VideoFrame | null = null;
   private raf = 0;
-  private drawn = 0;
   private firstFrameSeen = false;
   private lastOutputAt = 0;
   private lastChunkAt = 0;
@@ -70,7 +78,7 @@ export class ChunkPlayer {
   private decodedInStream = 0;
 
   constructor(private readonly events: Partial<ChunkPlayerEvents>) {
-    this.canvas = document.createElement('canvas');
+    this.canvas = Object.assign(document.createElement('canvas'), { framesDrawn: 0, drawnAt: 0 });
     this.canvas.className = 'tile-canvas';
     this.ctx = this.canvas.getContext('2d', { alpha: false, desynchronized: true });
     this.audio = new AudioOutput((m) => console.warn(`audio: ${m}`));
@@ -170,7 +178,7 @@ export class ChunkPlayer {
 
   /** Frames drawn in this player's life. */
   get framesDrawn(): number {
-    return this.drawn;
+    return this.canvas.framesDrawn;
   }
 
   get audioStats(): AudioStats {
@@ -269,10 +277,8 @@ export class ChunkPlayer {
         this.canvas.height = height;
       }
       this.ctx?.drawImage(frame, 0, 0, width, height);
-      this.drawn++;
-      // For tests and the latency benchmark: how many frames were drawn, and when the last one was.
-      this.canvas.dataset.frames = String(this.drawn);
-      this.canvas.dataset.drawnAt = localNow().toFixed(1);
+      this.canvas.framesDrawn++;
+      this.canvas.drawnAt = localNow();
       const captured = this.captured.get(frame.timestamp) ?? null;
       this.captured.delete(frame.timestamp);
       for (const w of this.watchers) w({ captured, image: frame, width, height });
