@@ -8,21 +8,19 @@
 // the same two browsers, with the same pattern and reader, is the reference.
 // Usage: npm run bench:latency -- [--seconds 30] [--configs webrtc,webcodecs,mediarecorder,...] [--stall-seconds 15]
 //        [--joins 3] [--out bench-results/latency.json] [--chart bench-results/latency.svg]
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, newContext } from '../../test/helpers/browser.ts';
-import { freePort } from '../../test/helpers/server.ts';
+import { childrenOf, machineBusy, median, percentile, procTable, ROOT, round, rssMiB, sortNum, startServer, treeCpu } from './bench-kit.ts';
 import { lineChart, type ChartSeries } from './svg-chart.ts';
 import type { Collected } from './page-probes.ts';
 import { recovery, type Recovery } from './recovery.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TOKEN = `bench-${Math.random().toString(36).slice(2)}-0123456789`;
 
 // ---- configurations ----
@@ -108,13 +106,7 @@ function parseArgs(argv: string[]): Options {
 
 // ---- statistics ----
 
-function percentile(sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-const sortNum = (v: number[]): number[] => [...v].sort((a, b) => a - b);
-const median = (v: number[]): number | null => percentile(sortNum(v), 50);
-const round = (v: number | null, digits = 0): number | null => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
+
 
 interface Summary {
   samples: number;
@@ -161,42 +153,6 @@ function summarize(c: Collected, sourceFps: number | null): Summary {
 
 // ---- processes and CPU ----
 
-/** CPU seconds and parent of every process, from /proc (Linux). */
-function procTable(): Map<number, { ppid: number; cpu: number }> {
-  const table = new Map<number, { ppid: number; cpu: number }>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      table.set(Number(name), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / 100 });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return table;
-}
-
-/** CPU seconds used so far by a process and its descendants. */
-function treeCpu(root: number, table = procTable()): number {
-  let total = 0;
-  for (const [pid, p] of table) {
-    for (let q: number | undefined = pid; q !== undefined && q > 1; q = table.get(q)?.ppid) {
-      if (q === root) {
-        total += p.cpu;
-        break;
-      }
-    }
-  }
-  return total;
-}
-
-function childrenOf(pid: number): Set<number> {
-  const out = new Set<number>();
-  for (const [child, p] of procTable()) if (p.ppid === pid) out.add(child);
-  return out;
-}
-
 /** Launches Chromium and finds its main process (a new child of this process). */
 async function launchTracked(): Promise<{ browser: Browser; pid: number }> {
   const before = childrenOf(process.pid);
@@ -226,41 +182,7 @@ class CpuMeter {
   }
 }
 
-function machineBusy(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const c of os.cpus()) {
-    const t = c.times.user + c.times.nice + c.times.sys + c.times.irq + c.times.idle;
-    total += t;
-    busy += t - c.times.idle;
-  }
-  return { busy, total };
-}
-
 // ---- the server ----
-
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const [port, httpPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts', '--port', String(port), '--http-port', String(httpPort), '--host', '127.0.0.1', '--data-dir', dataDir, '--token', TOKEN], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), 30_000);
-    const check = (): void => {
-      if (/running on HTTPS port \d+/.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => reject(new Error(`the server exited with ${code}:\n${output}`)));
-  });
-  return { child, url: `https://127.0.0.1:${port}` };
-}
 
 // ---- pages ----
 
@@ -333,12 +255,6 @@ async function viewerHeapMiB(viewer: Page): Promise<number> {
   } finally {
     await cdp.detach();
   }
-}
-
-/** Resident memory of one process, MiB (Linux). */
-function rssMiB(pid: number): number | null {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? round(Number(m[1]) / 1024, 1) : null;
 }
 
 /** Memory at the start and end of a window. */
@@ -589,7 +505,7 @@ async function main(): Promise<void> {
   const busyBefore = (b1.busy - b0.busy) / Math.max(1, b1.total - b0.total);
   if (busyBefore > 0.2) log(`WARNING: the machine is ${Math.round(busyBefore * 100)}% busy before the run; figures will include that contention`);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-latency-'));
-  const server = await startServer(dataDir);
+  const server = await startServer(dataDir, TOKEN);
   const browsers: Browser[] = [];
   try {
     const cam = await launchTracked();

@@ -21,9 +21,9 @@ export const CHROMIUM_FLAGS = [
   '--disable-backgrounding-occluded-windows',
 ];
 
-/** Launches one Chromium process. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+/** Launches one Chromium process; `extraArgs` e.g. `--use-file-for-fake-video-capture=…`. */
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_FLAGS, ...extraArgs], headless: true });
 }
 
 /** A context that trusts the test server's self-made certificate and may use the camera. */

@@ -1,4 +1,5 @@
 // Test helpers: a real server on free ports, and WebSocket clients that record what they receive.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -40,6 +41,14 @@ export async function loadChunkFixture(name: string): Promise<{ stream: Extract<
     at += 4 + n;
   }
   return { stream, frames };
+}
+
+/** The Node arguments `npm start` runs the server with (package.json's start script), to start it in a child process exactly as users do. */
+export function npmStartArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(FIXTURES, '..', '..', 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [command, ...args] = pkg.scripts.start.split(' ');
+  if (command !== 'node') throw new Error(`npm start does not run node: ${pkg.scripts.start}`);
+  return args;
 }
 
 /** The access secret test servers use (`?token=` grants full access). */

@@ -1,0 +1,105 @@
+// What the benchmarks share: statistics, and the processes they start and measure (Linux /proc).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, npmStartArgs } from '../../test/helpers/server.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+// ---- statistics ----
+
+export function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+export const sortNum = (v: number[]): number[] => [...v].sort((a, b) => a - b);
+export const median = (v: number[]): number | null => percentile(sortNum(v), 50);
+export const round = (v: number | null, digits = 0): number | null => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
+
+// ---- processes ----
+
+/** CPU seconds and parent of every process, from /proc (Linux). */
+export function procTable(): Map<number, { ppid: number; cpu: number }> {
+  const table = new Map<number, { ppid: number; cpu: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.set(Number(name), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / 100 });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return table;
+}
+
+/** CPU seconds used so far by a process and its descendants. */
+export function treeCpu(root: number, table = procTable()): number {
+  let total = 0;
+  for (const [pid, p] of table) {
+    for (let q: number | undefined = pid; q !== undefined && q > 1; q = table.get(q)?.ppid) {
+      if (q === root) {
+        total += p.cpu;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+export function childrenOf(pid: number): Set<number> {
+  const out = new Set<number>();
+  for (const [child, p] of procTable()) if (p.ppid === pid) out.add(child);
+  return out;
+}
+
+export function machineBusy(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const c of os.cpus()) {
+    const t = c.times.user + c.times.nice + c.times.sys + c.times.irq + c.times.idle;
+    total += t;
+    busy += t - c.times.idle;
+  }
+  return { busy, total };
+}
+
+/** Resident memory of one process, MiB (Linux). */
+export function rssMiB(pid: number): number | null {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? round(Number(m[1]) / 1024, 1) : null;
+}
+
+// ---- the server ----
+
+/**
+ * Starts the product's server in a child process on loopback (free ports, `dataDir`, `token`, and
+ * `extraArgs` such as limits); resolves once it listens.
+ */
+export async function startServer(dataDir: string, token: string, extraArgs: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const [port, httpPort] = [await freePort(), await freePort()];
+  // Exactly as `npm start` runs it (its Node options included).
+  const child = spawn(process.execPath, [...npmStartArgs(), '--port', String(port), '--http-port', String(httpPort), '--host', '127.0.0.1', '--data-dir', dataDir, '--token', token, ...extraArgs], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), 30_000);
+    const check = (): void => {
+      if (/running on HTTPS port \d+/.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`the server exited with ${code}:\n${output}`)));
+  });
+  return { child, url: `https://127.0.0.1:${port}` };
+}
+

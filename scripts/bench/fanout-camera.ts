@@ -1,0 +1,75 @@
+// The fan-out benchmark's synthetic camera (a child process of fanout.ts): replays a real WebCodecs
+// capture (test/fixtures/<fixture>.frames, what the product's camera page sent through the server)
+// in real time, in a loop, as a camera of the product's protocol. Each chunk's time is stamped with
+// this process's clock when sent (clock offset 0: same machine), so a viewer's receive time minus
+// that is the relay delay. Keyframe requests are not honoured (a recording cannot make new ones):
+// joiners start from the latest keyframe, as with a camera that answers late.
+// Argv: <wss url> <camera id> <fixture name>. Parent messages: 'report' → CameraReport.
+import WebSocket from 'ws';
+import { encodeFrame, FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, PROTOCOL_VERSION } from '../../src/shared/protocol.ts';
+import { loadChunkFixture } from '../../test/helpers/server.ts';
+import type { CameraReport } from './fanout-report.ts';
+
+
+const [url, cameraId, fixture] = process.argv.slice(2);
+if (!url || !cameraId || !fixture) throw new Error('usage: fanout-camera.ts <wss url> <camera id> <fixture>');
+const { stream, frames } = await loadChunkFixture(fixture);
+const first = frames[0]?.header.time ?? 0;
+// Send times from the capture's own (per chunk) times, never going back (audio and video interleave).
+let last = 0;
+const at = frames.map((f) => (last = Math.max(last, (f.header.time ?? first) - first)));
+const loopMs = last + 1000 / 30;
+
+const report: CameraReport = { framesSent: 0, bytesSent: 0, maxBacklogBytes: 0, keyframeRequests: 0 };
+const ws = new WebSocket(url, { rejectUnauthorized: false });
+ws.on('error', (err) => {
+  console.error(`camera: ${err.message}`);
+  process.exit(1);
+});
+ws.on('close', (code) => {
+  console.error(`camera: the server closed the connection (${code})`);
+  process.exit(1);
+});
+ws.on('message', (data, isBinary) => {
+  if (isBinary) return;
+  const m = JSON.parse(data.toString()) as { type: string };
+  if (m.type === 'welcome') start();
+  else if (m.type === 'keyframe') report.keyframeRequests++;
+});
+ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId, name: `Replay ${cameraId.slice(0, 4)}` })));
+
+function start(): void {
+  ws.send(JSON.stringify({ type: 'clock-offset', offset: 0, rtt: 1 }));
+  ws.send(JSON.stringify({ type: 'stream', format: 'chunks', width: stream.video?.width ?? null, height: stream.video?.height ?? null, fps: 30, audio: Boolean(stream.audio) }));
+  ws.send(JSON.stringify({ type: 'codec', video: stream.video, audio: stream.audio }));
+  const t0 = performance.now();
+  let seq = 0;
+  let loop = 0;
+  let i = 0;
+  const tick = (): void => {
+    const now = performance.now();
+    // Everything due by now, in order.
+    for (;;) {
+      const f = frames[i]!;
+      if (t0 + loop * loopMs + at[i]! > now) break;
+      const time = performance.timeOrigin + performance.now();
+      const frame = encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags & (FLAG_AUDIO | FLAG_KEY), channel: 0, seq: seq++, time }, f.payload);
+      ws.send(frame);
+      report.framesSent++;
+      report.bytesSent += frame.byteLength;
+      if (++i === frames.length) {
+        i = 0;
+        loop++;
+      }
+    }
+    const next = t0 + loop * loopMs + at[i]!;
+    setTimeout(tick, Math.max(0, next - performance.now()));
+  };
+  tick();
+  setInterval(() => (report.maxBacklogBytes = Math.max(report.maxBacklogBytes, ws.bufferedAmount)), 10);
+}
+
+process.on('message', (m) => {
+  if (m === 'report') process.send!(report);
+});
+process.on('disconnect', () => process.exit(0));
