@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
 import { freePort, npmStartArgs } from '../../test/helpers/server.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -103,3 +104,16 @@ export async function startServer(dataDir: string, token: string, extraArgs: str
   return { child, url: `https://127.0.0.1:${port}` };
 }
 
+// ---- pages ----
+
+/** The viewer page's JS heap after a full garbage collection, MiB (Chromium's DevTools protocol). */
+export async function viewerHeapMiB(viewer: Page): Promise<number> {
+  const cdp = await viewer.context().newCDPSession(viewer);
+  try {
+    await cdp.send('HeapProfiler.collectGarbage');
+    const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+    return round(usedSize / 2 ** 20, 2)!;
+  } finally {
+    await cdp.detach();
+  }
+}

@@ -1,20 +1,21 @@
 // The fan-out benchmark's synthetic viewers (a child process of fanout.ts; several run at once):
 // each is a WebSocket viewer of the product's protocol, from its own loopback address (127.0.x.y),
-// subscribed to one camera's chunks. For each frame it notes the relay delay (its receive time minus
+// subscribed to one camera's chunks (with several camera ids, viewer i watches camera i mod n). For each frame it notes the relay delay (its receive time minus
 // the time the synthetic camera stamped, same machine), and the frames the server left out (gaps in
 // the channel's sequence numbers; their sizes come from the replayed capture).
 // A "stalled" viewer stops reading at a random moment within `stallMs` of its first frame, and reads
 // again `stallMs` later (a phone whose Wi-Fi died); if the server let it go by then, it reconnects
 // (after 1 s, as the viewer page does) and stalls again, so about the same share is stalled at any time.
-// Argv: <wss url> <camera id> <fixture> <viewers> <stalled> <first index> <stall ms>.
+// Argv: <wss url> <camera id[,id…]> <fixture> <viewers> <stalled> <first index> <stall ms>.
 // Parent messages: 'start' (start counting) and 'stop' (→ ViewersReport).
 import WebSocket from 'ws';
 import { HEADER_BYTES, PROTOCOL_VERSION } from '../../src/shared/protocol.ts';
 import { loadChunkFixture } from '../../test/helpers/server.ts';
 import { BIN_MS, BINS, type ViewersReport } from './fanout-report.ts';
 
-const [url, cameraId, fixture, countArg, stalledArg, firstArg, stallArg] = process.argv.slice(2);
-if (!url || !cameraId || !fixture) throw new Error('usage: fanout-viewers.ts <url> <camera id> <fixture> <viewers> <stalled> <first index> <stall ms>');
+const [url, cameraIdsArg, fixture, countArg, stalledArg, firstArg, stallArg] = process.argv.slice(2);
+if (!url || !cameraIdsArg || !fixture) throw new Error('usage: fanout-viewers.ts <url> <camera id> <fixture> <viewers> <stalled> <first index> <stall ms>');
+const cameraIds = cameraIdsArg.split(',');
 const count = Number(countArg);
 const stalled = Number(stalledArg);
 const firstIndex = Number(firstArg);
@@ -48,7 +49,7 @@ class Viewer {
       ws.on('message', (data: Buffer, isBinary) => {
         if (!isBinary) {
           const m = JSON.parse(data.toString()) as { type: string; frames?: number; code?: string };
-          if (m.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', cameraId, chunks: true }));
+          if (m.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', cameraId: cameraIds[this.index % cameraIds.length], chunks: true }));
           else if (m.type === 'skipped' && measuring) stats.skippedFrames += m.frames ?? 0;
           else if (m.type === 'error' && measuring) stats.errors[m.code ?? '?'] = (stats.errors[m.code ?? '?'] ?? 0) + 1;
           return;

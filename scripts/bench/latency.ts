@@ -16,7 +16,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, newContext } from '../../test/helpers/browser.ts';
-import { childrenOf, machineBusy, median, percentile, procTable, ROOT, round, rssMiB, sortNum, startServer, treeCpu } from './bench-kit.ts';
+import { childrenOf, machineBusy, median, percentile, procTable, ROOT, round, rssMiB, sortNum, startServer, treeCpu, viewerHeapMiB } from './bench-kit.ts';
 import { lineChart, type ChartSeries } from './svg-chart.ts';
 import type { Collected } from './page-probes.ts';
 import { recovery, type Recovery } from './recovery.ts';
@@ -244,19 +244,6 @@ interface Result {
   series: { main: [number, number][]; block: [number, number][] | null; freeze: [number, number][] | null };
 }
 
-/** One measurement window on a page with the reader attached. */
-/** The viewer page's JS heap after a full garbage collection, MiB (Chromium's DevTools protocol). */
-async function viewerHeapMiB(viewer: Page): Promise<number> {
-  const cdp = await viewer.context().newCDPSession(viewer);
-  try {
-    await cdp.send('HeapProfiler.collectGarbage');
-    const { usedSize } = await cdp.send('Runtime.getHeapUsage');
-    return round(usedSize / 2 ** 20, 2)!;
-  } finally {
-    await cdp.detach();
-  }
-}
-
 /** Memory at the start and end of a window. */
 interface Memory {
   /** Viewer page JS heap after GC, MiB; it includes this benchmark's own per-frame samples (~0.1 KiB a frame). */
@@ -264,6 +251,7 @@ interface Memory {
   serverRssMiB: [number | null, number | null];
 }
 
+/** One measurement window on a page with the reader attached. */
 async function measure(s: Setup, viewer: Page, seconds: number, sourceFrames: () => Promise<number>, during?: (t0: number) => Promise<void>) {
   const heap0 = await viewerHeapMiB(viewer);
   const rss0 = rssMiB(s.serverChild.pid!);
