@@ -9,6 +9,20 @@ interface Piece {
   bytes: Uint8Array;
 }
 
+/**
+ * A viewer's place in the stream. `waiting`: it (re)joins with a `stream` message, the init segment
+ * and the latest keyframe's cluster. Else, while its queue is full it skips: `finishing`, it still
+ * gets the rest of the cluster being sent (so what it has ends at a cluster boundary and its
+ * browser's WebM parser is not left mid-element), then `dropping`, nothing until a cluster with a
+ * video keyframe it can take, from which it goes on with no restart; `skipped` counts the video
+ * frames it missed, which it is told.
+ */
+interface WebmViewer {
+  waiting: boolean;
+  skip: 'no' | 'finishing' | 'dropping';
+  skipped: number;
+}
+
 /** One WebM stream of a channel, from its `stream` message to the next; start() begins a new one. */
 export class WebmRelay {
   mime: string | null = null;
@@ -26,8 +40,8 @@ export class WebmRelay {
   private lastTime = 0;
   /** False while the camera is (re)starting this stream: joiners wait for its `stream` message. */
   private current = false;
-  /** Subscribed viewers; `waiting` ones get init + keyframe cluster as soon as there is one. */
-  private readonly viewers = new Map<ViewerSink, { waiting: boolean }>();
+  /** Subscribed viewers (see WebmViewer). */
+  private readonly viewers = new Map<ViewerSink, WebmViewer>();
 
   constructor(
     private readonly cameraId: string,
@@ -112,11 +126,35 @@ export class WebmRelay {
       this.trimTo(parser.bytesRead);
     }
 
+    const clusterAt = events.find((e) => e.kind === 'cluster')?.offset ?? null;
+    // Video blocks read in this chunk from `from` on (a block's event comes once it is whole, so one
+    // may have begun in the chunk before; none crosses a cluster boundary).
+    const videoFrames = (from = -Infinity): number => events.filter((e) => e.kind === 'block' && e.offset >= from && (this.videoTrack === null || e.track === this.videoTrack)).length;
     for (const [sink, v] of this.viewers) {
-      if (!v.waiting) {
-        if (sink.congested()) v.waiting = true;
-        else sink.sendBinary(frame);
-      } else if (foundKey && !sink.congested()) this.sendJoin(sink, v);
+      if (v.waiting) {
+        if (foundKey && !sink.congested()) this.sendJoin(sink, v);
+      } else if (v.skip === 'dropping') {
+        if (foundKey && this.gopStart !== null && !sink.congested()) {
+          // Caught up: on from the keyframe's cluster, which follows a cluster boundary.
+          v.skipped += videoFrames() - videoFrames(this.gopStart);
+          sink.sendJson({ type: 'skipped', cameraId: this.cameraId, channel: this.channel, frames: v.skipped });
+          sink.sendBinary(this.frame(FLAG_KEY, this.gopBytes(this.gopStart, parser.bytesRead)));
+          Object.assign(v, { skip: 'no', skipped: 0 });
+        } else v.skipped += videoFrames();
+      } else if (v.skip === 'no' && !sink.congested()) {
+        sink.sendBinary(frame);
+      } else if (sink.choked()) {
+        // Not even one cluster more fits: start it over at the next keyframe.
+        Object.assign(v, { waiting: true, skip: 'no', skipped: 0 });
+      } else if (clusterAt === null) {
+        // The cluster being sent goes on: finish it.
+        v.skip = 'finishing';
+        sink.sendBinary(frame);
+      } else {
+        // It ends where the next cluster starts: send up to there, then drop.
+        if (clusterAt > offset) sink.sendBinary(this.frame(0, bytes.subarray(0, clusterAt - offset), time));
+        Object.assign(v, { skip: 'dropping', skipped: videoFrames(clusterAt) });
+      }
     }
   }
 
@@ -151,7 +189,7 @@ export class WebmRelay {
   }
 
   private join(sink: ViewerSink): void {
-    const v = { waiting: true };
+    const v: WebmViewer = { waiting: true, skip: 'no', skipped: 0 };
     this.viewers.set(sink, v);
     if (!this.parser || !this.current) return; // told when a stream starts
     // A viewer that does not read what it was sent waits for the next keyframe, like any congested one.
@@ -160,7 +198,7 @@ export class WebmRelay {
   }
 
   /** Sends the stream header and what a joiner needs to start, if there is enough yet. */
-  private sendJoin(sink: ViewerSink, v: { waiting: boolean }): void {
+  private sendJoin(sink: ViewerSink, v: WebmViewer): void {
     if (!this.mime) return;
     if (this.init === null || this.gopStart === null) {
       // A young stream (no complete init segment yet) or no keyframe kept: join at the next keyframe,
@@ -171,7 +209,7 @@ export class WebmRelay {
     sink.sendJson({ type: 'stream', cameraId: this.cameraId, channel: this.channel, format: 'webm', mime: this.mime });
     sink.sendBinary(this.frame(FLAG_INIT, this.init));
     sink.sendBinary(this.frame(FLAG_KEY, this.gopBytes(this.gopStart, this.parser?.bytesRead ?? 0)));
-    v.waiting = false;
+    Object.assign(v, { waiting: false, skip: 'no', skipped: 0 });
   }
 
   /** The bytes from the keyframe's cluster to now, copied once per new chunk however many viewers join. */
@@ -183,8 +221,8 @@ export class WebmRelay {
     return bytes;
   }
 
-  private frame(flags: number, payload: Uint8Array): Uint8Array {
-    return encodeFrame({ kind: FRAME_KIND_MEDIA, flags, channel: this.channel, seq: this.nextSeq(), time: this.lastTime }, payload);
+  private frame(flags: number, payload: Uint8Array, time = this.lastTime): Uint8Array {
+    return encodeFrame({ kind: FRAME_KIND_MEDIA, flags, channel: this.channel, seq: this.nextSeq(), time }, payload);
   }
 
   /** Copies retained stream bytes [from, to) into one array. */

@@ -10,6 +10,8 @@ class Sink implements ViewerSink {
   json: ServerMessage[] = [];
   frames: { flags: number; payload: Uint8Array }[] = [];
   busy = false;
+  /** Whether a busy sink is also past the hard limit (nothing more fits). */
+  chokedWhenBusy = true;
   sendJson(m: ServerMessage): void {
     this.json.push(m);
   }
@@ -21,7 +23,7 @@ class Sink implements ViewerSink {
     return this.busy;
   }
   choked(): boolean {
-    return this.busy;
+    return this.busy && this.chokedWhenBusy;
   }
   bytes(): Uint8Array {
     return concat(this.frames.map((f) => f.payload));
@@ -78,7 +80,36 @@ describe('channel', async () => {
     assert.ok(keyClusters.includes(startsAt), `the joiner starts at a keyframe's cluster (${startsAt})`);
   });
 
-  it('skips a congested viewer and re-joins it at the next keyframe', () => {
+  it('lets a congested viewer finish its cluster, skip to a keyframe’s cluster and go on with no restart, told what it missed', () => {
+    const ch = new Channel('c', 1, 'C');
+    const slow = Object.assign(new Sink(), { chokedWhenBusy: false });
+    const fast = new Sink();
+    ch.subscribe(slow);
+    ch.subscribe(fast);
+    ch.startStream(STREAM);
+    const [a, b] = [Math.floor(chunks.length / 4), Math.floor(chunks.length / 2)];
+    for (const c of chunks.slice(0, a)) ch.pushMedia(c);
+    slow.busy = true;
+    for (const c of chunks.slice(a, b)) ch.pushMedia(c);
+    slow.busy = false;
+    for (const c of chunks.slice(b)) ch.pushMedia(c);
+    assert.deepEqual(fast.bytes(), bytes, 'the other viewer gets everything');
+    assert.equal(slow.json.filter((m) => m.type === 'stream').length, 1, 'no restart');
+    const got = slow.bytes();
+    const resumedAt = keyClusters.find((k) => k > initLength && bytes.byteLength - k < got.byteLength && got.subarray(got.byteLength - (bytes.byteLength - k)).every((x, i) => x === bytes[k + i]));
+    assert.ok(resumedAt !== undefined, 'it goes on from a keyframe’s cluster to the end');
+    const stoppedAt = got.byteLength - (bytes.byteLength - resumedAt);
+    assert.deepEqual(got.subarray(0, stoppedAt), bytes.subarray(0, stoppedAt), 'what came before is the stream from its start');
+    const clusters = events.flatMap((e) => (e.kind === 'cluster' ? [e.offset] : []));
+    assert.ok(clusters.includes(stoppedAt), `it stopped at a cluster boundary (${stoppedAt})`);
+    assert.ok(stoppedAt < resumedAt, 'and something was skipped');
+    assert.doesNotThrow(() => new WebmParser().push(got), 'what it got is well-formed WebM');
+    const skipped = slow.json.filter((m) => m.type === 'skipped');
+    const missed = events.filter((e) => e.kind === 'block' && e.track === video && e.offset >= stoppedAt && e.offset < resumedAt).length;
+    assert.deepEqual(skipped.map((m) => (m.type === 'skipped' ? m.frames : null)), [missed], 'told once, with the video frames it missed');
+  });
+
+  it('re-joins a viewer that cannot take even one more cluster at the next keyframe', () => {
     const ch = new Channel('c', 1, 'C');
     const slow = new Sink();
     const fast = new Sink();
