@@ -35,6 +35,14 @@ export interface ConnectionOptions {
   maxPendingCommands: number;
 }
 
+/**
+ * Keyframe requests from one address, per second and at once. A tile asks at most once a second
+ * (the server heeds one a second per viewer anyway), so this is a page of 20 tiles asking without a
+ * pause, or 200 asking at once; more is a flood and closes the connection.
+ */
+const KEYFRAME_REQUESTS_PER_SECOND = 20;
+const KEYFRAME_REQUEST_BURST = 200;
+
 const DEFAULTS: ConnectionOptions = {
   helloTimeoutMs: 10_000,
   heartbeatMs: 15_000,
@@ -69,6 +77,9 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, acce
   const perAddress = new Map<string, number>();
   const connections = new Map<WebSocket, Connection>();
   const budget = new MessageBudget(opts.messagesPerSecond, opts.messageBurst);
+  // A viewer page's keyframe requests have a budget of their own: a page whose tiles all lost a
+  // picture at once (a network hiccup) must not spend what its clicks and subscriptions need.
+  const keyframeBudget = new MessageBudget(KEYFRAME_REQUESTS_PER_SECOND, KEYFRAME_REQUEST_BURST);
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node hands the socket over without its error handler: a peer resetting now must not crash us.
@@ -111,7 +122,7 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, acce
       perAddress.set(client, (perAddress.get(client) ?? 0) + 1);
       alive.set(ws, true);
       ws.on('pong', () => alive.set(ws, true));
-      connections.set(ws, new Connection(ws, address, roles, hub, log, opts, () => budget.take(client)));
+      connections.set(ws, new Connection(ws, address, roles, hub, log, opts, { control: () => budget.take(client), keyframe: () => keyframeBudget.take(client) }));
       ws.once('close', () => {
         connections.delete(ws);
         const n = (perAddress.get(client) ?? 1) - 1;
@@ -124,6 +135,7 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, acce
 
   const heartbeat = setInterval(() => {
     budget.prune();
+    keyframeBudget.prune();
     for (const ws of wss.clients) {
       if (!alive.get(ws)) {
         ws.terminate();
@@ -189,8 +201,8 @@ class Connection implements ViewerSink, CameraLink {
     private readonly hub: Hub,
     private readonly log: Logger,
     private readonly opts: ConnectionOptions,
-    /** Takes one control message from this client's budget; false when it is spent. */
-    private readonly spend: () => boolean,
+    /** Take one control message, or one keyframe request, from this client's budgets; false when spent. */
+    private readonly budgets: { control: () => boolean; keyframe: () => boolean },
   ) {
     this.label = `client ${address}`;
     this.helloTimer = setTimeout(() => this.fail(new ProtocolError('HELLO_TIMEOUT', `no hello within ${opts.helloTimeoutMs} ms`)), opts.helloTimeoutMs);
@@ -277,26 +289,32 @@ class Connection implements ViewerSink, CameraLink {
       this.onBinary(toBytes(data));
       return;
     }
-    this.spendBudget();
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
     if (size > MAX_TEXT_BYTES) throw new ProtocolError('TOO_LARGE', `text message of ${size} bytes; the limit is ${MAX_TEXT_BYTES}`);
     const text = data.toString();
     switch (this.role) {
       case 'hello':
+        this.spendBudget();
         this.onHello(text);
         return;
       case 'camera':
+        this.spendBudget();
         this.onCameraMessage(parseMessage(cameraMessageSchema, text));
         return;
-      case 'viewer':
-        this.onViewerMessage(parseMessage(viewerMessageSchema, text));
+      case 'viewer': {
+        const msg = parseMessage(viewerMessageSchema, text);
+        if (msg.type === 'keyframe') {
+          if (!this.budgets.keyframe()) throw new ProtocolError('LIMIT', `more than ${KEYFRAME_REQUESTS_PER_SECOND} keyframe requests per second from this address`);
+        } else this.spendBudget();
+        this.onViewerMessage(msg);
         return;
+      }
     }
   }
 
   /** One control message: over the budget, the connection is closed (a flood, not a person). */
   private spendBudget(): void {
-    if (!this.spend()) throw new ProtocolError('LIMIT', `more than ${this.opts.messagesPerSecond} control messages per second from this address`);
+    if (!this.budgets.control()) throw new ProtocolError('LIMIT', `more than ${this.opts.messagesPerSecond} control messages per second from this address`);
   }
 
   private onHello(text: string): void {

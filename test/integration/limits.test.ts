@@ -65,4 +65,25 @@ describe('limits', () => {
     assert.match(fourth.messages.find((m) => m.type === 'error')?.message ?? '', /already has 2 cameras/);
     assert.equal(third.closed, null);
   });
+
+  it('keyframe requests have a budget of their own: a burst of them leaves room for clicks; a flood closes only that viewer', async () => {
+    // (After the tests above: 'popular' is online.)
+    const page = track(await connectViewer(server.wsUrl));
+    const other = track(await connectViewer(server.wsUrl));
+    // A grid whose 150 tiles all lost their picture at once: more than the 200-message control burst
+    // would leave for anything else (this file's clients share one address and its budget)...
+    for (let i = 0; i < 150; i++) page.send({ type: 'keyframe', cameraId: 'popular' });
+    for (let i = 0; i < 60; i++) page.send({ type: 'subscribe', cameraId: 'nobody' });
+    // ...yet the page's own messages all got answers, and it is still connected.
+    await page.until(() => (page.messages.filter((m) => m.type === 'error' && m.code === 'UNKNOWN_CAMERA').length >= 60 ? true : null), '60 answers');
+    assert.equal(page.closed, null);
+    // A flood of them is a flood: that connection is closed with LIMIT, the other viewer stays.
+    for (let i = 0; i < 400; i++) page.send({ type: 'keyframe', cameraId: 'popular' });
+    const closed = await page.closedWith();
+    assert.equal(closed.code, 4429);
+    assert.match(page.messages.find((m) => m.type === 'error' && m.code === 'LIMIT')?.message ?? '', /keyframe requests per second/);
+    other.send({ type: 'subscribe', cameraId: 'nobody' });
+    await other.message('error', (m) => m.code === 'UNKNOWN_CAMERA');
+    assert.equal(other.closed, null);
+  });
 });
