@@ -81,7 +81,7 @@ describe('limits', () => {
     for (let i = 0; i < 400; i++) page.send({ type: 'keyframe', cameraId: 'popular' });
     const closed = await page.closedWith();
     assert.equal(closed.code, 4429);
-    assert.match(page.messages.find((m) => m.type === 'error' && m.code === 'LIMIT')?.message ?? '', /keyframe requests per second/);
+    assert.match((await page.message('error', (m) => m.code === 'LIMIT')).message, /keyframe requests per second/);
     other.send({ type: 'subscribe', cameraId: 'nobody' });
     await other.message('error', (m) => m.code === 'UNKNOWN_CAMERA');
     assert.equal(other.closed, null);
