@@ -126,7 +126,9 @@ export class WebmRelay {
       this.trimTo(parser.bytesRead);
     }
 
-    const clusterAt = events.find((e) => e.kind === 'cluster')?.offset ?? null;
+    // Where a Cluster starts in this chunk (one whose header began in the chunk before has already
+    // partly gone out: the cut can only come at the next).
+    const clusterAt = events.flatMap((e) => (e.kind === 'cluster' && e.offset >= offset ? [e.offset] : []))[0] ?? null;
     // Video blocks read in this chunk from `from` on (a block's event comes once it is whole, so one
     // may have begun in the chunk before; none crosses a cluster boundary).
     const videoFrames = (from = -Infinity): number => events.filter((e) => e.kind === 'block' && e.offset >= from && (this.videoTrack === null || e.track === this.videoTrack)).length;

@@ -109,6 +109,35 @@ describe('channel', async () => {
     assert.deepEqual(skipped.map((m) => (m.type === 'skipped' ? m.frames : null)), [missed], 'told once, with the video frames it missed');
   });
 
+  it('leaves a slow viewer a valid stream for every window of congestion, at the recording’s real chunk boundaries', () => {
+    const clusters = events.flatMap((e) => (e.kind === 'cluster' ? [e.offset] : []));
+    for (let a = 0; a < chunks.length; a++) {
+      for (let b = a + 1; b <= chunks.length; b++) {
+        const ch = new Channel('c', 1, 'C');
+        const slow = Object.assign(new Sink(), { chokedWhenBusy: false });
+        ch.subscribe(slow);
+        ch.startStream(STREAM);
+        chunks.forEach((c, i) => {
+          slow.busy = i >= a && i < b;
+          ch.pushMedia(c);
+        });
+        const sent = slow.bytes();
+        const where = `congested for chunks ${a}–${b - 1}`;
+        assert.doesNotThrow(() => new WebmParser().push(sent), where);
+        const starts = slow.json.filter((m) => m.type === 'stream').length;
+        assert.ok(starts === 1 || (starts === 0 && sent.byteLength === 0), `${where}: one start (none if no keyframe came after)`);
+        // The stream from its start up to a Cluster boundary, then maybe from a keyframe's Cluster on.
+        const prefix = (n: number): boolean => Buffer.from(sent.subarray(0, n)).equals(bytes.subarray(0, n));
+        if (sent.byteLength === 0 || (sent.byteLength === bytes.byteLength && prefix(sent.byteLength))) continue;
+        const resumedAt = keyClusters.find((k) => {
+          const head = sent.byteLength - (bytes.byteLength - k);
+          return head >= 0 && head < k && clusters.includes(head) && prefix(head) && Buffer.from(sent.subarray(head)).equals(bytes.subarray(k));
+        });
+        assert.ok(resumedAt !== undefined || (clusters.includes(sent.byteLength) && prefix(sent.byteLength)), `${where}: cut at a Cluster boundary, resumed at a keyframe's Cluster (${sent.byteLength} bytes)`);
+      }
+    }
+  });
+
   it('re-joins a viewer that cannot take even one more cluster at the next keyframe', () => {
     const ch = new Channel('c', 1, 'C');
     const slow = new Sink();
