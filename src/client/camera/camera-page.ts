@@ -215,6 +215,7 @@ class CameraSession {
           socket.sendBinary(frame);
           return true;
         },
+        () => socket.bufferedAmount,
         { sent: (n) => (this.bytesThisSecond += n), error: (m) => showMessage(m, 'error') },
         {
           ...(this.options.timesliceMs !== null ? { timesliceMs: this.options.timesliceMs } : {}),
@@ -336,10 +337,12 @@ class CameraSession {
     ui.statTransport.title = this.recorder && this.chunks ? 'Also recording WebM for viewers that cannot decode WebCodecs' : '';
     ui.stats.dataset.transport = this.chunks ? 'webcodecs' : this.recorder ? 'mediarecorder' : '';
     ui.stats.dataset.fallback = this.chunks && this.recorder ? '1' : '0';
-    if (this.chunks) ui.stats.dataset.skipped = String(this.chunks.stats.skipped);
+    // Frames the network could not take, dropped rather than queued (the main stream's).
+    const skipped = this.chunks ? this.chunks.stats.skipped : (this.recorder?.dropped.frames ?? 0);
+    ui.stats.dataset.skipped = String(skipped);
     // Media recorded but not yet on the network: it adds to every viewer's latency.
-    ui.statBacklog.textContent = `backlog ${Math.round(backlog.ms)} ms`;
-    ui.statBacklog.title = `${Math.round(backlog.bytes / 1024)} KB recorded but not yet sent`;
+    ui.statBacklog.textContent = `backlog ${Math.round(backlog.ms)} ms${skipped > 0 ? ` · ${skipped} frames dropped` : ''}`;
+    ui.statBacklog.title = `${Math.round(backlog.bytes / 1024)} KB recorded but not yet sent${skipped > 0 ? `; ${skipped} frames were dropped because the network could not take them` : ""}`;
     ui.statBacklog.dataset.level = backlog.ms > 500 ? 'high' : backlog.ms > 150 ? 'some' : 'low';
     ui.stats.dataset.backlogMs = String(Math.round(backlog.ms));
   }

@@ -1,9 +1,17 @@
 // Streams a MediaStream to the server with MediaRecorder: WebM chunks, in order, each in a binary
 // frame with a sequence number and the capture time of the stream's media time 0, from which
 // viewers know when each frame was captured. One instance per stream; a reconnect starts a new one.
+// When the network falls behind, what it cannot take is dropped, not queued (cluster-skipper.ts):
+// the rest of the Cluster being sent goes, then nothing up to a Cluster with a video keyframe.
 import { FRAME_KIND_MEDIA, encodeFrame } from '../../shared/protocol.ts';
 import { localNow } from '../common/clock.ts';
 import { SendLog } from '../../shared/send-log.ts';
+import { ClusterSkipper } from '../../media/webm/cluster-skipper.ts';
+
+/** Media waiting in the socket longer than this means the network is behind: drop rather than queue. */
+export const MAX_BACKLOG_MS = 500;
+/** …and once dropping, go on only when the socket holds less than this (about 0.2 s at 2.5 Mbit/s). */
+export const RESUME_BACKLOG_BYTES = 64 * 1024;
 
 /** WebM types in order of preference; MSE in every browser plays these. */
 const TYPES_AV = ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm'];
@@ -65,12 +73,15 @@ export class RecorderStream {
   /** When media time 0 was captured (this page's clock): recording start, moved on by pauses. */
   private epoch = 0;
   private pausedAt: number | null = null;
+  private readonly skipper = new ClusterSkipper();
   readonly mimeType: string;
   readonly settings: RecorderSettings;
 
   constructor(
     stream: MediaStream,
     private readonly send: (frame: Uint8Array) => boolean,
+    /** Bytes the socket still holds. */
+    private readonly socketBuffered: () => number,
     private readonly events: Partial<RecorderStreamEvents>,
     settings: Partial<RecorderSettings> = {},
   ) {
@@ -121,6 +132,11 @@ export class RecorderStream {
     if (this.recorder.state !== 'inactive') this.recorder.stop();
   }
 
+  /** Video frames dropped because the network was behind, and whether it is dropping now. */
+  get dropped(): { frames: number; now: boolean } {
+    return { frames: this.skipper.droppedFrames, now: this.skipper.dropping };
+  }
+
   /** The backlog, given how many bytes the socket still holds. */
   backlog(socketBuffered: number): Backlog {
     const sent = this.sendLog.oldest(socketBuffered);
@@ -138,9 +154,15 @@ export class RecorderStream {
     // One promise chain keeps chunks in order even though arrayBuffer() resolves asynchronously.
     this.chain = this.chain
       .then(async () => {
-        const bytes = new Uint8Array(await blob.arrayBuffer());
+        const recorded = new Uint8Array(await blob.arrayBuffer());
         this.reading.shift();
         if (this.stopped) return;
+        const buffered = this.socketBuffered();
+        // The socket's backlog only: a page slow to read its recorder is not a slow network.
+        const waiting = this.sendLog.oldest(buffered);
+        const behind = this.skipper.dropping ? buffered > RESUME_BACKLOG_BYTES : waiting !== null && localNow() - waiting > MAX_BACKLOG_MS;
+        const bytes = this.skipper.push(recorded, behind);
+        if (bytes.byteLength === 0) return;
         const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq: this.seq, time: epoch }, bytes);
         if (!this.send(frame)) {
           // The socket is gone; the stream cannot continue without a gap.
