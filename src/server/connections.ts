@@ -154,6 +154,7 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, acce
     close() {
       clearInterval(heartbeat);
       server.off('upgrade', onUpgrade);
+      for (const c of connections.values()) c.flush();
       for (const ws of wss.clients) ws.close(CLOSE_CODES.SHUTDOWN, 'server shutting down');
       wss.close();
     },
@@ -168,6 +169,29 @@ function refuseUpgrade(socket: Duplex, status: number, statusText: string, text:
   // A peer that never closes its side does not keep the socket.
   const timer = setTimeout(() => socket.destroy(), 2000).unref();
   socket.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * Output is written once per turn of the event loop, after the turn's reads (setImmediate runs after
+ * the poll phase): whatever cameras sent that is already here is read, checked and queued first,
+ * and only then is it written to viewers, each connection's messages in the order they were queued.
+ * A camera's data never waits behind the fan-out of its previous frames to hundreds of viewers; and
+ * when writing cannot keep up, what waits here counts in each viewer's queue (its age, its bytes),
+ * so slow turns make viewers skip to a keyframe rather than fall behind.
+ */
+const withOutput = new Set<Connection>();
+let flushScheduled = false;
+
+function scheduleFlush(c: Connection): void {
+  withOutput.add(c);
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(() => {
+    flushScheduled = false;
+    const batch = [...withOutput];
+    withOutput.clear();
+    for (const conn of batch) conn.flush();
+  });
 }
 
 interface PendingCommand {
@@ -188,6 +212,9 @@ class Connection implements ViewerSink, CameraLink {
   private readonly pending = new Map<string, PendingCommand>();
   /** Binary frames handed to the socket, to tell how long the oldest still queued has waited. */
   private readonly queued = new SendLog();
+  /** Messages not yet handed to the socket (see scheduleFlush), and their bytes. */
+  private outbox: (string | Uint8Array)[] = [];
+  private outboxBytes = 0;
   private stallTimer: NodeJS.Timeout | null = null;
   private nextRequest = 1;
   private readonly helloTimer: NodeJS.Timeout;
@@ -223,13 +250,35 @@ class Connection implements ViewerSink, CameraLink {
 
   // ---- ViewerSink and CameraLink ----
   sendJson(message: ServerMessage): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+    if (this.ws.readyState === WebSocket.OPEN) this.enqueue(JSON.stringify(message));
   }
 
   sendBinary(frame: Uint8Array): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    this.ws.send(frame);
+    this.enqueue(frame);
     this.queued.add(performance.now(), frame.byteLength);
+  }
+
+  private enqueue(message: string | Uint8Array): void {
+    this.outbox.push(message);
+    // (A string's length: close enough to its bytes for a queue limit.)
+    this.outboxBytes += typeof message === 'string' ? message.length : message.byteLength;
+    if (this.outbox.length === 1) scheduleFlush(this);
+  }
+
+  /** Hands what is queued to the socket. */
+  flush(): void {
+    const out = this.outbox;
+    if (out.length === 0) return;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    for (const m of out) this.ws.send(m);
+  }
+
+  /** Bytes queued for this peer: not yet handed over, and in the socket. */
+  private get queuedBytes(): number {
+    return this.outboxBytes + this.ws.bufferedAmount;
   }
 
   congested(): boolean {
@@ -252,22 +301,23 @@ class Connection implements ViewerSink, CameraLink {
   }
 
   private queueFull(): boolean {
-    return this.ws.bufferedAmount > this.opts.viewerQueueBytes || this.queueAgeMs() > this.opts.viewerQueueMs;
+    return this.queuedBytes > this.opts.viewerQueueBytes || this.queueAgeMs() > this.opts.viewerQueueMs;
   }
 
   choked(): boolean {
-    return this.ws.bufferedAmount > 2 * this.opts.viewerQueueBytes;
+    return this.queuedBytes > 2 * this.opts.viewerQueueBytes;
   }
 
   /** How long the oldest binary frame still queued for this peer has waited, ms. */
   private queueAgeMs(): number {
-    const oldest = this.queued.oldest(this.ws.bufferedAmount);
+    const oldest = this.queued.oldest(this.queuedBytes);
     return oldest === null ? 0 : performance.now() - oldest;
   }
 
   close(code: number, reason: string): void {
     // Replaced (or the server stops): nothing more from this connection reaches the channel.
     this.failed = true;
+    this.flush();
     this.ws.close(code, reason);
   }
 
@@ -500,6 +550,8 @@ class Connection implements ViewerSink, CameraLink {
   private closeNow(code: number, reason: string): void {
     clearTimeout(this.helloTimer);
     if (this.stallTimer) clearTimeout(this.stallTimer);
+    // What was queued (the error message last) goes before the close frame.
+    this.flush();
     // A close reason is limited to 123 bytes.
     this.ws.close(code, truncateUtf8(reason, 120));
     if (this.role === 'camera' && this.channel) this.hub.detachCamera(this.channel, this);
