@@ -62,6 +62,8 @@ const DEFAULTS: ConnectionOptions = {
 export interface WebSockets {
   /** Closes every connection with `code` (e.g. after the access links were renewed). */
   closeAll(code: number, reason: string): void;
+  /** What each open connection has queued for its peer, bytes (viewers: their queue; for tests and diagnostics). */
+  queues(): { role: 'hello' | 'camera' | 'viewer'; bytes: number }[];
   close(): void;
 }
 
@@ -150,6 +152,9 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, acce
   return {
     closeAll(code, reason) {
       for (const c of connections.values()) c.revoke(code, reason);
+    },
+    queues() {
+      return [...connections.values()].map((c) => c.queue());
     },
     close() {
       clearInterval(heartbeat);
@@ -274,6 +279,11 @@ class Connection implements ViewerSink, CameraLink {
     this.outboxBytes = 0;
     if (this.ws.readyState !== WebSocket.OPEN) return;
     for (const m of out) this.ws.send(m);
+  }
+
+  /** This connection's role and what it has queued for its peer. */
+  queue(): { role: 'hello' | 'camera' | 'viewer'; bytes: number } {
+    return { role: this.role, bytes: this.queuedBytes };
   }
 
   /** Bytes queued for this peer: not yet handed over, and in the socket. */

@@ -39,6 +39,8 @@ export interface RunningServer {
   routes: { https: readonly Route[] };
   /** Makes new links: every old link and cookie stops working, open connections are closed. */
   rotateLinks(): Promise<void>;
+  /** What each open WebSocket has queued for its peer (tests check viewers' queues stay bounded). */
+  queues(): { role: 'hello' | 'camera' | 'viewer'; bytes: number }[];
   close(): Promise<void>;
 }
 
@@ -103,6 +105,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     access,
     routes: { https: routes },
     rotateLinks: () => access.rotate(),
+    queues: () => sockets.queues(),
     close: async () => {
       clearInterval(addressTimer);
       unwatchFile(access.file, onAccessFile);

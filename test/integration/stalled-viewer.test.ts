@@ -1,6 +1,7 @@
 // One viewer stops reading (a sleeping tablet, a dead Wi-Fi) while a WebCodecs camera streams to it
 // and to a healthy viewer, on the real server: the healthy viewer gets every chunk, in order and
-// without delay; the stalled one's queue stays bounded (its video is dropped up to keyframes) and,
+// without delay; the stalled one's queue on the server stays bounded (its video is dropped up to
+// keyframes; the test reads the server's queues as it goes) and,
 // stalled for longer than the limit, it is disconnected (it would reconnect by itself).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,18 +34,27 @@ describe('a stalled viewer', () => {
     // The captured stream sent 40 times faster than real time for 6 s (~2 MB/s), so that the
     // stalled viewer's socket buffers fill and the server's queue for it is tested.
     let seq = 0;
+    let sentBytes = 0;
     const sent: number[] = [];
     const delays: number[] = [];
+    // The server's own queues, looked at on every round: the largest for one viewer, and for all.
+    let maxViewerQueue = 0;
+    let maxAllQueues = 0;
     const started = Date.now();
     while (Date.now() - started < 6000) {
       for (let i = 0; i < 60; i++) {
         const f = frames[seq % frames.length]!;
         const time = performance.timeOrigin + performance.now();
-        camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time }, f.payload));
+        const frame = encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time }, f.payload);
+        camera.sendBinary(frame);
+        sentBytes += frame.byteLength;
         sent.push(time);
         seq++;
       }
       await new Promise((resolve) => setTimeout(resolve, 30));
+      const queues = server.queues();
+      maxViewerQueue = Math.max(maxViewerQueue, ...queues.filter((q) => q.role === 'viewer').map((q) => q.bytes));
+      maxAllQueues = Math.max(maxAllQueues, queues.reduce((n, q) => n + q.bytes, 0));
       const now = performance.timeOrigin + performance.now();
       for (let i = delays.length; i < healthy.frames.length; i++) delays.push(now - (healthy.frames[i]!.header.time ?? 0));
     }
@@ -62,7 +72,12 @@ describe('a stalled viewer', () => {
     // (Measured when this test's loop looks, every 30 ms: an upper bound of the real delay.)
     const sorted = delays.sort((a, b) => a - b);
     const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? 0;
-    t.diagnostic(`${seq} chunks; healthy viewer's delay (upper bound) p50 ${sorted[sorted.length >> 1]?.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; stalled viewer closed with ${stalledClosed.code}`);
+    t.diagnostic(`${seq} chunks (${(sentBytes / 2 ** 20).toFixed(1)} MiB); healthy viewer's delay (upper bound) p50 ${sorted[sorted.length >> 1]?.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; largest queue for one viewer ${(maxViewerQueue / 1024).toFixed(0)} KiB, for all ${(maxAllQueues / 1024).toFixed(0)} KiB; stalled viewer closed with ${stalledClosed.code}`);
+    // Memory is bounded: the stalled viewer's queue stops at its limit (video dropped at 256 KiB or
+    // 500 ms; sound until twice the bytes), whatever the camera sends (over 6 MiB here).
+    assert.ok(maxViewerQueue <= 2 * QUEUE_BYTES + 64 * 1024, `the largest viewer queue on the server was ${maxViewerQueue} bytes`);
+    assert.ok(maxAllQueues <= 3 * QUEUE_BYTES, `all queues together peaked at ${maxAllQueues} bytes`);
+    assert.ok(sentBytes > 10 * QUEUE_BYTES, 'while the camera sent far more');
     assert.ok(p99 < 300, `relay delay to the healthy viewer: p99 ${p99.toFixed(1)} ms over ${sorted.length} chunks`);
     assert.ok(stalledClosed.code === 1013 || stalledClosed.code === 1006, `the stalled viewer was let go (${stalledClosed.code})`);
     assert.ok(Date.now() - started < 6000 + STALLED_MS + 5000);
