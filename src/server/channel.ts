@@ -50,6 +50,8 @@ export class Channel {
   private readonly viewers = new Map<ViewerSink, boolean>();
   /** Whether the camera was asked to run its WebM fallback. */
   private recorderOn = false;
+  /** Why the camera cannot run its WebM fallback (this stream), or null. */
+  private fallbackFailed: string | null = null;
 
   constructor(
     readonly id: string,
@@ -120,6 +122,7 @@ export class Channel {
     // A fallback that was running belonged to the old stream: the camera starts it again if asked.
     this.webm.end();
     this.chunks.start();
+    this.fallbackFailed = null;
     for (const sink of this.viewers.keys()) this.route(sink);
     this.recorderOn = false;
     this.updateRecorder();
@@ -153,6 +156,7 @@ export class Channel {
     this.viewers.set(sink, chunks);
     this.route(sink);
     this.updateRecorder();
+    if (!chunks && this.format === 'chunks' && this.fallbackFailed !== null) this.tellNoFallback(sink);
     return true;
   }
 
@@ -163,6 +167,21 @@ export class Channel {
     this.chunks.remove(sink);
     if (had) this.updateRecorder();
     return had;
+  }
+
+  /**
+   * The camera cannot record the WebM fallback it was asked for: the viewers waiting for it are
+   * told why (not fatal: they may watch the other cameras), and so is any that subscribes later.
+   */
+  failFallback(reason: string): void {
+    if (this.format !== 'chunks') throw new ProtocolError('WRONG_ORDER', 'a "fallback-failed" without a chunk stream');
+    this.fallbackFailed = reason;
+    for (const [sink, chunks] of this.viewers) if (!chunks) this.tellNoFallback(sink);
+  }
+
+  private tellNoFallback(sink: ViewerSink): void {
+    const codec = this.chunks.video?.codec ?? 'its codec';
+    sink.sendJson({ type: 'error', code: 'NO_FORMAT', cameraId: this.id, message: `${this.name} streams ${codec} with WebCodecs, which this browser cannot decode, and cannot record a format it plays: ${this.fallbackFailed ?? ''}` });
   }
 
   /** A viewer's decoder needs a keyframe. */

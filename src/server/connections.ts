@@ -434,6 +434,10 @@ class Connection implements ViewerSink, CameraLink {
         channel.name = msg.name;
         this.hub.changed();
         return;
+      case 'fallback-failed':
+        channel.failFallback(msg.reason);
+        this.log.warn(`${this.label} cannot record the WebM fallback: ${msg.reason}`);
+        return;
       case 'clock':
         this.answerClock(msg.sent);
         return;

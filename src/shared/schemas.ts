@@ -77,6 +77,8 @@ export const cameraMessageSchema = z.discriminatedUnion('type', [
   /** A chunk stream's decoder setup for a track, before its first chunk and whenever it changes. */
   z.object({ type: z.literal('codec'), video: videoCodecConfigSchema.optional(), audio: audioCodecConfigSchema.optional() }),
   z.object({ type: z.literal('name'), name: cameraName }),
+  /** A chunk camera asked for its WebM fallback cannot record it (e.g. its browser records only MP4): why, for the viewers that wait. */
+  z.object({ type: z.literal('fallback-failed'), reason: z.string().min(1).max(300) }),
   clockRequest,
   /** The camera's clock offset to the server's (server = camera + offset), from its clock sync: the server turns capture times into its own clock with it. */
   z.object({ type: z.literal('clock-offset'), offset: z.number().min(-1e13).max(1e13), rtt: z.number().min(0).max(60_000) }),

@@ -164,6 +164,24 @@ describe('relay', () => {
     assert.ok(decoder.frames.every((f) => f.header.kind === FRAME_KIND_CHUNK), 'the decoding viewer gets no WebM');
     plain.close();
     await camera.message('recorder', (m) => !m.on);
+
+    // A camera that cannot record the fallback (a browser that records only MP4) says so: the viewer
+    // waiting for it is told why on that camera, and stays connected; so is one that comes later.
+    const waiting = await connectViewer(server.wsUrl);
+    waiting.send({ type: 'subscribe', cameraId: 'cam-chunks' });
+    await camera.message('recorder', (m) => m.on && camera.messages.filter((x) => x.type === 'recorder').length >= 3);
+    camera.send({ type: 'fallback-failed', reason: 'This browser records only MP4.' });
+    const told = await waiting.message('error', (m) => m.code === 'NO_FORMAT');
+    assert.equal(told.cameraId, 'cam-chunks');
+    assert.match(told.message, /cannot decode.*records only MP4/);
+    const later = await connectViewer(server.wsUrl);
+    later.send({ type: 'subscribe', cameraId: 'cam-chunks' });
+    await later.message('error', (m) => m.code === 'NO_FORMAT');
+    assert.equal(waiting.closed, null);
+    assert.equal(camera.closed, null);
+    assert.equal(decoder.closed, null);
+    waiting.close();
+    later.close();
     assert.ok(frames.some((f) => (f.header.flags & FLAG_AUDIO) !== 0));
     decoder.close();
     camera.close();

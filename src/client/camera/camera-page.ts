@@ -224,6 +224,8 @@ class CameraSession {
       );
     } catch (err) {
       showMessage(fallback ? `Viewers without this codec cannot watch: ${(err as Error).message}` : (err as Error).message, 'error');
+      // Those viewers are told why, rather than wait.
+      if (fallback) socket.sendJson({ type: 'fallback-failed', reason: (err as Error).message.slice(0, 300) });
       return;
     }
     socket.sendJson({

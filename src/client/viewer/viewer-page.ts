@@ -102,8 +102,9 @@ function onMessage(m: ServerMessage): void {
     }
     case 'error':
       console.warn(`server: ${m.code}: ${m.message}`);
-      // About one camera (e.g. it has as many viewers as the server allows): say so on its tile.
-      if (m.cameraId && m.code === 'LIMIT') tiles.get(m.cameraId)?.refused(m.message);
+      // About one camera (it has as many viewers as the server allows; it streams nothing this
+      // browser plays): say so on its tile.
+      if (m.cameraId && (m.code === 'LIMIT' || m.code === 'NO_FORMAT')) tiles.get(m.cameraId)?.refused(m.message);
       return;
     default:
       return;
