@@ -29,7 +29,12 @@ try {
   await cam.screenshot({ path: path.join(out, 'camera-live.png') });
   await cam3.screenshot({ path: path.join(out, 'camera-mediarecorder.png') });
   await viewer.screenshot({ path: path.join(out, 'viewer-grid.png') });
-  // A browser without WebCodecs: the WebCodecs cameras also record WebM for it.
+  // A camera that can encode with WebCodecs but not record WebM (as Safari 16.4–18.3, which records only MP4).
+  const mp4OnlyContext = await newContext(browser, { width: 412, height: 860 });
+  await mp4OnlyContext.addInitScript('delete window.MediaRecorder;');
+  const cam4 = await mp4OnlyContext.newPage();
+  await cam4.goto(server.page('/camera?autostart=1&name=Garage&audio=0&resolution=480'));
+  // A browser without WebCodecs: the WebCodecs cameras also record WebM for it (Garage cannot: its tile says so).
   const plainContext = await newContext(browser);
   await plainContext.addInitScript('delete window.VideoDecoder; delete window.AudioDecoder;');
   const plain = await plainContext.newPage();
@@ -37,7 +42,9 @@ try {
   await plain.waitForTimeout(4000);
   await plain.screenshot({ path: path.join(out, 'viewer-without-webcodecs.png') });
   await cam.screenshot({ path: path.join(out, 'camera-with-fallback.png') });
+  await cam4.screenshot({ path: path.join(out, 'camera-no-fallback.png') });
   await plainContext.close();
+  await mp4OnlyContext.close();
   await cam3.close();
   await cam2.screenshot({ path: path.join(out, 'camera-test-pattern.png') });
   await viewer.keyboard.press('l');

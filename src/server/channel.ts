@@ -181,7 +181,12 @@ export class Channel {
 
   private tellNoFallback(sink: ViewerSink): void {
     const codec = this.chunks.video?.codec ?? 'its codec';
-    sink.sendJson({ type: 'error', code: 'NO_FORMAT', cameraId: this.id, message: `${this.name} streams ${codec} with WebCodecs, which this browser cannot decode, and cannot record a format it plays: ${this.fallbackFailed ?? ''}` });
+    sink.sendJson({
+      type: 'error',
+      code: 'NO_FORMAT',
+      cameraId: this.id,
+      message: `${this.name} sends ${codec} video (WebCodecs), which this browser cannot decode, and its camera cannot record another format (it says: “${this.fallbackFailed ?? ''}”). Watch it in a current Chrome, Firefox or Safari.`,
+    });
   }
 
   /** A viewer's decoder needs a keyframe. */

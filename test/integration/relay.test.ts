@@ -173,7 +173,7 @@ describe('relay', () => {
     camera.send({ type: 'fallback-failed', reason: 'This browser records only MP4.' });
     const told = await waiting.message('error', (m) => m.code === 'NO_FORMAT');
     assert.equal(told.cameraId, 'cam-chunks');
-    assert.match(told.message, /cannot decode.*records only MP4/);
+    assert.match(told.message, /cannot decode.*“This browser records only MP4.”/);
     const later = await connectViewer(server.wsUrl);
     later.send({ type: 'subscribe', cameraId: 'cam-chunks' });
     await later.message('error', (m) => m.code === 'NO_FORMAT');
