@@ -15,11 +15,14 @@ interface Piece {
  * gets the rest of the cluster being sent (so what it has ends at a cluster boundary and its
  * browser's WebM parser is not left mid-element), then `dropping`, nothing until a cluster with a
  * video keyframe it can take, from which it goes on with no restart; `skipped` counts the video
- * frames it missed, which it is told.
+ * frames it missed, which it is told. A viewer whose queue empties while it finishes a Cluster goes
+ * on as if nothing happened.
  */
 interface WebmViewer {
   waiting: boolean;
   skip: 'no' | 'finishing' | 'dropping';
+  /** Where its stream was cut (dropping: it goes on from a keyframe's Cluster at or after this). */
+  cutAt: number;
   skipped: number;
 }
 
@@ -36,6 +39,8 @@ export class WebmRelay {
   private currentCluster: number | null = null;
   private videoTrack: number | null = null;
   private gopCache: { from: number; to: number; bytes: Uint8Array } | null = null;
+  /** Video frames kept from `gopStart` on. */
+  private gopVideo = 0;
   /** The newest chunk's `time` (capture time of media time 0, server clock, ms), for the frames a joiner gets; 0 = unknown. */
   private lastTime = 0;
   /** False while the camera is (re)starting this stream: joiners wait for its `stream` message. */
@@ -126,38 +131,47 @@ export class WebmRelay {
       this.trimTo(parser.bytesRead);
     }
 
+    // Video blocks read in this chunk from `from` on (a block's event comes once its header is read,
+    // so one may have begun in the chunk before; none crosses a Cluster start).
+    const videoFrom = (from: number): number => events.filter((e) => e.kind === 'block' && e.offset >= from && (this.videoTrack === null || e.track === this.videoTrack)).length;
+    const videoHere = videoFrom(-Infinity);
+    if (this.gopStart === null) this.gopVideo = 0;
+    else this.gopVideo = foundKey ? videoFrom(this.gopStart) : this.gopVideo + videoHere;
     // Where a Cluster starts in this chunk (one whose header began in the chunk before has already
-    // partly gone out: the cut can only come at the next).
+    // partly gone out: a cut can only come at the next).
     const clusterAt = events.flatMap((e) => (e.kind === 'cluster' && e.offset >= offset ? [e.offset] : []))[0] ?? null;
-    // Video blocks read in this chunk from `from` on (a block's event comes once it is whole, so one
-    // may have begun in the chunk before; none crosses a cluster boundary).
-    const videoFrames = (from = -Infinity): number => events.filter((e) => e.kind === 'block' && e.offset >= from && (this.videoTrack === null || e.track === this.videoTrack)).length;
     for (const [sink, v] of this.viewers) {
       if (v.waiting) {
         if (foundKey && !sink.congested()) this.sendJoin(sink, v);
       } else if (v.skip === 'dropping') {
-        if (foundKey && this.gopStart !== null && !sink.congested()) {
-          // Caught up: on from the keyframe's cluster, which follows a cluster boundary.
-          v.skipped += videoFrames() - videoFrames(this.gopStart);
-          sink.sendJson({ type: 'skipped', cameraId: this.cameraId, channel: this.channel, frames: v.skipped });
-          sink.sendBinary(this.frame(FLAG_KEY, this.gopBytes(this.gopStart, parser.bytesRead)));
-          Object.assign(v, { skip: 'no', skipped: 0 });
-        } else v.skipped += videoFrames();
-      } else if (v.skip === 'no' && !sink.congested()) {
+        v.skipped += videoHere;
+        // On from the latest keyframe's Cluster (kept from its start) once it reads again.
+        if (this.gopStart !== null && this.gopStart >= v.cutAt && !sink.congested()) this.resume(sink, v);
+      } else if (!sink.congested()) {
+        v.skip = 'no';
         sink.sendBinary(frame);
       } else if (sink.choked()) {
-        // Not even one cluster more fits: start it over at the next keyframe.
+        // Not even one Cluster more fits: start it over at the next keyframe.
         Object.assign(v, { waiting: true, skip: 'no', skipped: 0 });
       } else if (clusterAt === null) {
-        // The cluster being sent goes on: finish it.
+        // The Cluster being sent goes on: finish it.
         v.skip = 'finishing';
         sink.sendBinary(frame);
       } else {
-        // It ends where the next cluster starts: send up to there, then drop.
+        // It ends where the next Cluster starts: send up to there, then drop.
         if (clusterAt > offset) sink.sendBinary(this.frame(0, bytes.subarray(0, clusterAt - offset), time));
-        Object.assign(v, { skip: 'dropping', skipped: videoFrames(clusterAt) });
+        Object.assign(v, { skip: 'dropping', cutAt: clusterAt, skipped: videoFrom(clusterAt) });
       }
     }
+  }
+
+  /** A dropping viewer goes on from the latest keyframe's Cluster, told how many video frames it missed. */
+  private resume(sink: ViewerSink, v: WebmViewer): void {
+    // The frames from that Cluster on were counted as missed, and now go.
+    const missed = Math.max(0, v.skipped - this.gopVideo);
+    if (missed > 0) sink.sendJson({ type: 'skipped', cameraId: this.cameraId, channel: this.channel, frames: missed });
+    sink.sendBinary(this.frame(FLAG_KEY, this.gopBytes(this.gopStart!, this.parser?.bytesRead ?? 0)));
+    Object.assign(v, { skip: 'no', skipped: 0 });
   }
 
   private clear(): void {
@@ -165,6 +179,7 @@ export class WebmRelay {
     this.retained = [];
     this.retainedBytes = 0;
     this.gopStart = null;
+    this.gopVideo = 0;
     this.gopCache = null;
     this.lastTime = 0;
     this.currentCluster = null;
@@ -191,7 +206,7 @@ export class WebmRelay {
   }
 
   private join(sink: ViewerSink): void {
-    const v: WebmViewer = { waiting: true, skip: 'no', skipped: 0 };
+    const v: WebmViewer = { waiting: true, skip: 'no', cutAt: 0, skipped: 0 };
     this.viewers.set(sink, v);
     if (!this.parser || !this.current) return; // told when a stream starts
     // A viewer that does not read what it was sent waits for the next keyframe, like any congested one.

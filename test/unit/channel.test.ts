@@ -111,6 +111,10 @@ describe('channel', async () => {
 
   it('leaves a slow viewer a valid stream for every window of congestion, at the recording’s real chunk boundaries', () => {
     const clusters = events.flatMap((e) => (e.kind === 'cluster' ? [e.offset] : []));
+    // In which chunk each keyframe's event comes (the relay knows of that keyframe from then on).
+    const parser = new WebmParser();
+    const keyChunk = new Map<number, number>();
+    chunks.forEach((c, i) => parser.push(c).forEach((e) => e.kind === 'block' && e.keyframe && e.track === video && !keyChunk.has(e.cluster) && keyChunk.set(e.cluster, i)));
     for (let a = 0; a < chunks.length; a++) {
       for (let b = a + 1; b <= chunks.length; b++) {
         const ch = new Channel('c', 1, 'C');
@@ -134,6 +138,16 @@ describe('channel', async () => {
           return head >= 0 && head < k && clusters.includes(head) && prefix(head) && Buffer.from(sent.subarray(head)).equals(bytes.subarray(k));
         });
         assert.ok(resumedAt !== undefined || (clusters.includes(sent.byteLength) && prefix(sent.byteLength)), `${where}: cut at a Cluster boundary, resumed at a keyframe's Cluster (${sent.byteLength} bytes)`);
+        if (resumedAt === undefined) continue;
+        const cut = sent.byteLength - (bytes.byteLength - resumedAt);
+        if (cut <= initLength) continue; // (a late start, not a skip)
+        // As soon as it can: the latest keyframe known when it read again (chunk b), if after the cut; else the next one.
+        const known = keyClusters.filter((k) => k >= cut && keyChunk.get(k)! <= b);
+        const soonest = known.length > 0 ? known[known.length - 1]! : keyClusters.find((k) => k >= cut);
+        assert.equal(resumedAt, soonest, `${where}: went on as soon as it could`);
+        const told = slow.json.flatMap((m) => (m.type === 'skipped' ? [m.frames] : []));
+        const missed = events.filter((e) => e.kind === 'block' && e.track === video && e.offset >= cut && e.offset < resumedAt).length;
+        assert.deepEqual(told, missed > 0 ? [missed] : [], `${where}: told what it missed`);
       }
     }
   });
