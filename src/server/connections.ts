@@ -36,9 +36,10 @@ export interface ConnectionOptions {
 }
 
 /**
- * Keyframe requests from one address, per second and at once. A tile asks at most once a second
- * (the server heeds one a second per viewer anyway), so this is a page of 20 tiles asking without a
- * pause, or 200 asking at once; more is a flood and closes the connection.
+ * Keyframe requests from one address, per second and at once, that cost nothing else. A tile asks
+ * at most once a second (the server heeds one a second per viewer anyway), so this is a page of 20
+ * tiles asking without a pause, or 200 asking at once. More are ignored and spend the control
+ * budget instead, so a flood is closed like any other.
  */
 const KEYFRAME_REQUESTS_PER_SECOND = 20;
 const KEYFRAME_REQUEST_BURST = 200;
@@ -195,6 +196,7 @@ function scheduleFlush(c: Connection): void {
     flushScheduled = false;
     const batch = [...withOutput];
     withOutput.clear();
+    // (flush() cannot throw: it catches for its own connection, so the others are written.)
     for (const conn of batch) conn.flush();
   });
 }
@@ -268,7 +270,7 @@ class Connection implements ViewerSink, CameraLink {
     this.outbox.push(message);
     // (A string's length: close enough to its bytes for a queue limit.)
     this.outboxBytes += typeof message === 'string' ? message.length : message.byteLength;
-    if (this.outbox.length === 1) scheduleFlush(this);
+    scheduleFlush(this);
   }
 
   /** Hands what is queued to the socket. */
@@ -278,7 +280,12 @@ class Connection implements ViewerSink, CameraLink {
     this.outbox = [];
     this.outboxBytes = 0;
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    for (const m of out) this.ws.send(m);
+    try {
+      for (const m of out) this.ws.send(m);
+    } catch (err) {
+      this.log.error(`${this.label}: could not write`, err);
+      this.ws.terminate();
+    }
   }
 
   /** This connection's role and what it has queued for its peer. */
@@ -364,7 +371,11 @@ class Connection implements ViewerSink, CameraLink {
       case 'viewer': {
         const msg = parseMessage(viewerMessageSchema, text);
         if (msg.type === 'keyframe') {
-          if (!this.budgets.keyframe()) throw new ProtocolError('LIMIT', `more than ${KEYFRAME_REQUESTS_PER_SECOND} keyframe requests per second from this address`);
+          // Over their own budget, keyframe requests are ignored, and count as control messages (a flood is closed).
+          if (!this.budgets.keyframe()) {
+            this.spendBudget();
+            return;
+          }
         } else this.spendBudget();
         this.onViewerMessage(msg);
         return;
@@ -454,9 +465,9 @@ class Connection implements ViewerSink, CameraLink {
     }
   }
 
-  /** Clock sync: echo the client's time with the server's. */
+  /** Clock sync: echo the client's time with the server's, at once (not after the turn's writes, which would skew the estimate). */
   private answerClock(sent: number): void {
-    this.sendJson({ type: 'clock', sent, server: performance.timeOrigin + performance.now() });
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'clock', sent, server: performance.timeOrigin + performance.now() }));
   }
 
   private onViewerMessage(msg: ViewerMessage): void {

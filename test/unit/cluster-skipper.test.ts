@@ -50,7 +50,11 @@ describe('ClusterSkipper', async () => {
     assert.ok(skipper.droppedFrames > 0);
   });
 
-  it('leaves a valid stream for every window of the network falling behind, at the recording’s real chunk boundaries', () => {
+  it('leaves a valid stream for every window of the network falling behind, at the recording’s real chunk boundaries, and goes on as soon as it can', () => {
+    // In which chunk each keyframe's event comes.
+    const parser = new WebmParser();
+    const keyChunk = new Map<number, number>();
+    chunks.forEach((c, i) => parser.push(c).forEach((e) => e.kind === 'block' && e.keyframe && e.track === video && !keyChunk.has(e.cluster) && keyChunk.set(e.cluster, i)));
     for (let a = 0; a < chunks.length; a++) {
       for (let b = a + 1; b <= chunks.length; b++) {
         const { sent, skipper } = run((i) => i >= a && i < b);
@@ -63,7 +67,14 @@ describe('ClusterSkipper', async () => {
           const head = sent.byteLength - (bytes.byteLength - k);
           return head >= 0 && head < k && clusters.includes(head) && prefix(head) && Buffer.from(sent.subarray(head)).equals(bytes.subarray(k));
         });
-        if (resumedAt !== undefined) assert.equal(skipper.droppedBytes, resumedAt - (sent.byteLength - (bytes.byteLength - resumedAt)), where);
+        if (resumedAt !== undefined) {
+          const cut = sent.byteLength - (bytes.byteLength - resumedAt);
+          assert.equal(skipper.droppedBytes, resumedAt - cut, where);
+          assert.equal(skipper.droppedFrames, videoBetween(cut, resumedAt), where);
+          // The latest keyframe known when the network had room again (chunk b), if after the cut; else the next one.
+          const known = keyClusters.filter((k) => k >= cut && keyChunk.get(k)! <= b);
+          assert.equal(resumedAt, known.length > 0 ? known[known.length - 1] : keyClusters.find((k) => k >= cut), `${where}: went on as soon as it could`);
+        }
         else assert.ok(clusters.includes(sent.byteLength) && prefix(sent.byteLength) && skipper.dropping, `${where}: cut at a Cluster boundary and still dropping (${sent.byteLength} bytes sent)`);
       }
     }

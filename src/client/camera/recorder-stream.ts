@@ -68,7 +68,7 @@ export class RecorderStream {
   private stopped = false;
   /** Chunks handed over by the recorder but not yet given to the socket: [time, bytes]. */
   private reading: [number, number][] = [];
-  /** Chunks given to the socket, by when they were handed over. */
+  /** Chunks given to the socket, by when they were given. */
   private readonly sendLog = new SendLog();
   /** When media time 0 was captured (this page's clock): recording start, moved on by pauses. */
   private epoch = 0;
@@ -170,7 +170,8 @@ export class RecorderStream {
           return;
         }
         this.seq++;
-        this.sendLog.add(handedOver, frame.byteLength);
+        // Stamped when sent, so that its age is the socket's wait alone (see `behind` above).
+        this.sendLog.add(localNow(), frame.byteLength);
         this.events.sent?.(bytes.byteLength);
       })
       .catch((err: unknown) => this.events.error?.(`could not read a recorded chunk: ${String(err)}`));

@@ -7,13 +7,19 @@
 import { concatBytes } from '../bytes.ts';
 import { WebmParser, type WebmEvent } from './webm-parser.ts';
 
+/** A held keyframe and what followed it are let go beyond this (a browser that makes keyframes rarely). */
+const MAX_HELD_BYTES = 4 * 1024 * 1024;
+
 /** Feeds the recorder's chunks through; says, for each, which bytes to send. */
 export class ClusterSkipper {
   private readonly parser = new WebmParser();
   private videoTrack: number | null = null;
   private state: 'sending' | 'finishing' | 'dropping' = 'sending';
-  /** While dropping: the bytes (and video frames) since the latest Cluster start; a keyframe later in that Cluster resumes from there. */
-  private held: { offset: number; parts: Uint8Array[]; bytes: number; frames: number } | null = null;
+  /**
+   * While dropping: the bytes (and video frames) from the latest Cluster that holds a video keyframe
+   * (`key`), or else from the latest Cluster start (a keyframe later in it would do).
+   */
+  private held: { offset: number; parts: Uint8Array[]; bytes: number; frames: number; key: boolean } | null = null;
   private bytesIn = 0;
   private bytesOut = 0;
   private framesIn = 0;
@@ -28,7 +34,7 @@ export class ClusterSkipper {
     const events = this.parser.push(chunk);
     for (const e of events) if (e.kind === 'tracks') this.videoTrack = e.tracks.find((t) => t.type === 'video')?.number ?? null;
     const isVideo = (track: number): boolean => this.videoTrack === null || track === this.videoTrack;
-    /** Video blocks read in this chunk in [from, to) (a block's event comes once it is whole; none crosses a Cluster start). */
+    /** Video blocks read in this chunk in [from, to) (a block's event comes once its header is read; none crosses a Cluster start). */
     const frames = (from = -Infinity, to = Infinity): number => events.filter((e) => e.kind === 'block' && isVideo(e.track) && e.offset >= from && e.offset < to).length;
     this.bytesIn += chunk.byteLength;
     this.framesIn += frames();
@@ -49,27 +55,40 @@ export class ClusterSkipper {
       if (!next) return send(chunk, frames());
       // The Cluster being sent ends where the next starts: send up to there, hold from there on.
       this.state = 'dropping';
-      this.held = { offset, parts: [chunk], bytes: chunk.byteLength, frames: frames() };
+      this.held = { offset, parts: [chunk], bytes: chunk.byteLength, frames: frames(), key: false };
       this.holdFrom(next.offset, events);
+      this.follow(events);
       return send(chunk.subarray(0, next.offset - offset), frames(-Infinity, next.offset));
     }
-    // Dropping: keep the bytes from the latest Cluster start (it may have begun in an earlier chunk:
-    // an element's event comes once its header is whole).
+    // Dropping: hold from the latest keyframe's Cluster (or, until one comes, the latest Cluster,
+    // which may have begun in an earlier chunk: an element's event comes once its header is read).
     const held = this.held!;
     held.parts.push(chunk);
     held.bytes += chunk.byteLength;
     held.frames += frames();
-    // A video keyframe in a Cluster held from its start ends the dropping, once the network has room.
-    const key = events.flatMap((e) => (e.kind === 'block' && e.keyframe && isVideo(e.track) && e.cluster >= held.offset ? [e] : []))[0];
-    if (!behind && key) {
-      this.holdFrom(key.cluster, events);
-      this.held = null;
-      this.state = 'sending';
-      return send(concatBytes(held.parts), held.frames);
+    this.follow(events);
+    // Once the network has room, go on from that keyframe: the soonest picture there is.
+    if (behind || !held.key) return chunk.subarray(0, 0);
+    this.held = null;
+    this.state = 'sending';
+    return send(concatBytes(held.parts), held.frames);
+  }
+
+  /** Moves what is held along with this chunk's Clusters and keyframes. */
+  private follow(events: WebmEvent[]): void {
+    const held = this.held!;
+    for (const e of events) {
+      if (e.kind === 'cluster' && e.offset > held.offset) {
+        // A keyframe held stays (what follows it is needed) unless that grew too big.
+        if (!held.key || held.bytes > MAX_HELD_BYTES) {
+          this.holdFrom(e.offset, events);
+          held.key = false;
+        }
+      } else if (e.kind === 'block' && e.keyframe && (this.videoTrack === null || e.track === this.videoTrack) && e.cluster >= held.offset) {
+        this.holdFrom(e.cluster, events);
+        held.key = true;
+      }
     }
-    const latest = events.flatMap((e) => (e.kind === 'cluster' ? [e] : [])).pop();
-    if (latest) this.holdFrom(latest.offset, events);
-    return chunk.subarray(0, 0);
   }
 
   /** Forgets the held bytes before `offset` (a Cluster start), and their video frames. */
