@@ -1,9 +1,11 @@
 // What the benchmarks share: statistics, and the processes they start and measure (Linux /proc).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { freePort, npmStartArgs } from '../../test/helpers/server.ts';
 
@@ -77,31 +79,59 @@ export function rssMiB(pid: number): number | null {
 // ---- the server ----
 
 /**
+ * Starts `node <args>` in ROOT and resolves once its output matches `ready`; after 30 s without,
+ * or if it exits first, it is killed and the promise rejects with what it printed.
+ */
+async function startNode(args: string[], ready: RegExp, what: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (d: Buffer): void => {
+    // (Enough to say why it failed; a long run's log is not kept.)
+    if (output.length < 100_000) output += d.toString();
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  await new Promise<void>((resolve, reject) => {
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${what} ${why}:\n${output}`));
+    };
+    const timer = setTimeout(() => fail('did not start within 30 s'), 30_000);
+    child.stdout!.on('data', () => {
+      if (!ready.test(output)) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code) => fail(`exited with ${code}`));
+  });
+  return child;
+}
+
+/**
  * Starts the product's server in a child process on loopback (free ports, `dataDir`, `token`, and
- * `extraArgs` such as limits); resolves once it listens.
+ * `extraArgs` such as limits), exactly as `npm start` runs it (its Node options included); resolves
+ * once it listens.
  */
 export async function startServer(dataDir: string, token: string, extraArgs: string[] = []): Promise<{ child: ChildProcess; url: string }> {
   const [port, httpPort] = [await freePort(), await freePort()];
-  // Exactly as `npm start` runs it (its Node options included).
-  const child = spawn(process.execPath, [...npmStartArgs(), '--port', String(port), '--http-port', String(httpPort), '--host', '127.0.0.1', '--data-dir', dataDir, '--token', token, ...extraArgs], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), 30_000);
-    const check = (): void => {
-      if (/running on HTTPS port \d+/.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => reject(new Error(`the server exited with ${code}:\n${output}`)));
-  });
-  return { child, url: `https://127.0.0.1:${port}` };
+  const args = [...npmStartArgs(), '--port', String(port), '--http-port', String(httpPort), '--host', '127.0.0.1', '--data-dir', dataDir, '--token', token, ...extraArgs];
+  return { child: await startNode(args, /running on HTTPS port \d+/, 'the server'), url: `https://127.0.0.1:${port}` };
+}
+
+/**
+ * Runs a TypeScript script of this project the way `npm start` runs the server: bundled by esbuild
+ * into plain JavaScript (packages left in node_modules), under the same Node options, with no
+ * TypeScript loader in the process. Resolves once its output matches `ready`.
+ */
+export async function startScript(script: string, args: string[], ready: RegExp): Promise<ChildProcess> {
+  const out = path.join(ROOT, 'node_modules', '.cache', 'websocket-webcam', `${path.basename(script, '.ts')}.mjs`);
+  await mkdir(path.dirname(out), { recursive: true });
+  const temporary = `${out}.${process.pid}.tmp`;
+  await build({ entryPoints: [path.join(ROOT, script)], outfile: temporary, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+  await rename(temporary, out);
+  const nodeOptions = npmStartArgs().filter((a) => a.startsWith('--'));
+  return startNode([...nodeOptions, out, ...args], ready, script);
 }
 
 // ---- pages ----

@@ -3,11 +3,12 @@
 // subscribed to one camera's chunks (with several camera ids, viewer i watches camera i mod n). For each frame it notes the relay delay (its receive time minus
 // the time the synthetic camera stamped, same machine), and the frames the server left out (gaps in
 // the channel's sequence numbers; their sizes come from the replayed capture).
-// A "stalled" viewer stops reading at a random moment within `stallMs` of its first frame, and reads
-// again `stallMs` later (a phone whose Wi-Fi died); if the server let it go by then, it reconnects
-// (after 1 s, as the viewer page does) and stalls again, so about the same share is stalled at any time.
+// The "stalled" viewers read like the others until the parent says 'stall'; then each stops reading
+// at a random moment within `stallMs`, and reads again `stallMs` later (a phone whose Wi-Fi died);
+// if the server let it go by then, it reconnects (after 1 s, as the viewer page does) and stalls
+// again, so about the same share is stalled at any time.
 // Argv: <wss url> <camera id[,id…]> <fixture> <viewers> <stalled> <first index> <stall ms>.
-// Parent messages: 'start' (start counting) and 'stop' (→ ViewersReport).
+// Parent messages: 'start' (start counting), 'stop' (→ ViewersReport), 'stall', 'close'.
 import WebSocket from 'ws';
 import { HEADER_BYTES, PROTOCOL_VERSION } from '../../src/shared/protocol.ts';
 import { loadChunkFixture } from '../../test/helpers/server.ts';
@@ -24,6 +25,8 @@ const { frames: capture } = await loadChunkFixture(fixture);
 const sizes = capture.map((f) => HEADER_BYTES + f.payload.byteLength);
 
 let measuring = false;
+/** Whether the stalled viewers stall (from the parent's 'stall' on). */
+let stalling = false;
 let hist = new Uint32Array(BINS);
 const fresh = (): Omit<ViewersReport, 'delays' | 'healthyConnected' | 'stalledConnected'> => ({ frames: 0, bytes: 0, droppedFrames: 0, droppedBytes: 0, skippedFrames: 0, closes: {}, errors: {} });
 let stats = fresh();
@@ -35,7 +38,7 @@ class Viewer {
 
   constructor(
     private readonly index: number,
-    private readonly stalls: boolean,
+    readonly stalls: boolean,
   ) {}
 
   connect(): Promise<void> {
@@ -59,7 +62,7 @@ class Viewer {
           first = false;
           this.receiving = true;
           resolve();
-          if (this.stalls) setTimeout(() => this.stall(ws), 1000 + Math.random() * stallMs);
+          if (this.stalls && stalling) this.stallSoon();
         }
       });
       ws.on('error', () => undefined);
@@ -70,6 +73,12 @@ class Viewer {
         if (this.ws === ws) setTimeout(() => void this.connect(), 1000);
       });
     });
+  }
+
+  /** Stalls at a random moment within `stallMs`. */
+  stallSoon(): void {
+    const ws = this.ws;
+    if (ws) setTimeout(() => this.stall(ws), Math.random() * stallMs);
   }
 
   private stall(ws: WebSocket): void {
@@ -125,6 +134,9 @@ process.on('message', (m) => {
     const healthy = viewers.filter((v, i) => i >= stalled && v.receiving).length;
     const report: ViewersReport = { ...stats, delays, healthyConnected: healthy, stalledConnected: viewers.filter((v, i) => i < stalled && v.receiving).length };
     process.send!(report);
+  } else if (m === 'stall') {
+    stalling = true;
+    for (const v of viewers) if (v.stalls && v.receiving) v.stallSoon();
   } else if (m === 'close') {
     for (const v of viewers) v.close();
     process.exit(0);

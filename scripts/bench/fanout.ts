@@ -4,14 +4,16 @@
 // real time (fanout-camera.ts), and the viewers spread over a few worker processes
 // (fanout-viewers.ts), each viewer its own TLS WebSocket from its own 127.0.x.y address.
 // For each number of viewers: server CPU and RSS, relay delay (the camera's send stamp → a viewer's
-// receive; over loopback this is the time in the server) p50/p99, and what was dropped. Then the
+// receive: the time in the server, plus the loopback hops and the viewer workers' own TLS and event
+// loops, which share the 2 cores; the same for both relays) p50/p99, and what was dropped. Then the
 // stalled scenario: a tenth of the viewers stop reading (and come back, and stop again), while the
-// server's RSS is sampled every second and the healthy viewers' delay is compared with the no-stall
-// run. Writes JSON and three SVG charts.
+// server's RSS is sampled every second and the healthy viewers' delay is compared with the same
+// run's before the stalls began; the naive relay goes through the same as a control.
+// Writes JSON and three SVG charts.
 // Usage: npm run bench:fanout -- [--viewers 1,10,50,100,200,500] [--relays product,naive] [--seconds 20]
-//        [--stalled-viewers 200] [--stalled-seconds 60] [--stall-ms 20000] [--workers 4]
+//        [--stalled-viewers 200] [--stalled-seconds 60] [--stall-ms 40000] [--workers 4]
 //        [--out bench-results/fanout.json] [--chart docs/fanout.svg]
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,7 +21,7 @@ import path from 'node:path';
 import { ensureCertificates } from '../../src/server/tls/certificates.ts';
 import { lanNames } from '../../src/server/tls/lan-names.ts';
 import { freePort } from '../../test/helpers/server.ts';
-import { machineBusy, procTable, ROOT, round, rssMiB, startServer, treeCpu } from './bench-kit.ts';
+import { machineBusy, procTable, ROOT, round, rssMiB, startScript, startServer, treeCpu } from './bench-kit.ts';
 import { BIN_MS, type CameraReport, type ViewersReport } from './fanout-report.ts';
 import { lineChart } from './svg-chart.ts';
 
@@ -50,7 +52,7 @@ function parseArgs(argv: string[]): Options {
     stalledViewers: 200,
     stalledShare: 0.1,
     stalledSeconds: 60,
-    stallMs: 20_000,
+    stallMs: 40_000,
     workers: 4,
     out: 'bench-results/fanout.json',
     chart: 'docs/fanout.svg',
@@ -102,14 +104,10 @@ function nextMessage<T>(c: ChildProcess, what: string, ms = 60_000): Promise<T> 
   });
 }
 
+/** The naive relay, run as npm start runs the server (bundled, the same Node options, no TypeScript loader). */
 async function startNaive(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const c = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/naive-relay.ts', String(port), dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    c.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
-    c.once('exit', (code) => reject(new Error(`the naive relay exited (${code})`)));
-  });
-  return { child: c, url: `wss://127.0.0.1:${port}/ws` };
+  return { child: await startScript('scripts/bench/naive-relay.ts', [String(port), dataDir], /listening/), url: `wss://127.0.0.1:${port}/ws` };
 }
 
 function stop(c: ChildProcess): Promise<void> {
@@ -127,6 +125,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 interface Run {
   relay: 'product' | 'naive';
+  /** Which window of its run ('' when the run had one). */
+  phase: string;
   viewers: number;
   stalled: number;
   seconds: number;
@@ -148,7 +148,14 @@ interface Run {
   camera: CameraReport;
 }
 
-async function run(opts: Options, dataDir: string, relay: 'product' | 'naive', viewers: number, stalled: number, seconds: number): Promise<Run> {
+/** One measured window of a run; `stall` starts the stalled viewers' stalls `settle` seconds before it. */
+interface Phase {
+  label: string;
+  seconds: number;
+  stall?: { settle: number };
+}
+
+async function run(opts: Options, dataDir: string, relay: 'product' | 'naive', viewers: number, stalled: number, phases: Phase[]): Promise<Run[]> {
   const server = relay === 'product' ? await startServer(dataDir, TOKEN, ['--max-viewers', '1000']) : await startNaive(dataDir);
   const url = relay === 'product' ? `${server.url.replace('https:', 'wss:')}/ws?token=${TOKEN}` : server.url;
   const cameraId = randomUUID();
@@ -172,27 +179,38 @@ async function run(opts: Options, dataDir: string, relay: 'product' | 'naive', v
     await Promise.all(workers.map((w) => nextMessage(w, 'viewers to connect', 120_000)));
     await sleep(opts.warmup * 1000);
     const pid = server.child.pid!;
-    const rssSeries: [number, number][] = [];
-    for (const w of workers) w.send('start');
-    const t0 = performance.now();
-    const cpu0 = treeCpu(pid, procTable());
-    const busy0 = machineBusy();
-    const sampler = setInterval(() => rssSeries.push([round((performance.now() - t0) / 1000, 1)!, rssMiB(pid) ?? NaN]), 1000);
-    rssSeries.push([0, rssMiB(pid) ?? NaN]);
-    await sleep(seconds * 1000);
-    clearInterval(sampler);
-    const elapsed = (performance.now() - t0) / 1000;
-    const cpu1 = treeCpu(pid, procTable());
-    const busy1 = machineBusy();
-    rssSeries.push([round(elapsed, 1)!, rssMiB(pid) ?? NaN]);
-    const reports = await Promise.all(workers.map((w) => {
-      const r = nextMessage<ViewersReport>(w, 'a viewers report');
-      w.send('stop');
-      return r;
-    }));
-    const cameraReport = nextMessage<CameraReport>(camera, 'the camera report');
-    camera.send('report');
-    return summarize(relay, viewers, stalled, elapsed, ((cpu1 - cpu0) / elapsed) * 100, (busy1.busy - busy0.busy) / Math.max(1, busy1.total - busy0.total), rssSeries, reports, await cameraReport);
+    const runs: Run[] = [];
+    for (const phase of phases) {
+      if (phase.stall) {
+        for (const w of workers) w.send('stall');
+        await sleep(phase.stall.settle * 1000);
+      }
+      const rssSeries: [number, number][] = [];
+      for (const w of workers) w.send('start');
+      const t0 = performance.now();
+      const cpu0 = treeCpu(pid, procTable());
+      const busy0 = machineBusy();
+      const sampler = setInterval(() => rssSeries.push([round((performance.now() - t0) / 1000, 1)!, rssMiB(pid) ?? NaN]), 1000);
+      rssSeries.push([0, rssMiB(pid) ?? NaN]);
+      await sleep(phase.seconds * 1000);
+      clearInterval(sampler);
+      const elapsed = (performance.now() - t0) / 1000;
+      const cpu1 = treeCpu(pid, procTable());
+      const busy1 = machineBusy();
+      rssSeries.push([round(elapsed, 1)!, rssMiB(pid) ?? NaN]);
+      const reports = await Promise.all(
+        workers.map((w) => {
+          const r = nextMessage<ViewersReport>(w, 'a viewers report');
+          w.send('stop');
+          return r;
+        }),
+      );
+      const cameraReport = nextMessage<CameraReport>(camera, 'the camera report');
+      camera.send('report');
+      const busy = (busy1.busy - busy0.busy) / Math.max(1, busy1.total - busy0.total);
+      runs.push(summarize(relay, phase.label, viewers, stalled, elapsed, ((cpu1 - cpu0) / elapsed) * 100, busy, rssSeries, reports, await cameraReport));
+    }
+    return runs;
   } finally {
     for (const kid of kids) if (kid.connected) kid.send('close');
     await Promise.all(kids.map(stop));
@@ -200,7 +218,7 @@ async function run(opts: Options, dataDir: string, relay: 'product' | 'naive', v
   }
 }
 
-function summarize(relay: 'product' | 'naive', viewers: number, stalled: number, seconds: number, serverCpu: number, busy: number, rssSeries: [number, number][], reports: ViewersReport[], camera: CameraReport): Run {
+function summarize(relay: 'product' | 'naive', phase: string, viewers: number, stalled: number, seconds: number, serverCpu: number, busy: number, rssSeries: [number, number][], reports: ViewersReport[], camera: CameraReport): Run {
   const hist = new Map<number, number>();
   for (const r of reports) for (const [bin, n] of r.delays) hist.set(bin, (hist.get(bin) ?? 0) + n);
   const bins = [...hist.entries()].sort((a, b) => a[0] - b[0]);
@@ -221,6 +239,7 @@ function summarize(relay: 'product' | 'naive', viewers: number, stalled: number,
   const rss = rssSeries.map(([, m]) => m).filter(Number.isFinite);
   return {
     relay,
+    phase,
     viewers,
     stalled,
     seconds: round(seconds, 1)!,
@@ -256,7 +275,7 @@ function slope(points: [number, number][]): number {
 const fmt = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '-' : String(v));
 
 function table(runs: Run[]): string {
-  const naive = (r: Run): Run | undefined => runs.find((n) => n.relay === 'naive' && n.viewers === r.viewers && n.stalled === 0);
+  const naive = (r: Run): Run | undefined => runs.find((n) => n.relay === 'naive' && n.viewers === r.viewers && n.stalled === r.stalled && n.phase === r.phase);
   const lines = [
     '| relay | viewers | stalled | server CPU % (× naive) | RSS MiB start → end (max) | delay p50 ms | p95 | p99 | max | Mbit/s per viewer | dropped frames (MB) | camera backlog max KiB | machine busy |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -265,7 +284,7 @@ function table(runs: Run[]): string {
     const ref = r.relay === 'product' ? naive(r) : undefined;
     const ratio = ref && ref.serverCpu > 0 ? ` (${(r.serverCpu / ref.serverCpu).toFixed(2)}×)` : '';
     lines.push(
-      `| ${r.relay} | ${r.viewers} | ${r.stalled} | ${r.serverCpu}${ratio} | ${r.rssMiB.start} → ${r.rssMiB.end} (${r.rssMiB.max}) | ${fmt(r.delay.p50)} | ${fmt(r.delay.p95)} | ${fmt(r.delay.p99)} | ${fmt(r.delay.max)} | ${r.mbpsPerViewer} | ${r.dropped.frames} (${(r.dropped.bytes / 1e6).toFixed(1)}) | ${Math.round(r.camera.maxBacklogBytes / 1024)} | ${Math.round(r.machineBusy * 100)}% |`,
+      `| ${r.relay}${r.phase ? ` (${r.phase})` : ''} | ${r.viewers} | ${r.stalled} | ${r.serverCpu}${ratio} | ${r.rssMiB.start} → ${r.rssMiB.end} (${r.rssMiB.max}) | ${fmt(r.delay.p50)} | ${fmt(r.delay.p95)} | ${fmt(r.delay.p99)} | ${fmt(r.delay.max)} | ${r.mbpsPerViewer} | ${r.dropped.frames} (${(r.dropped.bytes / 1e6).toFixed(1)}) | ${Math.round(r.camera.maxBacklogBytes / 1024)} | ${Math.round(r.machineBusy * 100)}% |`,
     );
   }
   return lines.join('\n');
@@ -277,15 +296,15 @@ function targets(runs: Run[]): { what: string; measured: string; met: boolean }[
   const n200 = runs.find((r) => r.relay === 'naive' && r.viewers === 200 && r.stalled === 0);
   if (p200) out.push({ what: '200 viewers: relay delay p99 ≤ 50 ms', measured: `${fmt(p200.delay.p99)} ms`, met: p200.delay.p99 !== null && p200.delay.p99 <= 50 });
   if (p200 && n200) out.push({ what: `200 viewers: server CPU ≤ 1.2 × the naive relay's ${n200.serverCpu}%`, measured: `${p200.serverCpu}% (${(p200.serverCpu / n200.serverCpu).toFixed(2)}×)`, met: p200.serverCpu <= 1.2 * n200.serverCpu });
-  const s = runs.find((r) => r.stalled > 0);
-  const ref = s && runs.find((r) => r.relay === 'product' && r.stalled === 0 && r.viewers === s.viewers + s.stalled);
+  const s = runs.find((r) => r.relay === 'product' && r.phase === 'stalling');
+  const ref = runs.find((r) => r.relay === 'product' && r.phase === 'all reading');
   if (s) {
     out.push({ what: 'stalled viewers: server RSS < 150 MB', measured: `max ${s.rssMiB.max} MiB (${round((s.rssMiB.max * 2 ** 20) / 1e6, 1)} MB)`, met: (s.rssMiB.max * 2 ** 20) / 1e6 < 150 });
     const change = s.rssMiB.slopeMiBPerMin * (s.seconds / 60);
     out.push({ what: 'stalled viewers: server RSS flat (fitted change over the window < 5% of its level)', measured: `${s.rssMiB.slopeMiBPerMin} MiB/min, ${round(change, 1)} MiB over ${s.seconds} s`, met: Math.abs(change) < 0.05 * s.rssMiB.start });
   }
   if (s && ref && s.delay.p99 !== null && ref.delay.p99 !== null) {
-    out.push({ what: `stalled viewers: healthy p99 within 10% of the no-stall run's ${ref.delay.p99} ms`, measured: `${s.delay.p99} ms (${(s.delay.p99 / ref.delay.p99).toFixed(2)}×)`, met: s.delay.p99 <= 1.1 * ref.delay.p99 });
+    out.push({ what: `stalled viewers: healthy p99 within 10% of the same run's ${ref.delay.p99} ms before the stalls`, measured: `${s.delay.p99} ms (${(s.delay.p99 / ref.delay.p99).toFixed(2)}×)`, met: s.delay.p99 <= 1.1 * ref.delay.p99 });
   }
   return out;
 }
@@ -316,12 +335,10 @@ function charts(runs: Run[]): { delay: string; cpu: string; stalled: string } {
       ].filter((x) => x.points.length > 0),
     }),
     stalled: lineChart({
-      title: s ? `Server RSS with ${s.viewers + s.stalled} viewers, ${s.stalled} of them stalling (from the end of the warm-up)` : 'Server RSS',
-      xLabel: 'time (s)',
+      title: s ? `Server RSS, ${s.viewers + s.stalled} viewers of which ${s.stalled} stall, from the end of the warm-up` : 'Server RSS',
+      xLabel: 'time in the window (s)',
       yLabel: 'server RSS (MiB)',
-      series: runs
-        .filter((r) => r.relay === 'product' && s !== undefined && (r.stalled > 0 || r.viewers === s.viewers + s.stalled))
-        .map((r) => ({ name: r.stalled > 0 ? `${r.viewers} healthy + ${r.stalled} stalled` : `${r.viewers} healthy, none stalled`, points: r.rssSeries })),
+      series: runs.filter((r) => r.stalled > 0).map((r) => ({ name: `${r.relay === 'product' ? 'product' : 'naive relay'}, ${r.phase}`, points: r.rssSeries })),
       yMin: 0,
     }),
   };
@@ -341,17 +358,26 @@ async function main(): Promise<void> {
     await ensureCertificates(dataDir, lanNames());
     for (const n of opts.viewers) {
       for (const relay of opts.relays) {
-        const r = await run(opts, dataDir, relay, n, 0, opts.seconds);
-        runs.push(r);
-        log(`${relay} × ${n}: CPU ${r.serverCpu}%, RSS ${r.rssMiB.end} MiB, delay p50 ${fmt(r.delay.p50)} p99 ${fmt(r.delay.p99)} ms, ${r.mbpsPerViewer} Mbit/s each, dropped ${r.dropped.frames}, machine ${Math.round(r.machineBusy * 100)}%`);
+        const [r] = await run(opts, dataDir, relay, n, 0, [{ label: '', seconds: opts.seconds }]);
+        runs.push(r!);
+        log(`${relay} × ${n}: CPU ${r!.serverCpu}%, RSS ${r!.rssMiB.end} MiB, delay p50 ${fmt(r!.delay.p50)} p99 ${fmt(r!.delay.p99)} ms, ${r!.mbpsPerViewer} Mbit/s each, dropped ${r!.dropped.frames}, machine ${Math.round(r!.machineBusy * 100)}%`);
       }
     }
-    if (opts.stalledViewers > 0 && opts.relays.includes('product')) {
-      // Measured once the stalls have come and gone at least once (a steady share stalled).
+    if (opts.stalledViewers > 0) {
+      // A tenth of the viewers stall (and come back, and stall again): the healthy ones are measured
+      // first with everyone reading, then with the stalls going on (settled for a whole stall
+      // cycle first), in the same run. The naive relay runs the same as a control.
       const stalled = Math.round(opts.stalledViewers * opts.stalledShare);
-      const r = await run({ ...opts, warmup: opts.warmup + (2 * opts.stallMs) / 1000 }, dataDir, 'product', opts.stalledViewers - stalled, stalled, opts.stalledSeconds);
-      runs.push(r);
-      log(`product, ${stalled} of ${opts.stalledViewers} stalled: RSS ${r.rssMiB.start} → ${r.rssMiB.end} (max ${r.rssMiB.max}) MiB, healthy p99 ${fmt(r.delay.p99)} ms, closes ${JSON.stringify(r.closes)}`);
+      const phases: Phase[] = [
+        { label: 'all reading', seconds: opts.seconds },
+        { label: 'stalling', seconds: opts.stalledSeconds, stall: { settle: opts.stallMs / 1000 + 5 } },
+      ];
+      for (const relay of opts.relays) {
+        for (const r of await run(opts, dataDir, relay, opts.stalledViewers - stalled, stalled, phases)) {
+          runs.push(r);
+          log(`${relay}, ${stalled} of ${opts.stalledViewers} stalled, ${r.phase}: RSS ${r.rssMiB.start} → ${r.rssMiB.end} (max ${r.rssMiB.max}) MiB, healthy p50 ${fmt(r.delay.p50)} p99 ${fmt(r.delay.p99)} ms, closes ${JSON.stringify(r.closes)}`);
+        }
+      }
     }
     console.log('');
     console.log(table(runs));

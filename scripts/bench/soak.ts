@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium, newContext } from '../../test/helpers/browser.ts';
 import { machineBusy, ROOT, round, rssMiB, startServer, viewerHeapMiB } from './bench-kit.ts';
 import { BIN_MS, type ViewersReport } from './fanout-report.ts';
@@ -77,11 +77,13 @@ interface Sample {
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-soak-'));
-  const server = await startServer(dataDir, TOKEN);
-  const wsUrl = `${server.url.replace('https:', 'wss:')}/ws?token=${TOKEN}`;
   const kids: ChildProcess[] = [];
-  const browser = await launchChromium();
+  let browser: Browser | null = null;
   try {
+    const server = await startServer(dataDir, TOKEN);
+    kids.push(server.child);
+    const wsUrl = `${server.url.replace('https:', 'wss:')}/ws?token=${TOKEN}`;
+    browser = await launchChromium();
     const ids = Array.from({ length: opts.cameras }, () => randomUUID());
     for (const id of ids) {
       const c = fork(path.join(ROOT, 'scripts/bench/fanout-camera.ts'), [wsUrl, id, opts.fixture], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -93,13 +95,19 @@ async function main(): Promise<void> {
     if (synthetic > 0) {
       const w = fork(path.join(ROOT, 'scripts/bench/fanout-viewers.ts'), [wsUrl, ids.join(','), opts.fixture, String(synthetic), '0', '0', '1000'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       kids.push(w);
-      await new Promise((resolve) => w.once('message', resolve));
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the synthetic viewers did not connect within 60 s')), 60_000);
+        w.once('message', () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+      });
       w.send('start');
       worker = w;
     }
     const pages: Page[] = [];
     for (let i = 0; i < opts.pages; i++) {
-      const page = await (await newContext(browser)).newPage();
+      const page = await (await newContext(browser!)).newPage();
       page.on('pageerror', (e) => log(`page ${i} error: ${e.message}`));
       await page.goto(`${server.url}/?token=${TOKEN}`);
       pages.push(page);
@@ -179,9 +187,19 @@ async function main(): Promise<void> {
     await writeFile(heapChart, lineChart({ title: `Viewer page JS heap after GC over ${opts.minutes} min (each page a grid of ${opts.cameras} cameras)`, xLabel: 'time (min)', yLabel: 'JS heap (MiB)', series: pages.map((_, i) => ({ name: `viewer page ${i + 1}`, points: series((s) => s.pageHeapMiB[i]) })), yMin: 0 }));
     console.log(`wrote ${path.relative(process.cwd(), out)}, ${path.relative(process.cwd(), chart)}, ${path.relative(process.cwd(), heapChart)}`);
   } finally {
-    await browser.close();
-    for (const k of kids) k.kill('SIGTERM');
-    server.child.kill('SIGTERM');
+    await browser?.close();
+    // Every child (the server first in the list), each waited for, before its data dir goes.
+    await Promise.all(
+      kids.map(
+        (k) =>
+          new Promise<void>((resolve) => {
+            if (k.exitCode !== null || k.signalCode !== null) return resolve();
+            k.once('exit', () => resolve());
+            k.kill('SIGTERM');
+            setTimeout(() => k.kill('SIGKILL'), 5000).unref();
+          }),
+      ),
+    );
     await rm(dataDir, { recursive: true, force: true });
   }
 }
