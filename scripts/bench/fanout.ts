@@ -12,10 +12,10 @@
 // Writes JSON and three SVG charts.
 // Usage: npm run bench:fanout -- [--viewers 1,10,50,100,200,500] [--relays product,naive] [--seconds 20]
 //        [--stalled-viewers 200] [--stalled-seconds 60] [--stall-ms 40000] [--workers 4]
-//        [--out bench-results/fanout.json] [--chart docs/fanout.svg]
+//        [--out bench-results/fanout.json] [--chart docs/fanout.svg]; --from FILE re-draws a saved run's table and charts
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureCertificates } from '../../src/server/tls/certificates.ts';
@@ -41,6 +41,8 @@ interface Options {
   workers: number;
   out: string;
   chart: string;
+  /** Re-draw the table and charts from this saved JSON instead of measuring. */
+  from: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -56,6 +58,7 @@ function parseArgs(argv: string[]): Options {
     workers: 4,
     out: 'bench-results/fanout.json',
     chart: 'docs/fanout.svg',
+    from: null,
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
@@ -75,6 +78,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--workers') o.workers = Math.max(1, num());
     else if (flag === '--out') o.out = value;
     else if (flag === '--chart') o.chart = value;
+    else if (flag === '--from') o.from = value;
     else throw new Error(`unknown option ${flag}`);
   }
   return o;
@@ -318,6 +322,7 @@ function charts(runs: Run[]): { delay: string; cpu: string; stalled: string } {
       title: 'Relay delay of one ~2 Mbit/s camera, by number of viewers (loopback, 2 cores)',
       xLabel: 'viewers',
       yLabel: 'relay delay (ms)',
+      gapFactor: Infinity,
       series: [
         { name: 'product p99', points: series('product', (r) => r.delay.p99) },
         { name: 'product p50', points: series('product', (r) => r.delay.p50) },
@@ -329,6 +334,7 @@ function charts(runs: Run[]): { delay: string; cpu: string; stalled: string } {
       title: 'Server CPU for one ~2 Mbit/s camera, by number of viewers',
       xLabel: 'viewers',
       yLabel: 'server CPU (% of one core)',
+      gapFactor: Infinity,
       series: [
         { name: 'product', points: series('product', (r) => r.serverCpu) },
         { name: 'naive relay', points: series('naive', (r) => r.serverCpu) },
@@ -344,8 +350,44 @@ function charts(runs: Run[]): { delay: string; cpu: string; stalled: string } {
   };
 }
 
+/** Prints the table and the targets, and writes the JSON (unless re-drawing) and the charts. */
+async function report(runs: Run[], opts: Options, busyBefore: number | null): Promise<void> {
+  console.log('');
+  console.log(table(runs));
+  console.log('');
+  for (const r of runs) {
+    if (r.skippedFrames || Object.keys(r.closes).length || Object.keys(r.errors).length) {
+      console.log(`${r.relay} × ${r.viewers}${r.stalled ? ` + ${r.stalled} stalled` : ''}${r.phase ? ` (${r.phase})` : ''}: skipped frames told ${r.skippedFrames}, closes ${JSON.stringify(r.closes)}, errors ${JSON.stringify(r.errors)}, healthy viewers receiving at the end ${r.healthyConnected}`);
+    }
+  }
+  const t = targets(runs);
+  if (t.length) {
+    console.log('\nTargets:');
+    for (const x of t) console.log(`  ${x.met ? 'met   ' : 'MISSED'} ${x.what}: ${x.measured}`);
+  }
+  if (busyBefore !== null) console.log(`machine: ${os.cpus().length} cores, ${Math.round(busyBefore * 100)}% busy before the run`);
+  const out = path.resolve(opts.out);
+  if (!opts.from) {
+    await mkdir(path.dirname(out), { recursive: true });
+    await writeFile(out, JSON.stringify({ when: new Date().toISOString(), cores: os.cpus().length, busyBefore: round(busyBefore, 3), fixture: FIXTURE, options: opts, table: table(runs), targets: t, runs }, null, 1));
+  }
+  const chart = path.resolve(opts.chart);
+  await mkdir(path.dirname(chart), { recursive: true });
+  const c = charts(runs);
+  const base = chart.replace(/\.svg$/, '');
+  await writeFile(chart, c.delay);
+  await writeFile(`${base}-cpu.svg`, c.cpu);
+  if (runs.some((r) => r.stalled > 0)) await writeFile(`${base}-stalled.svg`, c.stalled);
+  console.log(`wrote ${opts.from ? '' : `${path.relative(process.cwd(), out)}, `}${path.relative(process.cwd(), chart)}, ${path.relative(process.cwd(), base)}-cpu.svg${runs.some((r) => r.stalled > 0) ? `, ${path.relative(process.cwd(), base)}-stalled.svg` : ''}`);
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.from) {
+    const saved = JSON.parse(await readFile(opts.from, 'utf8')) as { runs: Run[] };
+    await report(saved.runs, opts, null);
+    return;
+  }
   const b0 = machineBusy();
   await sleep(1000);
   const b1 = machineBusy();
@@ -379,31 +421,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    console.log('');
-    console.log(table(runs));
-    console.log('');
-    for (const r of runs) {
-      if (r.skippedFrames || Object.keys(r.closes).length || Object.keys(r.errors).length) {
-        console.log(`${r.relay} × ${r.viewers}${r.stalled ? ` + ${r.stalled} stalled` : ''}: skipped frames told ${r.skippedFrames}, closes ${JSON.stringify(r.closes)}, errors ${JSON.stringify(r.errors)}, healthy viewers receiving at the end ${r.healthyConnected}`);
-      }
-    }
-    const t = targets(runs);
-    if (t.length) {
-      console.log('\nTargets:');
-      for (const x of t) console.log(`  ${x.met ? 'met   ' : 'MISSED'} ${x.what}: ${x.measured}`);
-    }
-    console.log(`machine: ${os.cpus().length} cores, ${Math.round(busyBefore * 100)}% busy before the run`);
-    const out = path.resolve(opts.out);
-    await mkdir(path.dirname(out), { recursive: true });
-    await writeFile(out, JSON.stringify({ when: new Date().toISOString(), cores: os.cpus().length, busyBefore: round(busyBefore, 3), fixture: FIXTURE, options: opts, table: table(runs), targets: t, runs }, null, 1));
-    const chart = path.resolve(opts.chart);
-    await mkdir(path.dirname(chart), { recursive: true });
-    const c = charts(runs);
-    const base = chart.replace(/\.svg$/, '');
-    await writeFile(chart, c.delay);
-    await writeFile(`${base}-cpu.svg`, c.cpu);
-    if (runs.some((r) => r.stalled > 0)) await writeFile(`${base}-stalled.svg`, c.stalled);
-    console.log(`wrote ${path.relative(process.cwd(), out)}, ${path.relative(process.cwd(), chart)}, ${path.relative(process.cwd(), base)}-cpu.svg${runs.some((r) => r.stalled > 0) ? `, ${path.relative(process.cwd(), base)}-stalled.svg` : ''}`);
+    await report(runs, opts, busyBefore);
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -41,6 +41,8 @@ export interface LineChartOptions {
   yMax?: number;
   /** Logarithmic y axis (yMin must then be > 0; points <= 0 are drawn on the bottom edge). */
   logY?: boolean;
+  /** A line breaks where consecutive x values are further apart than this times the median spacing (default 5; Infinity: never, for points measured at uneven x). */
+  gapFactor?: number;
 }
 
 /** The default colours, in order: Okabe–Ito hues (told apart by most colour-blind readers), darkened where faint on white. */
@@ -123,11 +125,11 @@ function medianSpacing(xs: number[]): number {
  * The finite points of a series, in x order, split where the x spacing jumps beyond
  * GAP_FACTOR × the median spacing (so missing data shows as a gap, not as a straight line).
  */
-export function splitSegments(points: readonly (readonly [number, number])[]): [number, number][][] {
+export function splitSegments(points: readonly (readonly [number, number])[], gapFactor = GAP_FACTOR): [number, number][][] {
   const pts = points.filter((p): p is [number, number] => Number.isFinite(p[0]) && Number.isFinite(p[1])).map((p) => [p[0], p[1]] as [number, number]);
   pts.sort((a, b) => a[0] - b[0]);
   if (pts.length === 0) return [];
-  const limit = GAP_FACTOR * medianSpacing(pts.map((p) => p[0]));
+  const limit = gapFactor * medianSpacing(pts.map((p) => p[0]));
   const segments: [number, number][][] = [[pts[0]!]];
   for (let i = 1; i < pts.length; i++) {
     if (pts[i]![0] - pts[i - 1]![0] > limit) segments.push([]);
@@ -218,7 +220,7 @@ export function lineChart(options: LineChartOptions): string {
   const series = options.series.map((s, i) => ({
     name: s.name,
     color: s.color ?? CHART_PALETTE[i % CHART_PALETTE.length]!,
-    segments: splitSegments(s.points),
+    segments: splitSegments(s.points, options.gapFactor),
   }));
 
   // Data extents.
