@@ -9,6 +9,9 @@ interface Piece {
   bytes: Uint8Array;
 }
 
+/** A viewer that skipped goes on from the kept keyframe if it came at most this long ago, else at the next one. */
+export const FRESH_KEYFRAME_MS = 200;
+
 /**
  * A viewer's place in the stream. `waiting`: it (re)joins with a `stream` message, the init segment
  * and the latest keyframe's cluster. Else, while its queue is full it skips: `finishing`, it still
@@ -41,6 +44,8 @@ export class WebmRelay {
   private gopCache: { from: number; to: number; bytes: Uint8Array } | null = null;
   /** Video frames kept from `gopStart` on. */
   private gopVideo = 0;
+  /** When the latest keyframe came (performance.now() ms). */
+  private keyAt = -Infinity;
   /** The newest chunk's `time` (capture time of media time 0, server clock, ms), for the frames a joiner gets; 0 = unknown. */
   private lastTime = 0;
   /** False while the camera is (re)starting this stream: joiners wait for its `stream` message. */
@@ -55,6 +60,7 @@ export class WebmRelay {
     private readonly maxRetainedBytes: number,
     /** The picture size, once the stream's Tracks say it. */
     private readonly onSize: (width: number, height: number) => void,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   get viewerCount(): number {
@@ -145,8 +151,10 @@ export class WebmRelay {
         if (foundKey && !sink.congested()) this.sendJoin(sink, v);
       } else if (v.skip === 'dropping') {
         v.skipped += videoHere;
-        // On from the latest keyframe's Cluster (kept from its start) once it reads again.
-        if (this.gopStart !== null && this.gopStart >= v.cutAt && !sink.congested()) this.resume(sink, v);
+        // On from the latest keyframe's Cluster once it reads again, if that keyframe is fresh
+        // (a stale one would put the viewer that far behind live); else at the next one.
+        const fresh = foundKey || this.now() - this.keyAt <= FRESH_KEYFRAME_MS;
+        if (fresh && this.gopStart !== null && this.gopStart >= v.cutAt && !sink.congested()) this.resume(sink, v);
       } else if (!sink.congested()) {
         v.skip = 'no';
         sink.sendBinary(frame);
@@ -180,6 +188,7 @@ export class WebmRelay {
     this.retainedBytes = 0;
     this.gopStart = null;
     this.gopVideo = 0;
+    this.keyAt = -Infinity;
     this.gopCache = null;
     this.lastTime = 0;
     this.currentCluster = null;
@@ -199,6 +208,7 @@ export class WebmRelay {
       } else if (e.keyframe && (this.videoTrack === null || e.track === this.videoTrack) && e.cluster >= (this.retained[0]?.offset ?? Infinity)) {
         // (A keyframe in a cluster whose start was already dropped cannot start a joiner.)
         this.gopStart = e.cluster;
+        this.keyAt = this.now();
         foundKey = true;
       }
     }

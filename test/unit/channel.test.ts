@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Channel, type ViewerSink } from '../../src/server/channel.ts';
+import { WebmRelay } from '../../src/server/webm-relay.ts';
 import { WebmParser } from '../../src/media/webm/webm-parser.ts';
 import { FLAG_INIT, FLAG_KEY, decodeFrame, type ServerMessage } from '../../src/shared/protocol.ts';
 import { concat, loadFixture } from '../helpers/server.ts';
@@ -150,6 +151,33 @@ describe('channel', async () => {
         assert.deepEqual(told, missed > 0 ? [missed] : [], `${where}: told what it missed`);
       }
     }
+  });
+
+  it('lets a skipped viewer go on from the kept keyframe only while it is fresh; else at the next', () => {
+    let clock = 0;
+    const relay = new WebmRelay('c', 1, () => 0, 32 * 1024 * 1024, () => undefined, () => clock);
+    const slow = Object.assign(new Sink(), { chokedWhenBusy: false });
+    relay.add(slow);
+    relay.start(STREAM.mime);
+    // In which chunk each keyframe's event comes.
+    const parser = new WebmParser();
+    const keyChunk = chunks.map((c) => parser.push(c).some((e) => e.kind === 'block' && e.keyframe && e.track === video));
+    const second = keyChunk.indexOf(true, keyChunk.indexOf(true) + 1);
+    const third = keyChunk.indexOf(true, second + 1);
+    assert.ok(second > 2 && third > second + 1, 'the recording has keyframes to test with');
+    // Congested from before the second keyframe until after it came; it reads again a second later.
+    chunks.forEach((c, i) => {
+      slow.busy = i >= second - 1 && i <= second;
+      if (i === second + 1) clock += 1000;
+      relay.push(c, 0);
+      if (i === second + 1) assert.equal(slow.json.filter((m) => m.type === 'skipped').length, 0, 'not from a keyframe a second old');
+    });
+    // What it got: the stream up to where it was cut (before the second keyframe), then from the third.
+    const sent = slow.bytes();
+    const head = sent.byteLength - (bytes.byteLength - keyClusters[2]!);
+    assert.ok(head < keyClusters[1]! && Buffer.from(sent.subarray(0, head)).equals(bytes.subarray(0, head)), `the stream up to a cut before the second keyframe (${head})`);
+    assert.ok(Buffer.from(sent.subarray(head)).equals(bytes.subarray(keyClusters[2]!)), 'but from the next one');
+    assert.equal(slow.json.filter((m) => m.type === 'skipped').length, 1);
   });
 
   it('re-joins a viewer that cannot take even one more cluster at the next keyframe', () => {

@@ -79,4 +79,25 @@ describe('ClusterSkipper', async () => {
       }
     }
   });
+
+  it('waits for the next keyframe when the one it holds has gone stale', () => {
+    const parser = new WebmParser();
+    const keyChunk = chunks.map((c) => parser.push(c).some((e) => e.kind === 'block' && e.keyframe && e.track === video));
+    const second = keyChunk.indexOf(true, keyChunk.indexOf(true) + 1);
+    const skipper = new ClusterSkipper();
+    let now = 0;
+    const sent = concat(
+      chunks.map((c, i) => {
+        // Behind from before the second keyframe until after it; room again a second later.
+        if (i === second + 1) now += 1000;
+        return skipper.push(c, i >= second - 1 && i <= second, now);
+      }),
+    );
+    // What it sent: the stream up to where it was cut (before the second keyframe), then from the third.
+    const head = sent.byteLength - (bytes.byteLength - keyClusters[2]!);
+    assert.ok(head < keyClusters[1]! && clusters.includes(head), `cut before the second keyframe (${head})`);
+    assert.ok(Buffer.from(sent.subarray(0, head)).equals(bytes.subarray(0, head)), 'the stream up to the cut');
+    assert.ok(Buffer.from(sent.subarray(head)).equals(bytes.subarray(keyClusters[2]!)), 'then from the third keyframe, not the stale second');
+    assert.doesNotThrow(() => new WebmParser().push(sent));
+  });
 });

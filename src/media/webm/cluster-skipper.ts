@@ -7,6 +7,11 @@
 import { concatBytes } from '../bytes.ts';
 import { WebmParser, type WebmEvent } from './webm-parser.ts';
 
+/**
+ * The held keyframe is sent when the network has room again only if it came at most this long ago:
+ * an older one would put every viewer that far behind live. Else the next keyframe is waited for.
+ */
+export const FRESH_KEYFRAME_MS = 200;
 /** A held keyframe and what followed it are let go beyond this (a browser that makes keyframes rarely). */
 const MAX_HELD_BYTES = 4 * 1024 * 1024;
 
@@ -19,7 +24,9 @@ export class ClusterSkipper {
    * While dropping: the bytes (and video frames) from the latest Cluster that holds a video keyframe
    * (`key`), or else from the latest Cluster start (a keyframe later in it would do).
    */
-  private held: { offset: number; parts: Uint8Array[]; bytes: number; frames: number; key: boolean } | null = null;
+  private held: { offset: number; parts: Uint8Array[]; bytes: number; frames: number; key: boolean; keyAt: number } | null = null;
+  /** The current push's time (performance.now() ms). */
+  private now = 0;
   private bytesIn = 0;
   private bytesOut = 0;
   private framesIn = 0;
@@ -29,7 +36,8 @@ export class ClusterSkipper {
    * The recorder's next chunk; `behind`: the network is not keeping up. Returns the bytes to send
    * now (maybe none). Throws WebmError if the recorder's output is not WebM.
    */
-  push(chunk: Uint8Array, behind: boolean): Uint8Array {
+  push(chunk: Uint8Array, behind: boolean, now = performance.now()): Uint8Array {
+    this.now = now;
     const offset = this.parser.bytesRead;
     const events = this.parser.push(chunk);
     for (const e of events) if (e.kind === 'tracks') this.videoTrack = e.tracks.find((t) => t.type === 'video')?.number ?? null;
@@ -55,7 +63,7 @@ export class ClusterSkipper {
       if (!next) return send(chunk, frames());
       // The Cluster being sent ends where the next starts: send up to there, hold from there on.
       this.state = 'dropping';
-      this.held = { offset, parts: [chunk], bytes: chunk.byteLength, frames: frames(), key: false };
+      this.held = { offset, parts: [chunk], bytes: chunk.byteLength, frames: frames(), key: false, keyAt: -Infinity };
       this.holdFrom(next.offset, events);
       this.follow(events);
       return send(chunk.subarray(0, next.offset - offset), frames(-Infinity, next.offset));
@@ -67,8 +75,8 @@ export class ClusterSkipper {
     held.bytes += chunk.byteLength;
     held.frames += frames();
     this.follow(events);
-    // Once the network has room, go on from that keyframe: the soonest picture there is.
-    if (behind || !held.key) return chunk.subarray(0, 0);
+    // Once the network has room, go on from that keyframe: the soonest picture there is, while fresh.
+    if (behind || !held.key || this.now - held.keyAt > FRESH_KEYFRAME_MS) return chunk.subarray(0, 0);
     this.held = null;
     this.state = 'sending';
     return send(concatBytes(held.parts), held.frames);
@@ -79,14 +87,15 @@ export class ClusterSkipper {
     const held = this.held!;
     for (const e of events) {
       if (e.kind === 'cluster' && e.offset > held.offset) {
-        // A keyframe held stays (what follows it is needed) unless that grew too big.
-        if (!held.key || held.bytes > MAX_HELD_BYTES) {
+        // A keyframe held stays (what follows it is needed) unless it is stale or that grew too big.
+        if (!held.key || this.now - held.keyAt > FRESH_KEYFRAME_MS || held.bytes > MAX_HELD_BYTES) {
           this.holdFrom(e.offset, events);
           held.key = false;
         }
       } else if (e.kind === 'block' && e.keyframe && (this.videoTrack === null || e.track === this.videoTrack) && e.cluster >= held.offset) {
         this.holdFrom(e.cluster, events);
         held.key = true;
+        held.keyAt = this.now;
       }
     }
   }
