@@ -181,9 +181,9 @@ function refuseUpgrade(socket: Duplex, status: number, statusText: string, text:
  * Output is written once per turn of the event loop, after the turn's reads (setImmediate runs after
  * the poll phase): whatever cameras sent that is already here is read, checked and queued first,
  * and only then is it written to viewers, each connection's messages in the order they were queued.
- * A camera's data never waits behind the fan-out of its previous frames to hundreds of viewers; and
- * when writing cannot keep up, what waits here counts in each viewer's queue (its age, its bytes),
- * so slow turns make viewers skip to a keyframe rather than fall behind.
+ * Frames that have arrived do not wait behind each other's fan-out to hundreds of viewers (one
+ * arriving during the writing waits for that turn's writing to end); and what waits here counts in
+ * each viewer's queue (its age, its bytes), so slow turns make viewers skip rather than fall behind.
  */
 const withOutput = new Set<Connection>();
 let flushScheduled = false;
