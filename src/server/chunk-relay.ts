@@ -1,11 +1,9 @@
 // A camera's stream of WebCodecs chunks: the decoders' setup per track, the video chunks since the
 // latest keyframe, and the fan-out to its viewers. Joiners start at a keyframe: the latest one if it
 // is fresh, else the next one, which the camera is asked for at once (never a whole group of pictures).
-import { encodeFrame, FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, ProtocolError, type AudioCodecConfig, type VideoCodecConfig } from '../shared/protocol.ts';
+import { encodeFrame, FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, FRESH_KEYFRAME_MS, ProtocolError, type AudioCodecConfig, type VideoCodecConfig } from '../shared/protocol.ts';
 import type { ViewerSink } from './channel.ts';
 
-/** A joiner starts from the cached keyframe when it is at most this old (a few frames to decode); else it waits for a new one. */
-export const FRESH_KEYFRAME_MS = 200;
 /** A joiner waiting for the keyframe it asked for gets the cached group after this long (a camera that does not answer). */
 export const KEYFRAME_WAIT_MS = 500;
 /** Keyframe requests to the camera at most this often: one keyframe serves every viewer waiting. */

@@ -1,16 +1,13 @@
 // A camera's WebM stream (MediaRecorder's bytes): parsed just enough to keep the init segment and
 // the bytes from the cluster that holds the latest keyframe, and fanned out to its viewers.
 import { WebmParser, type WebmEvent } from '../media/webm/webm-parser.ts';
-import { encodeFrame, FLAG_INIT, FLAG_KEY, FRAME_KIND_MEDIA, HEADER_BYTES } from '../shared/protocol.ts';
+import { encodeFrame, FLAG_INIT, FLAG_KEY, FRAME_KIND_MEDIA, FRESH_KEYFRAME_MS, HEADER_BYTES } from '../shared/protocol.ts';
 import type { ViewerSink } from './channel.ts';
 
 interface Piece {
   offset: number;
   bytes: Uint8Array;
 }
-
-/** A viewer that skipped goes on from the kept keyframe if it came at most this long ago, else at the next one. */
-export const FRESH_KEYFRAME_MS = 200;
 
 /**
  * A viewer's place in the stream. `waiting`: it (re)joins with a `stream` message, the init segment

@@ -63,6 +63,12 @@ export class ProtocolError extends Error {
 export const HEADER_BYTES = 16;
 /** Largest capture time accepted, ms since the epoch (year 5138: a bound, not a check of the clock). */
 export const MAX_TIME = 1e14;
+/**
+ * A keyframe at most this old (ms) is where a joiner starts, or a skipped viewer or a dropping camera
+ * goes on (a few frames to decode); an older one would leave the viewer that far behind live, so the
+ * next keyframe is waited for instead.
+ */
+export const FRESH_KEYFRAME_MS = 200;
 export const FRAME_KIND_MEDIA = 1;
 export const FRAME_KIND_CHUNK = 2;
 export const FLAG_INIT = 1;

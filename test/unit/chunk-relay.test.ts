@@ -5,7 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Channel, type ViewerSink } from '../../src/server/channel.ts';
-import { ChunkRelay, FRESH_KEYFRAME_MS, KEYFRAME_WAIT_MS } from '../../src/server/chunk-relay.ts';
+import { ChunkRelay, KEYFRAME_WAIT_MS } from '../../src/server/chunk-relay.ts';
+import { FRESH_KEYFRAME_MS } from '../../src/shared/protocol.ts';
 import { FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, FRAME_KIND_MEDIA, ProtocolError, decodeFrame, type FrameHeader, type ServerMessage } from '../../src/shared/protocol.ts';
 import { loadChunkFixture, loadFixture, type Received } from '../helpers/server.ts';
 

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterSkipper } from '../../src/media/webm/cluster-skipper.ts';
 import { WebmParser } from '../../src/media/webm/webm-parser.ts';
+import { FRESH_KEYFRAME_MS } from '../../src/shared/protocol.ts';
 import { concat, loadFixture } from '../helpers/server.ts';
 
 describe('ClusterSkipper', async () => {
@@ -16,7 +17,7 @@ describe('ClusterSkipper', async () => {
   const keyClusters = events.flatMap((e) => (e.kind === 'block' && e.keyframe && e.track === video ? [e.cluster] : []));
   const videoBetween = (from: number, to: number): number => events.filter((e) => e.kind === 'block' && e.track === video && e.offset >= from && e.offset < to).length;
   const run = (behind: (i: number) => boolean): { sent: Uint8Array; skipper: ClusterSkipper } => {
-    const skipper = new ClusterSkipper();
+    const skipper = new ClusterSkipper(FRESH_KEYFRAME_MS);
     return { sent: concat(chunks.map((c, i) => skipper.push(c, behind(i)))), skipper };
   };
 
@@ -84,7 +85,7 @@ describe('ClusterSkipper', async () => {
     const parser = new WebmParser();
     const keyChunk = chunks.map((c) => parser.push(c).some((e) => e.kind === 'block' && e.keyframe && e.track === video));
     const second = keyChunk.indexOf(true, keyChunk.indexOf(true) + 1);
-    const skipper = new ClusterSkipper();
+    const skipper = new ClusterSkipper(FRESH_KEYFRAME_MS);
     let now = 0;
     const sent = concat(
       chunks.map((c, i) => {

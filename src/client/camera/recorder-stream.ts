@@ -3,7 +3,7 @@
 // viewers know when each frame was captured. One instance per stream; a reconnect starts a new one.
 // When the network falls behind, what it cannot take is dropped, not queued (cluster-skipper.ts):
 // the rest of the Cluster being sent goes, then nothing up to a Cluster with a video keyframe.
-import { FRAME_KIND_MEDIA, encodeFrame } from '../../shared/protocol.ts';
+import { FRAME_KIND_MEDIA, FRESH_KEYFRAME_MS, encodeFrame } from '../../shared/protocol.ts';
 import { localNow } from '../common/clock.ts';
 import { SendLog } from '../../shared/send-log.ts';
 import { ClusterSkipper } from '../../media/webm/cluster-skipper.ts';
@@ -73,7 +73,7 @@ export class RecorderStream {
   /** When media time 0 was captured (this page's clock): recording start, moved on by pauses. */
   private epoch = 0;
   private pausedAt: number | null = null;
-  private readonly skipper = new ClusterSkipper();
+  private readonly skipper = new ClusterSkipper(FRESH_KEYFRAME_MS);
   readonly mimeType: string;
   readonly settings: RecorderSettings;
 

@@ -7,11 +7,6 @@
 import { concatBytes } from '../bytes.ts';
 import { WebmParser, type WebmEvent } from './webm-parser.ts';
 
-/**
- * The held keyframe is sent when the network has room again only if it came at most this long ago:
- * an older one would put every viewer that far behind live. Else the next keyframe is waited for.
- */
-export const FRESH_KEYFRAME_MS = 200;
 /** A held keyframe and what followed it are let go beyond this (a browser that makes keyframes rarely). */
 const MAX_HELD_BYTES = 4 * 1024 * 1024;
 
@@ -25,6 +20,11 @@ export class ClusterSkipper {
    * (`key`), or else from the latest Cluster start (a keyframe later in it would do).
    */
   private held: { offset: number; parts: Uint8Array[]; bytes: number; frames: number; key: boolean; keyAt: number } | null = null;
+  constructor(
+    /** The held keyframe is sent once the network has room only if it came at most this long ago (ms); else the next is waited for. */
+    private readonly freshKeyframeMs: number,
+  ) {}
+
   /** The current push's time (performance.now() ms). */
   private now = 0;
   private bytesIn = 0;
@@ -76,7 +76,7 @@ export class ClusterSkipper {
     held.frames += frames();
     this.follow(events);
     // Once the network has room, go on from that keyframe: the soonest picture there is, while fresh.
-    if (behind || !held.key || this.now - held.keyAt > FRESH_KEYFRAME_MS) return chunk.subarray(0, 0);
+    if (behind || !held.key || this.now - held.keyAt > this.freshKeyframeMs) return chunk.subarray(0, 0);
     this.held = null;
     this.state = 'sending';
     return send(concatBytes(held.parts), held.frames);
@@ -88,7 +88,7 @@ export class ClusterSkipper {
     for (const e of events) {
       if (e.kind === 'cluster' && e.offset > held.offset) {
         // A keyframe held stays (what follows it is needed) unless it is stale or that grew too big.
-        if (!held.key || this.now - held.keyAt > FRESH_KEYFRAME_MS || held.bytes > MAX_HELD_BYTES) {
+        if (!held.key || this.now - held.keyAt > this.freshKeyframeMs || held.bytes > MAX_HELD_BYTES) {
           this.holdFrom(e.offset, events);
           held.key = false;
         }
