@@ -202,7 +202,7 @@ export class WebmRelay {
       } else if (e.kind === 'cluster') {
         if (this.init === null) this.init = this.concat(0, e.offset);
         this.currentCluster = e.offset;
-      } else if (e.keyframe && (this.videoTrack === null || e.track === this.videoTrack) && e.cluster >= (this.retained[0]?.offset ?? Infinity)) {
+      } else if (e.kind === 'block' && e.keyframe && (this.videoTrack === null || e.track === this.videoTrack) && e.cluster >= (this.retained[0]?.offset ?? Infinity)) {
         // (A keyframe in a cluster whose start was already dropped cannot start a joiner.)
         this.gopStart = e.cluster;
         this.keyAt = this.now();

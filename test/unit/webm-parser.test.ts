@@ -45,7 +45,7 @@ function sameEvents(a: WebmEvent[], b: WebmEvent[]): boolean {
       if (JSON.stringify(x) !== JSON.stringify(y)) return false;
     } else if (x.kind === 'cluster') {
       if (x.offset !== (y as typeof x).offset) return false;
-    } else {
+    } else if (x.kind === 'block') {
       const z = y as typeof x;
       if (x.offset !== z.offset || x.track !== z.track || x.keyframe !== z.keyframe || x.cluster !== z.cluster) return false;
     }

@@ -6,6 +6,14 @@
 /** Element IDs this project reads or must recognise (ID value with its length marker, as written). */
 export const ElementId = {
   EBML: 0x1a45dfa3,
+  // EBML header children (the live WebM writer writes them).
+  EBMLVersion: 0x4286,
+  EBMLReadVersion: 0x42f7,
+  EBMLMaxIDLength: 0x42f2,
+  EBMLMaxSizeLength: 0x42f3,
+  DocType: 0x4282,
+  DocTypeVersion: 0x4287,
+  DocTypeReadVersion: 0x4285,
   Segment: 0x18538067,
   // Segment children (level 1).
   SeekHead: 0x114d9b74,
@@ -16,21 +24,32 @@ export const ElementId = {
   Chapters: 0x1043a770,
   Attachments: 0x1941a469,
   Cluster: 0x1f43b675,
+  // Info.
+  TimestampScale: 0x2ad7b1,
+  MuxingApp: 0x4d80,
+  WritingApp: 0x5741,
+  DateUTC: 0x4461,
   // Tracks.
   TrackEntry: 0xae,
   TrackNumber: 0xd7,
   TrackType: 0x83,
   CodecID: 0x86,
+  TrackUID: 0x73c5,
+  FlagLacing: 0x9c,
+  CodecPrivate: 0x63a2,
   Video: 0xe0,
   Audio: 0xe1,
   PixelWidth: 0xb0,
   PixelHeight: 0xba,
+  SamplingFrequency: 0xb5,
+  Channels: 0x9f,
   // Cluster.
   Timestamp: 0xe7,
   SimpleBlock: 0xa3,
   BlockGroup: 0xa0,
   Block: 0xa1,
   ReferenceBlock: 0xfb,
+  BlockDuration: 0x9b,
   // Global elements, allowed anywhere.
   Void: 0xec,
   CRC32: 0xbf,

@@ -1,5 +1,5 @@
-/** Stable codes of WebmError: malformed input, or input that breaks a configured limit. */
-export type WebmErrorCode = 'WEBM_MALFORMED' | 'WEBM_LIMIT';
+/** Stable codes of WebmError: malformed input, input that breaks a configured limit, or valid WebM this project cannot take (lacing). */
+export type WebmErrorCode = 'WEBM_MALFORMED' | 'WEBM_LIMIT' | 'WEBM_UNSUPPORTED';
 
 /** Thrown by the WebM parser; `code` is stable, `offset` is the absolute stream offset at fault. */
 export class WebmError extends Error {

@@ -29,6 +29,10 @@ export interface WebmTrack {
   codecId: string;
   width?: number;
   height?: number;
+  /** Read with `frames: true` only: CodecPrivate, SamplingFrequency, Channels. */
+  codecPrivate?: Uint8Array;
+  sampleRate?: number;
+  channels?: number;
 }
 
 /**
@@ -40,7 +44,22 @@ export interface WebmTrack {
 export type WebmEvent =
   | { kind: 'tracks'; tracks: WebmTrack[] } // after the Tracks element has been fully read
   | { kind: 'cluster'; offset: number } // a Cluster starts at `offset`
-  | { kind: 'block'; offset: number; track: number; keyframe: boolean; cluster: number }; // cluster = offset of the enclosing Cluster
+  | { kind: 'block'; offset: number; track: number; keyframe: boolean; cluster: number } // cluster = offset of the enclosing Cluster
+  | WebmFrame; // with `frames: true` only, after the block's event
+
+/**
+ * A whole block's payload, with `frames: true`: `time` is its absolute timestamp in ms (Cluster
+ * Timestamp + the block's relative one, scaled by TimestampScale), `duration` its BlockDuration in
+ * ms when it has one.
+ */
+export interface WebmFrame {
+  kind: 'frame';
+  track: number;
+  keyframe: boolean;
+  time: number;
+  duration?: number;
+  data: Uint8Array;
+}
 
 /** Hard caps that keep memory and work bounded whatever the input; breaking one throws WEBM_LIMIT. */
 export interface WebmLimits {
@@ -52,6 +71,8 @@ export interface WebmLimits {
   maxInitBytes: number;
   /** Most master elements open at once (real WebM needs 4: Segment > Tracks > TrackEntry > Video). */
   maxDepth: number;
+  /** Also read every block's payload and report it as a `frame` event (a demuxer); off: positions only (a relay). */
+  frames: boolean;
 }
 
 /** Limits used for any field not given to the constructor. */
@@ -60,6 +81,7 @@ export const DEFAULT_WEBM_LIMITS: Readonly<WebmLimits> = Object.freeze({
   maxBlockBytes: 16 * 1024 * 1024,
   maxInitBytes: 1024 * 1024,
   maxDepth: 8,
+  frames: false,
 });
 
 /** Most TrackEntries accepted: a phone sends 1 or 2; this keeps a hostile Tracks small. */
@@ -76,6 +98,7 @@ const HEADER = 0; // an element header (ID + size)
 const SKIP = 1; // a body we only count past
 const FIELD = 2; // a small body we buffer and decode
 const BLOCK_HEAD = 3; // the first bytes of a SimpleBlock/Block body
+const BLOCK_BODY = 4; // a block's payload, copied out (frames mode)
 
 /** An open master element. `bound` = nearest known end among it and its ancestors (Infinity if none). */
 interface OpenElement {
@@ -92,6 +115,9 @@ interface EntryDraft {
   codecId: string;
   width: number | undefined;
   height: number | undefined;
+  codecPrivate: Uint8Array | undefined;
+  sampleRate: number | undefined;
+  channels: number | undefined;
 }
 
 /** Incremental WebM parser: push bytes as they arrive, get events; see the module comment. */
@@ -120,6 +146,15 @@ export class WebmParser {
   private parsedTracks: WebmTrack[] | null = null;
   private firstCluster: number | null = null;
   private failure: WebmError | null = null;
+  // Frames mode: the time base, the Cluster's Timestamp, and the block being copied out.
+  private timestampScale = 1_000_000;
+  private clusterTime = 0;
+  private blockTrack = 0;
+  private blockKey = false;
+  private blockRelTime = 0;
+  private blockData = new Uint8Array(0);
+  private groupFrame: WebmFrame | null = null;
+  private groupDuration: number | undefined = undefined;
 
   constructor(limits?: Partial<WebmLimits>) {
     this.limits = { ...DEFAULT_WEBM_LIMITS, ...limits };
@@ -162,6 +197,15 @@ export class WebmParser {
           i = this.readHeader(chunk, i, n, events);
         } else if (this.state === BLOCK_HEAD) {
           i = this.readBlockHead(chunk, i, n, events);
+        } else if (this.state === BLOCK_BODY) {
+          const take = Math.min(n - i, this.bodyEnd - this.pos);
+          this.blockData.set(chunk.subarray(i, i + take), this.blockData.length - (this.bodyEnd - this.pos));
+          i += take;
+          this.pos += take;
+          if (this.pos === this.bodyEnd) {
+            this.onBlockData(events);
+            this.bodyDone(events);
+          }
         } else {
           const take = Math.min(n - i, this.bodyEnd - this.pos);
           this.field.set(chunk.subarray(i, i + take), this.pos - this.bodyStart);
@@ -285,7 +329,7 @@ export class WebmParser {
       case Id.TrackEntry:
         if (parent !== Id.Tracks) throw misplaced(id, parent, start);
         if ((this.pendingTracks as WebmTrack[]).length >= MAX_TRACKS) throw limit(`more than ${MAX_TRACKS} tracks`, start);
-        this.entry = { number: 0, type: 0, codecId: '', width: undefined, height: undefined };
+        this.entry = { number: 0, type: 0, codecId: '', width: undefined, height: undefined, codecPrivate: undefined, sampleRate: undefined, channels: undefined };
         return this.open(id, start, end, bound, events);
       case Id.Video:
         if (parent !== Id.TrackEntry) throw misplaced(id, parent, start);
@@ -299,6 +343,8 @@ export class WebmParser {
         this.groupOffset = start;
         this.groupTrack = -1;
         this.groupHasReference = false;
+        this.groupFrame = null;
+        this.groupDuration = undefined;
         return this.open(id, start, end, bound, events);
       case Id.Block:
         if (parent !== Id.BlockGroup) throw misplaced(id, parent, start);
@@ -315,6 +361,29 @@ export class WebmParser {
       case Id.PixelWidth:
       case Id.PixelHeight:
         if (parent === Id.Video) return this.beginField(id, start, size, events);
+        break;
+      // Frames mode only: what a decoder needs, and the blocks' time base.
+      case Id.CodecPrivate:
+        if (this.limits.frames && parent === Id.TrackEntry) return this.beginField(id, start, size, events);
+        break;
+      case Id.Audio:
+        if (this.limits.frames && parent === Id.TrackEntry) return this.open(id, start, end, bound, events);
+        break;
+      case Id.SamplingFrequency:
+      case Id.Channels:
+        if (this.limits.frames && parent === Id.Audio) return this.beginField(id, start, size, events);
+        break;
+      case Id.Info:
+        if (this.limits.frames && parent === Id.Segment) return this.open(id, start, end, bound, events);
+        break;
+      case Id.TimestampScale:
+        if (this.limits.frames && parent === Id.Info) return this.beginField(id, start, size, events);
+        break;
+      case Id.Timestamp:
+        if (this.limits.frames && parent === Id.Cluster) return this.beginField(id, start, size, events);
+        break;
+      case Id.BlockDuration:
+        if (this.limits.frames && parent === Id.BlockGroup) return this.beginField(id, start, size, events);
         break;
     }
     // Anything else (EBML header, Info, SeekHead, Cues, Void, Timestamp, unknown IDs...) is skipped.
@@ -350,7 +419,8 @@ export class WebmParser {
     if (size > this.limits.maxElementBytes) {
       throw limit(`${elementName(id)} of ${size} bytes, over maxElementBytes (${this.limits.maxElementBytes})`, start);
     }
-    if (id !== Id.CodecID && size > 8) throw malformed(`${elementName(id)} is an unsigned integer of ${size} bytes (max 8)`, start);
+    if (id === Id.SamplingFrequency && size !== 4 && size !== 8) throw malformed(`${elementName(id)} is a float of ${size} bytes (4 or 8)`, start);
+    if (id !== Id.CodecID && id !== Id.CodecPrivate && size > 8) throw malformed(`${elementName(id)} is an unsigned integer of ${size} bytes (max 8)`, start);
     this.field = new Uint8Array(size); // only in the init segment, a few times per stream
     this.beginBody(FIELD, id, start, size, events);
   }
@@ -387,14 +457,30 @@ export class WebmParser {
     if (!this.trackNumbers.has(track)) {
       throw malformed(`${elementName(this.elementId)} for track ${track}, which Tracks does not declare`, this.elementStart);
     }
+    const flags = buf[off + trackLen + 2] as number;
     if (this.elementId === Id.SimpleBlock) {
-      const keyframe = ((buf[off + trackLen + 2] as number) & 0x80) !== 0;
+      const keyframe = (flags & 0x80) !== 0;
       events.push({ kind: 'block', offset: this.elementStart, track, keyframe, cluster: this.clusterOffset });
     } else {
       this.groupTrack = track;
     }
-    this.state = SKIP;
-    if (this.pos === this.bodyEnd) this.bodyDone(events);
+    if (!this.limits.frames) {
+      this.state = SKIP;
+      if (this.pos === this.bodyEnd) this.bodyDone(events);
+      return i;
+    }
+    // Laced blocks hold several frames; no browser's MediaRecorder writes them.
+    if ((flags & 0x06) !== 0) throw new WebmError('WEBM_UNSUPPORTED', `${elementName(this.elementId)} with lacing (several frames in one block)`, this.elementStart);
+    this.blockTrack = track;
+    this.blockKey = (flags & 0x80) !== 0;
+    const rel = ((buf[off + trackLen] as number) << 8) | (buf[off + trackLen + 1] as number);
+    this.blockRelTime = rel >= 0x8000 ? rel - 0x10000 : rel;
+    this.blockData = new Uint8Array(this.bodyEnd - this.pos);
+    this.state = BLOCK_BODY;
+    if (this.pos === this.bodyEnd) {
+      this.onBlockData(events);
+      this.bodyDone(events);
+    }
     return i;
   }
 
@@ -408,10 +494,36 @@ export class WebmParser {
     return trackLen + 3;
   }
 
+  /** A block's payload is complete (frames mode): a SimpleBlock is a frame now, a Block when its group ends. */
+  private onBlockData(events: WebmEvent[]): void {
+    const time = ((this.clusterTime + this.blockRelTime) * this.timestampScale) / 1e6;
+    const frame: WebmFrame = { kind: 'frame', track: this.blockTrack, keyframe: this.blockKey, time, data: this.blockData };
+    if (this.elementId === Id.SimpleBlock) events.push(frame);
+    else this.groupFrame = frame;
+  }
+
   private onField(body: Uint8Array): void {
-    const entry = this.entry as EntryDraft;
     const id = this.elementId;
-    if (id === Id.CodecID) entry.codecId = readString(body, 0, body.length);
+    // Frames mode: fields outside a TrackEntry.
+    if (id === Id.Timestamp) {
+      this.clusterTime = readUint(body, 0, body.length);
+      return;
+    }
+    if (id === Id.TimestampScale) {
+      const scale = readUint(body, 0, body.length);
+      if (scale === 0) throw malformed('TimestampScale of 0', this.elementStart);
+      this.timestampScale = scale;
+      return;
+    }
+    if (id === Id.BlockDuration) {
+      this.groupDuration = readUint(body, 0, body.length);
+      return;
+    }
+    const entry = this.entry as EntryDraft;
+    if (id === Id.CodecPrivate) entry.codecPrivate = body.slice();
+    else if (id === Id.SamplingFrequency) entry.sampleRate = body.length === 4 ? new DataView(body.buffer, body.byteOffset, 4).getFloat32(0) : new DataView(body.buffer, body.byteOffset, 8).getFloat64(0);
+    else if (id === Id.Channels) entry.channels = readUint(body, 0, body.length);
+    else if (id === Id.CodecID) entry.codecId = readString(body, 0, body.length);
     else if (id === Id.TrackNumber) entry.number = readUint(body, 0, body.length);
     else if (id === Id.TrackType) entry.type = readUint(body, 0, body.length);
     else if (id === Id.PixelWidth) entry.width = readUint(body, 0, body.length);
@@ -448,6 +560,9 @@ export class WebmParser {
         const track: WebmTrack = { number: e.number, type, codecId: e.codecId };
         if (e.width !== undefined) track.width = e.width;
         if (e.height !== undefined) track.height = e.height;
+        if (e.codecPrivate !== undefined) track.codecPrivate = e.codecPrivate;
+        if (e.sampleRate !== undefined) track.sampleRate = e.sampleRate;
+        if (e.channels !== undefined) track.channels = e.channels;
         (this.pendingTracks as WebmTrack[]).push(track);
         break;
       }
@@ -467,6 +582,13 @@ export class WebmParser {
           keyframe: !this.groupHasReference,
           cluster: this.clusterOffset,
         });
+        if (this.groupFrame) {
+          const frame = this.groupFrame;
+          this.groupFrame = null;
+          frame.keyframe = !this.groupHasReference;
+          if (this.groupDuration !== undefined) frame.duration = (this.groupDuration * this.timestampScale) / 1e6;
+          events.push(frame);
+        }
         break;
     }
   }
