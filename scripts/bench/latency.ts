@@ -6,8 +6,10 @@
 // browser, viewer browser and server, a late joiner's first frame, and recovery after two stalls
 // (the viewer's main thread blocked for 2 s; the server frozen for 2 s with SIGSTOP). WebRTC between
 // the same two browsers, with the same pattern and reader, is the reference.
+// Sound is on, as it is for users (the pattern's 440 Hz tone as the microphone, in WebRTC too);
+// `--audio 0` turns it off everywhere.
 // Usage: npm run bench:latency -- [--seconds 30] [--configs webrtc,webcodecs,mediarecorder,...] [--stall-seconds 15]
-//        [--joins 3] [--out bench-results/latency.json] [--chart bench-results/latency.svg]
+//        [--joins 3] [--audio 1] [--out bench-results/latency.json] [--chart bench-results/latency.svg]
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -40,9 +42,10 @@ const MR = 'transport=mediarecorder';
 const CONFIGS: Config[] = [
   { name: 'webrtc', label: 'WebRTC (reference)', camera: null, viewer: '', full: true },
   { name: 'webcodecs', label: 'product defaults: WebCodecs (H.264 here), canvas', camera: '', viewer: '', full: true },
-  { name: 'mediarecorder', label: 'product defaults, MediaRecorder transport (MSE)', camera: MR, viewer: '', full: true },
+  { name: 'mediarecorder', label: 'MediaRecorder camera → WebCodecs viewer (its WebM read into chunks)', camera: MR, viewer: '', full: true },
+  { name: 'mediarecorder-mse', label: 'MediaRecorder camera → MSE viewer (WebM muxed by the server)', camera: MR, viewer: 'decoder=mse', full: true },
   { name: 'webcodecs-vp8', label: 'WebCodecs with VP8', camera: 'codec=vp8', viewer: '', full: false },
-  { name: 'fallback', label: 'WebCodecs camera, viewer without WebCodecs (the WebM fallback)', camera: '', viewer: 'decoder=mse', full: false },
+  { name: 'fallback', label: 'WebCodecs camera → MSE viewer (fMP4 muxed by the server)', camera: '', viewer: 'decoder=mse', full: false },
   // Today's player and server with the previous release's settings (not that release's code: its
   // player also ticked only every 250 ms and had no after-stall rule).
   { name: 'old-settings', label: 'old settings: 100 ms slices, 0.3 s lead, no DateUTC, no batching, jump at 3 s', camera: `${MR}&timeslice=100`, viewer: 'lead=0.3&jump=3&lowdelay=0&batch=0', full: true },
@@ -57,9 +60,11 @@ const CONFIGS: Config[] = [
   { name: 'key500', label: 'MediaRecorder but keyframes every 500 ms', camera: `${MR}&keyframes=500`, viewer: '', full: false },
   { name: 'key3000', label: 'MediaRecorder but keyframes every 3 s', camera: `${MR}&keyframes=3000`, viewer: '', full: false },
 ];
-const DEFAULT_CONFIGS = ['webrtc', 'webcodecs', 'mediarecorder', 'webcodecs-vp8', 'fallback', 'old-settings', 'slice100', 'slice50', 'lead300', 'lead50', 'nodateutc', 'nobatch', 'catchup1', 'key500', 'key3000'];
+const DEFAULT_CONFIGS = ['webrtc', 'webcodecs', 'mediarecorder', 'mediarecorder-mse', 'fallback', 'webcodecs-vp8', 'old-settings', 'slice100', 'slice50', 'lead300', 'lead50', 'nodateutc', 'nobatch', 'catchup1', 'key500', 'key3000'];
 
 interface Options {
+  /** Sound on (the default, as users have it). */
+  audio: boolean;
   seconds: number;
   warmup: number;
   stallSeconds: number;
@@ -70,7 +75,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o = { seconds: 30, warmup: 4, stallSeconds: 15, joins: 3, configs: DEFAULT_CONFIGS, out: 'bench-results/latency.json', chart: 'bench-results/latency.svg' };
+  const o = { audio: true, seconds: 30, warmup: 4, stallSeconds: 15, joins: 3, configs: DEFAULT_CONFIGS, out: 'bench-results/latency.json', chart: 'bench-results/latency.svg' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? (a.split('=', 2) as [string, string]) : [a, undefined];
@@ -85,6 +90,7 @@ function parseArgs(argv: string[]): Options {
       return n;
     };
     if (flag === '--seconds') o.seconds = num(5);
+    else if (flag === '--audio') o.audio = value() !== '0';
     else if (flag === '--warmup') o.warmup = num(0);
     else if (flag === '--stall-seconds') o.stallSeconds = num(0);
     else if (flag === '--joins') o.joins = Math.round(num(0));
@@ -92,7 +98,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--out') o.out = value();
     else if (flag === '--chart') o.chart = value();
     else if (flag === '--help' || flag === '-h') {
-      console.log(`npm run bench:latency -- [--seconds 30] [--warmup 4] [--stall-seconds 15 (0: none)] [--joins 3] [--configs ${DEFAULT_CONFIGS.join(',')}] [--out F.json] [--chart F.svg]`);
+      console.log(`npm run bench:latency -- [--audio 1 (0: no sound anywhere)] [--seconds 30] [--warmup 4] [--stall-seconds 15 (0: none)] [--joins 3] [--configs ${DEFAULT_CONFIGS.join(',')}] [--out F.json] [--chart F.svg]`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (--help lists them)`);
   }
@@ -314,7 +320,7 @@ async function stalls(s: Setup, viewer: Page, sourceFrames: () => Promise<number
 
 async function runProduct(s: Setup, cfg: Config): Promise<Result> {
   const name = `bench-${cfg.name}`;
-  const cameraUrl = `${s.url}/camera?token=${TOKEN}&source=test&autostart=1&name=${name}&resolution=480&fps=30&audio=0${cfg.camera ? `&${cfg.camera}` : ''}`;
+  const cameraUrl = `${s.url}/camera?token=${TOKEN}&source=test&autostart=1&name=${name}&resolution=480&fps=30&audio=${s.opts.audio ? 1 : 0}${cfg.camera ? `&${cfg.camera}` : ''}`;
   const viewerUrl = `${s.url}/?token=${TOKEN}&camera=${name}&meter=0${cfg.viewer ? `&${cfg.viewer}` : ''}`;
   const contexts: BrowserContext[] = [];
   try {
@@ -386,7 +392,7 @@ async function runWebrtc(s: Setup, cfg: Config): Promise<Result> {
     const sender = await openPage(s.cameraBrowser, 'webrtc sender', contexts);
     await sender.setContent('<!doctype html><html><body></body></html>');
     await sender.evaluate(s.probes);
-    const offer = (await sender.evaluate('window.__bench.webrtcSender(640, 480, 30)')) as string;
+    const offer = (await sender.evaluate(`window.__bench.webrtcSender(640, 480, 30, ${s.opts.audio})`)) as string;
     await sender.evaluate("window.__bench.countSource('#preview')");
     const sourceFrames = async (): Promise<number> => Number(await sender.evaluate('window.__bench.sourceFrames()'));
 
@@ -509,7 +515,7 @@ async function main(): Promise<void> {
       serverChild: server.child,
       opts,
     };
-    log(`server ${server.url}, Chromium ${cam.browser.version()}, configurations: ${opts.configs.map((c) => c.name).join(', ')}`);
+    log(`server ${server.url}, Chromium ${cam.browser.version()}, configurations: ${opts.configs.map((c) => c.name).join(', ')}; sound ${opts.audio ? 'on' : 'off (--audio 0)'}`);
     const results: Result[] = [];
     for (const cfg of opts.configs) {
       const r = cfg.camera === null ? await runWebrtc(s, cfg) : await runProduct(s, cfg);
@@ -541,7 +547,7 @@ async function main(): Promise<void> {
     const { seconds, warmup, stallSeconds, joins } = opts;
     await writeFile(
       out,
-      JSON.stringify({ when: new Date().toISOString(), chromium: cam.browser.version(), cores: os.cpus().length, busyBefore: round(busyBefore, 3), options: { seconds, warmup, stallSeconds, joins }, table: table(results), results }, null, 1),
+      JSON.stringify({ when: new Date().toISOString(), chromium: cam.browser.version(), cores: os.cpus().length, busyBefore: round(busyBefore, 3), options: { audio: opts.audio, seconds, warmup, stallSeconds, joins }, table: table(results), results }, null, 1),
     );
     const chart = path.resolve(opts.chart);
     await mkdir(path.dirname(chart), { recursive: true });

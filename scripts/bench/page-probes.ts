@@ -164,8 +164,8 @@ function gathered(conn: RTCPeerConnection): Promise<void> {
   });
 }
 
-async function webrtcSender(width: number, height: number, fps: number): Promise<string> {
-  const pattern = startTestPattern(width, height, fps, false, now);
+async function webrtcSender(width: number, height: number, fps: number, audio = true): Promise<string> {
+  const pattern = startTestPattern(width, height, fps, audio, now);
   const preview = document.createElement('video');
   preview.id = 'preview';
   preview.muted = true;

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { TOKEN_PATTERN } from './access.ts';
-import { DEFAULT_MAX_VIEWERS_PER_CAMERA } from './channel.ts';
+import { DEFAULT_MAX_VIEWERS_PER_CAMERA } from './live/viewers.ts';
 import { DEFAULT_MAX_CAMERAS } from './hub.ts';
 import { MAX_BINARY_BYTES } from '../shared/protocol.ts';
 

@@ -3,12 +3,15 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import { Mp4Error } from '../media/mp4/errors.ts';
 import { WebmError } from '../media/webm/webm-parser.ts';
 import { CLOSE_CODES, FRAME_KIND_CHUNK, MAX_BINARY_BYTES, MAX_TEXT_BYTES, MAX_TIME, PROTOCOL_VERSION, ProtocolError, WS_PATH, decodeFrame } from '../shared/protocol.ts';
 import { cameraMessageSchema, helloSchema, parseMessage, viewerMessageSchema, type CameraMessage, type Command, type ServerMessage, type ViewerMessage } from '../shared/schemas.ts';
 import type { AccessControl, Role } from './access.ts';
-import type { Channel, ViewerSink } from './channel.ts';
-import type { CameraLink, Hub } from './hub.ts';
+import type { Channel, CameraLink, Hub } from './hub.ts';
+import { ChunkIngest } from './ingest/chunk-ingest.ts';
+import { ContainerIngest } from './ingest/container-ingest.ts';
+import type { ViewerSink } from './live/viewer-sink.ts';
 import type { Logger } from './log.ts';
 import { MessageBudget, normalizeAddress } from './rate-limit.ts';
 import { SendLog } from '../shared/send-log.ts';
@@ -211,9 +214,10 @@ interface PendingCommand {
 class Connection implements ViewerSink, CameraLink {
   private role: 'hello' | 'camera' | 'viewer' = 'hello';
   private channel: Channel | null = null;
-  /** The next sequence number of the camera's WebM frames, and of its chunks. */
+  /** The camera's current stream, as its ingest: chunks, or a MediaRecorder's container bytes. */
+  private ingest: ChunkIngest | ContainerIngest | null = null;
+  /** The next sequence number of the camera's binary frames. */
   private expectedSeq = 0;
-  private expectedChunkSeq = 0;
   /** A camera's clock offset to ours (ours = its + offset), as it last reported; null until it does. */
   private clockOffset: number | null = null;
   private readonly pending = new Map<string, PendingCommand>();
@@ -341,7 +345,7 @@ class Connection implements ViewerSink, CameraLink {
   /** Sends a command to this camera; `done` gets the camera's answer or a timeout. */
   request(command: Command, viewer: ViewerSink, viewerRequestId: string): void {
     if (this.pending.size >= this.opts.maxPendingCommands) {
-      viewer.sendJson({ type: 'command-result', requestId: viewerRequestId, cameraId: this.channel!.id, ok: false, error: 'the camera has too many commands waiting; try again' });
+      viewer.sendJson({ type: 'command-result', requestId: viewerRequestId, cameraId: this.channel!.camera.id, ok: false, error: 'the camera has too many commands waiting; try again' });
       return;
     }
     const id = String(this.nextRequest++);
@@ -401,7 +405,7 @@ class Connection implements ViewerSink, CameraLink {
       this.role = 'camera';
       this.label = `camera "${hello.name}" (${hello.cameraId}) from ${this.address}`;
       this.channel = this.hub.attachCamera(hello.cameraId, hello.name, this);
-      this.sendJson({ type: 'welcome', protocol: PROTOCOL_VERSION, role: 'camera', channel: this.channel.number });
+      this.sendJson({ type: 'welcome', protocol: PROTOCOL_VERSION, role: 'camera', channel: this.channel.camera.number });
       this.log.info(`${this.label} connected`);
     } else {
       this.role = 'viewer';
@@ -413,41 +417,33 @@ class Connection implements ViewerSink, CameraLink {
   }
 
   private onCameraMessage(msg: CameraMessage): void {
-    const channel = this.channel!;
+    const camera = this.channel!.camera;
     switch (msg.type) {
-      case 'stream':
-        if (msg.format === 'chunks') {
-          channel.startChunkStream({ width: msg.width, height: msg.height, fps: msg.fps });
-          this.expectedChunkSeq = 0;
-          this.log.info(`${this.label} streams WebCodecs chunks ${msg.width ?? '?'}x${msg.height ?? '?'}`);
-        } else {
-          if (!msg.mime) throw new ProtocolError('BAD_MESSAGE', 'a "stream" of format webm needs its mime type');
-          const fallback = msg.fallback ?? false;
-          channel.startStream({ mime: msg.mime, width: msg.width, height: msg.height, fps: msg.fps }, fallback);
-          this.expectedSeq = 0;
-          this.log.info(`${this.label} streams ${msg.mime} ${msg.width ?? '?'}x${msg.height ?? '?'}${fallback ? ' (for viewers without its codecs)' : ''}`);
-        }
-        // (Starting the fallback changes nothing people see: a paused camera stays paused.)
-        if (msg.format === 'chunks' || !msg.fallback) channel.state = 'live';
-        this.hub.changed();
+      case 'stream': {
+        if (msg.fallback) throw new ProtocolError('BAD_MESSAGE', 'a fallback stream: this server muxes for viewers itself (reload the camera page)');
+        const transport = msg.format === 'chunks' ? 'chunks' : msg.mime?.startsWith('video/mp4') || msg.mime?.startsWith('audio/mp4') ? 'mp4' : 'webm';
+        if (msg.format !== 'chunks' && !msg.mime) throw new ProtocolError('BAD_MESSAGE', 'a "stream" of a MediaRecorder needs its mime type');
+        camera.endStream();
+        this.ingest = transport === 'chunks' ? new ChunkIngest(camera, msg.audio) : transport === 'mp4' ? ContainerIngest.mp4(camera) : ContainerIngest.webm(camera);
+        this.expectedSeq = 0;
+        camera.announce({ width: msg.width, height: msg.height, fps: msg.fps, transport, mime: msg.format === 'chunks' ? undefined : msg.mime });
+        camera.setState('live');
+        this.log.info(`${this.label} streams ${transport === 'chunks' ? 'WebCodecs chunks' : msg.mime} ${msg.width ?? '?'}x${msg.height ?? '?'}${msg.audio ? ' with sound' : ''}`);
         return;
+      }
       case 'codec':
-        if (!msg.video && !msg.audio) throw new ProtocolError('BAD_MESSAGE', 'a "codec" message names a video or an audio codec');
-        channel.setCodec(msg);
+        if (!(this.ingest instanceof ChunkIngest)) throw new ProtocolError('WRONG_ORDER', 'a codec before a chunk "stream" message');
+        this.ingest.codec(msg);
         this.log.info(`${this.label} codecs: ${[msg.video?.codec, msg.audio?.codec].filter(Boolean).join(', ')}`);
-        this.hub.changed();
         return;
       case 'state':
-        channel.state = msg.state;
-        this.hub.changed();
+        camera.setState(msg.state);
         return;
       case 'name':
-        channel.name = msg.name;
-        this.hub.changed();
+        camera.rename(msg.name);
         return;
       case 'fallback-failed':
-        channel.failFallback(msg.reason);
-        this.log.warn(`${this.label} cannot record the WebM fallback: ${msg.reason}`);
+        // (Older camera pages only: the server asks for no fallback any more.)
         return;
       case 'clock':
         this.answerClock(msg.sent);
@@ -456,10 +452,7 @@ class Connection implements ViewerSink, CameraLink {
         this.clockOffset = msg.offset;
         return;
       case 'ack':
-        if (msg.state) {
-          channel.state = msg.state;
-          this.hub.changed();
-        }
+        if (msg.state) camera.setState(msg.state);
         this.settle(msg.requestId, msg.ok ? { ok: true, ...(msg.state ? { state: msg.state } : {}) } : { ok: false, error: msg.error ?? 'refused' });
         return;
     }
@@ -484,18 +477,17 @@ class Connection implements ViewerSink, CameraLink {
     }
     switch (msg.type) {
       case 'subscribe':
-        if (!channel.subscribe(this, msg.chunks ?? false)) {
+        if (!this.hub.subscribe(channel, this, msg.chunks ?? false)) {
           // Not fatal: this viewer may watch the other cameras.
-          this.sendJson({ type: 'error', code: 'LIMIT', cameraId: channel.id, message: `${channel.name} already has ${channel.maxViewers} viewer${channel.maxViewers === 1 ? '' : 's'}, the most this server allows (--max-viewers)` });
-          return;
+          const max = channel.viewers.maxViewers;
+          this.sendJson({ type: 'error', code: 'LIMIT', cameraId: channel.camera.id, message: `${channel.camera.name} already has ${max} viewer${max === 1 ? '' : 's'}, the most this server allows (--max-viewers)` });
         }
-        this.hub.viewersChanged(channel);
         return;
       case 'keyframe':
-        channel.keyframeWanted(this);
+        channel.viewers.keyframeWanted(this);
         return;
       case 'unsubscribe':
-        if (channel.unsubscribe(this)) this.hub.viewersChanged(channel);
+        this.hub.unsubscribe(channel, this);
         return;
       case 'command': {
         const camera = this.hub.cameraOf(channel);
@@ -511,23 +503,23 @@ class Connection implements ViewerSink, CameraLink {
 
   private onBinary(data: Uint8Array): void {
     if (this.role !== 'camera') throw new ProtocolError('WRONG_ORDER', this.role === 'hello' ? 'binary message before hello' : 'viewers do not send media');
-    const channel = this.channel!;
     const { header, payload } = decodeFrame(data);
     // Capture time on the server's clock, once the camera has told its offset; 0 = unknown (also
     // when a wild offset would put it out of range, which would make every viewer refuse the frame).
     const converted = header.time > 0 && this.clockOffset !== null ? header.time + this.clockOffset : 0;
     const time = converted > 0 && converted <= MAX_TIME ? converted : 0;
-    if (header.kind === FRAME_KIND_CHUNK) {
-      if (!channel.streamingChunks) throw new ProtocolError('WRONG_ORDER', 'a chunk before a chunk "stream" message');
-      if (header.seq !== this.expectedChunkSeq) throw new ProtocolError('BAD_MESSAGE', `chunk ${header.seq} out of order (expected ${this.expectedChunkSeq})`);
-      this.expectedChunkSeq++;
-      channel.pushChunk(payload, header.flags, time);
+    const ingest = this.ingest;
+    const chunk = header.kind === FRAME_KIND_CHUNK;
+    if (!ingest) throw new ProtocolError('WRONG_ORDER', chunk ? 'a chunk before a chunk "stream" message' : 'media before a "stream" message');
+    if (header.seq !== this.expectedSeq) throw new ProtocolError('BAD_MESSAGE', `${chunk ? 'chunk' : 'media chunk'} ${header.seq} out of order (expected ${this.expectedSeq})`);
+    this.expectedSeq++;
+    if (chunk) {
+      if (!(ingest instanceof ChunkIngest)) throw new ProtocolError('WRONG_ORDER', 'a chunk in a MediaRecorder stream');
+      ingest.push(payload, header.flags, header.time, time);
       return;
     }
-    if (!channel.streaming) throw new ProtocolError('WRONG_ORDER', 'media before a "stream" message');
-    if (header.seq !== this.expectedSeq) throw new ProtocolError('BAD_MESSAGE', `media chunk ${header.seq} out of order (expected ${this.expectedSeq})`);
-    this.expectedSeq++;
-    channel.pushMedia(payload, time);
+    if (!(ingest instanceof ContainerIngest)) throw new ProtocolError('WRONG_ORDER', 'container bytes in a chunk stream');
+    ingest.push(payload, time);
   }
 
   private settle(id: string, result: { ok: boolean; state?: 'live' | 'paused'; error?: string }): void {
@@ -535,7 +527,7 @@ class Connection implements ViewerSink, CameraLink {
     if (!p) return;
     this.pending.delete(id);
     clearTimeout(p.timer);
-    p.viewer.sendJson({ type: 'command-result', requestId: p.viewerRequestId, cameraId: this.channel!.id, ...result });
+    p.viewer.sendJson({ type: 'command-result', requestId: p.viewerRequestId, cameraId: this.channel!.camera.id, ...result });
   }
 
   private fail(err: unknown): void {
@@ -548,10 +540,11 @@ class Connection implements ViewerSink, CameraLink {
       code = err.closeCode;
       errorCode = err.code;
       message = err.message;
-    } else if (err instanceof WebmError) {
+    } else if (err instanceof WebmError || err instanceof Mp4Error) {
       code = CLOSE_CODES.BAD_MEDIA;
       errorCode = 'BAD_MEDIA';
-      message = `malformed WebM: ${err.message}`;
+      const what = err instanceof WebmError ? 'WebM' : 'MP4';
+      message = err.code.endsWith('UNSUPPORTED') ? `${what} this server cannot take: ${err.message}` : `malformed ${what}: ${err.message}`;
     } else {
       this.log.error(`${this.label}: internal error`, err);
       code = 1011;

@@ -1,6 +1,9 @@
-// The registry of camera channels and viewers: who is online, who watches what, and the camera list
-// pushed to every viewer when it changes.
-import { Channel, DEFAULT_MAX_RETAINED_BYTES, DEFAULT_MAX_VIEWERS_PER_CAMERA, type ViewerSink } from './channel.ts';
+// The cameras the server knows, by id, each with its viewers; the viewer connections; and the
+// camera list pushed to every viewer when it changes.
+import { Camera, DEFAULT_MAX_RETAINED_BYTES } from './core/camera.ts';
+import { makeMuxer } from './live/muxers.ts';
+import type { ViewerSink } from './live/viewer-sink.ts';
+import { DEFAULT_MAX_VIEWERS_PER_CAMERA, LiveViewers } from './live/viewers.ts';
 import { CLOSE_CODES, ProtocolError, type CameraInfo, type Command, type ServerMessage } from '../shared/protocol.ts';
 
 /** How long an offline camera stays in the list (so viewers can show "offline" and it can come back). */
@@ -20,11 +23,17 @@ export interface CameraLink {
   request(command: Command, viewer: ViewerSink, viewerRequestId: string): void;
 }
 
-/** Channels by camera id, viewers, and list broadcasting. */
+/** One camera and its viewers. */
+export interface Channel {
+  readonly camera: Camera;
+  readonly viewers: LiveViewers;
+}
+
+/** Cameras by id, their connections, viewers, and list broadcasting. */
 export class Hub {
   private readonly channels = new Map<string, Channel>();
-  private readonly cameras = new Map<Channel, CameraLink>();
-  private readonly viewers = new Set<ViewerSink>();
+  private readonly links = new Map<Channel, CameraLink>();
+  private readonly viewerLinks = new Set<ViewerSink>();
   private listDirty = false;
   private listSentAt = 0;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -40,7 +49,7 @@ export class Hub {
 
   /** The camera list as viewers see it. */
   list(): CameraInfo[] {
-    return [...this.channels.values()].map((c) => c.info());
+    return [...this.channels.values()].map(info);
   }
 
   /** The channel of a camera id, if known. */
@@ -50,7 +59,7 @@ export class Hub {
 
   /** The live connection of a channel's camera, if any. */
   cameraOf(channel: Channel): CameraLink | undefined {
-    return this.cameras.get(channel);
+    return this.links.get(channel);
   }
 
   /** A camera said hello: returns its channel, replacing an older connection with the same id. */
@@ -60,51 +69,47 @@ export class Hub {
       if (this.channels.size >= this.maxCameras && !this.forgetOldestOffline()) {
         throw new ProtocolError('LIMIT', `this server already has ${this.maxCameras} cameras`);
       }
-      channel = new Channel(cameraId, this.freeNumber(), name, DEFAULT_MAX_RETAINED_BYTES, this.maxViewersPerCamera);
-      this.channels.set(cameraId, channel);
+      channel = this.create(cameraId, name);
     }
-    const old = this.cameras.get(channel);
+    const old = this.links.get(channel);
     if (old) old.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection of the same camera');
-    this.cameras.set(channel, link);
-    channel.camera = link;
-    channel.name = name;
-    channel.state = 'connecting';
-    channel.offlineSince = null;
-    channel.endStream();
-    link.sendJson({ type: 'viewers', count: channel.viewerCount });
-    this.changed();
+    this.links.set(channel, link);
+    channel.camera.connect(name);
+    link.sendJson({ type: 'viewers', count: channel.viewers.count });
     return channel;
   }
 
   /** A camera connection ended (only acts if it is still the current one). */
   detachCamera(channel: Channel, link: CameraLink): void {
-    if (this.cameras.get(channel) !== link) return;
-    this.cameras.delete(channel);
-    channel.camera = null;
-    channel.endStream();
-    channel.state = 'offline';
-    channel.offlineSince = Date.now();
+    if (this.links.get(channel) !== link) return;
+    this.links.delete(channel);
+    channel.camera.disconnect();
     // A camera that never streamed leaves nothing worth showing.
-    if (!channel.hasStreamed && channel.viewerCount === 0) this.channels.delete(channel.id);
-    this.changed();
+    if (!channel.camera.hasStreamed && channel.viewers.count === 0) this.forget(channel);
   }
 
   /** Registers a viewer connection; it gets the camera list now and on every change. */
   addViewer(sink: ViewerSink): void {
-    this.viewers.add(sink);
+    this.viewerLinks.add(sink);
     sink.sendJson({ type: 'cameras', cameras: this.list() });
   }
 
   /** Forgets a viewer and its subscriptions. */
   removeViewer(sink: ViewerSink): void {
-    this.viewers.delete(sink);
-    for (const channel of this.channels.values()) if (channel.unsubscribe(sink)) this.viewersChanged(channel);
+    this.viewerLinks.delete(sink);
+    for (const channel of this.channels.values()) this.unsubscribe(channel, sink);
   }
 
-  /** A viewer's subscription count on a channel changed: tell the camera and everyone. */
-  viewersChanged(channel: Channel): void {
-    this.cameras.get(channel)?.sendJson({ type: 'viewers', count: channel.viewerCount });
-    this.changed();
+  /** A viewer watches a camera (or starts it over); false when the camera has as many viewers as allowed. */
+  subscribe(channel: Channel, sink: ViewerSink, chunks: boolean): boolean {
+    if (!channel.viewers.subscribe(sink, chunks)) return false;
+    this.viewersChanged(channel);
+    return true;
+  }
+
+  /** A viewer stops watching a camera. */
+  unsubscribe(channel: Channel, sink: ViewerSink): void {
+    if (channel.viewers.unsubscribe(sink)) this.viewersChanged(channel);
   }
 
   /** Marks the list as changed; viewers get it soon, at most every LIST_INTERVAL_MS (however busy the cameras are). */
@@ -115,7 +120,7 @@ export class Hub {
       this.listDirty = false;
       this.listSentAt = Date.now();
       const message: ServerMessage = { type: 'cameras', cameras: this.list() };
-      for (const v of this.viewers) v.sendJson(message);
+      for (const v of this.viewerLinks) v.sendJson(message);
     };
     const wait = this.listSentAt + LIST_INTERVAL_MS - Date.now();
     if (wait <= 0) setImmediate(send);
@@ -125,34 +130,73 @@ export class Hub {
   /** Stops timers and closes every camera connection. */
   close(): void {
     clearInterval(this.sweepTimer);
-    for (const link of this.cameras.values()) link.close(CLOSE_CODES.SHUTDOWN, 'server shutting down');
+    for (const link of this.links.values()) link.close(CLOSE_CODES.SHUTDOWN, 'server shutting down');
+  }
+
+  private create(cameraId: string, name: string): Channel {
+    const camera = new Camera(cameraId, this.freeNumber(), name, DEFAULT_MAX_RETAINED_BYTES);
+    let seq = 0;
+    const channel: Channel = { camera, viewers: new LiveViewers(camera, () => seq++, makeMuxer, this.maxViewersPerCamera) };
+    camera.on('changed', () => this.changed());
+    camera.on('keyframe', () => this.links.get(channel)?.sendJson({ type: 'keyframe' }));
+    this.channels.set(cameraId, channel);
+    return channel;
+  }
+
+  private forget(channel: Channel): void {
+    this.channels.delete(channel.camera.id);
+    channel.camera.removeAllListeners();
+    this.changed();
+  }
+
+  /** A channel's viewer count changed: tell the camera and everyone. */
+  private viewersChanged(channel: Channel): void {
+    this.links.get(channel)?.sendJson({ type: 'viewers', count: channel.viewers.count });
+    this.changed();
   }
 
   private sweep(now = Date.now()): void {
-    let removed = false;
-    for (const [id, channel] of this.channels) {
-      if (channel.offlineSince !== null && now - channel.offlineSince > this.offlineKeepMs && channel.viewerCount === 0) {
-        this.channels.delete(id);
-        removed = true;
-      }
+    for (const channel of [...this.channels.values()]) {
+      const since = channel.camera.offlineSince;
+      if (since !== null && now - since > this.offlineKeepMs && channel.viewers.count === 0) this.forget(channel);
     }
-    if (removed) this.changed();
   }
 
   /** Makes room: forgets the camera that has been offline longest with nobody watching. */
   private forgetOldestOffline(): boolean {
     let oldest: Channel | null = null;
     for (const c of this.channels.values()) {
-      if (c.offlineSince !== null && c.viewerCount === 0 && (!oldest || c.offlineSince < oldest.offlineSince!)) oldest = c;
+      const since = c.camera.offlineSince;
+      if (since !== null && c.viewers.count === 0 && (!oldest || since < (oldest.camera.offlineSince ?? Infinity))) oldest = c;
     }
     if (!oldest) return false;
-    this.channels.delete(oldest.id);
+    this.forget(oldest);
     return true;
   }
 
   private freeNumber(): number {
-    const used = new Set([...this.channels.values()].map((c) => c.number));
+    const used = new Set([...this.channels.values()].map((c) => c.camera.number));
     for (let n = 1; n <= MAX_CHANNELS; n++) if (!used.has(n)) return n;
     throw new Error('no free channel number');
   }
+}
+
+/** What viewers see of a camera. */
+function info({ camera, viewers }: Channel): CameraInfo {
+  const announced = camera.announced;
+  const tracks = camera.tracks;
+  return {
+    id: camera.id,
+    channel: camera.number,
+    name: camera.name,
+    state: camera.state,
+    mime: announced?.mime ?? null,
+    width: tracks?.video?.width ?? announced?.width ?? null,
+    height: tracks?.video?.height ?? announced?.height ?? null,
+    fps: announced?.fps ?? null,
+    viewers: viewers.count,
+    format: announced?.transport ?? null,
+    videoCodec: tracks?.video?.codec ?? null,
+    audioCodec: tracks?.audio?.codec ?? null,
+  };
 }

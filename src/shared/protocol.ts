@@ -5,7 +5,7 @@
 export type { CameraState, CameraInfo, Hello, CameraMessage, ViewerMessage, ServerMessage, Command, StreamFormat, VideoCodecConfig, AudioCodecConfig } from './schemas.ts';
 
 /** Protocol version; exchanged in the first message of every connection. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** Path of the one WebSocket endpoint on the HTTPS origin. */
 export const WS_PATH = '/ws';
 /** Largest text (JSON) message accepted, in bytes. */

@@ -22,8 +22,8 @@ const dimension = z.number().int().min(1).max(16384);
 const clockTime = z.number().min(0).max(MAX_TIME);
 /** Clock sync request (either role): `sent` is the client's clock when it sent it; the server echoes it with its own time. */
 const clockRequest = z.object({ type: z.literal('clock'), sent: clockTime });
-/** How a stream is carried: WebM bytes from MediaRecorder, or WebCodecs' encoded chunks. */
-const streamFormat = z.enum(['webm', 'chunks']);
+/** How a stream is carried: container bytes (WebM, fragmented MP4: a camera's MediaRecorder, or muxed by the server for a viewer), or WebCodecs' encoded chunks. */
+const streamFormat = z.enum(['webm', 'mp4', 'chunks']);
 /** A WebCodecs codec string (`avc1.42e01f`, `vp8`, `opus`). */
 const codecString = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a codec is 1-64 characters of A-Z a-z 0-9 . _ -');
 /** Codec-specific setup bytes (WebCodecs' `description`), base64. */
@@ -117,6 +117,10 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     /** `chunks` streams: the decoders' setup (null: no such track). */
     video: videoCodecConfigSchema.nullable().optional(),
     audio: audioCodecConfigSchema.nullable().optional(),
+    /** `chunks` streams: how many video chunks of the camera's kept group of pictures follow at once (the join). */
+    kept: z.number().int().min(0).optional(),
+    /** `chunks` streams: the camera makes a keyframe when asked (WebCodecs); false: only its own, periodic ones (MediaRecorder). */
+    keyframesOnRequest: z.boolean().optional(),
   }),
   z.object({ type: z.literal('codec'), cameraId, channel: z.number(), video: videoCodecConfigSchema.optional(), audio: audioCodecConfigSchema.optional() }),
   /** This viewer's queue was full: `frames` video frames were dropped for it; the chunks that follow start at a keyframe. */

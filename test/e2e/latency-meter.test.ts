@@ -94,9 +94,12 @@ function range(values: number[]): string {
   return values.length === 0 ? 'none' : `${Math.min(...values)}..${Math.max(...values)}`;
 }
 
-// Both transports: the WebM player (MSE) and the WebCodecs player (canvas). The button and the
-// camera's backlog are the same code whichever the transport: tested once.
+// Both players: MSE (a MediaRecorder camera's stream muxed by the server, for a viewer forced to
+// MSE with ?decoder=mse) and WebCodecs (canvas). The button and the camera's backlog are the same
+// code whichever the transport: tested once.
 for (const transport of ['mediarecorder', 'webcodecs'] as const) describe(`latency meter in Chromium (test pattern camera → viewer overlay), ${transport}`, { timeout: 120_000 }, () => {
+  /** The MediaRecorder camera is watched through MSE, the WebCodecs one on the canvas. */
+  const viewerPath = (path: string): string => (transport === 'mediarecorder' ? `${path}${path.includes('?') ? '&' : '?'}decoder=mse` : path);
   let server: TestServer;
   let cameraBrowser: Browser;
   let viewerBrowser: Browser;
@@ -122,7 +125,7 @@ for (const transport of ['mediarecorder', 'webcodecs'] as const) describe(`laten
 
   it('shows an estimate that agrees with the latency read from the test pattern', async (t) => {
     const opened = Date.now();
-    await viewer.goto(server.page(`${VIEWER_PATH}&meter=1`));
+    await viewer.goto(server.page(viewerPath(`${VIEWER_PATH}&meter=1`)));
     await viewer.waitForSelector(BOTH_FIGURES, { timeout: 15_000 });
     t.diagnostic(`both figures shown ${Date.now() - opened} ms after opening the viewer`);
     assert.equal(await viewer.getAttribute('#meter', 'aria-pressed'), 'true');
@@ -159,7 +162,7 @@ for (const transport of ['mediarecorder', 'webcodecs'] as const) describe(`laten
   });
 
   it('the estimate still agrees after the camera was paused and resumed', async (t) => {
-    await viewer.goto(server.page('/?meter=1'));
+    await viewer.goto(server.page(viewerPath('/?meter=1')));
     await viewer.waitForSelector(BOTH_FIGURES, { timeout: 15_000 });
     await viewer.click('.tile-toggle');
     await viewer.waitForSelector('.tile[data-state="paused"]', { timeout: 5000 });
@@ -236,7 +239,7 @@ for (const transport of ['mediarecorder', 'webcodecs'] as const) describe(`laten
     const attrs = (): Promise<boolean[]> =>
       Promise.all(['data-latency-estimate-ms', 'data-latency-measured-ms', 'data-lead-ms'].map(async (a) => (await viewer.getAttribute('.tile', a)) !== null));
 
-    await viewer.goto(server.page('/?meter=1'));
+    await viewer.goto(server.page(viewerPath('/?meter=1')));
     await viewer.waitForSelector(BOTH_FIGURES, { timeout: 15_000 });
     assert.equal(await viewer.getAttribute('#meter', 'aria-pressed'), 'true');
     assert.ok(await viewer.isVisible('.tile .tile-meter'));
@@ -256,7 +259,7 @@ for (const transport of ['mediarecorder', 'webcodecs'] as const) describe(`laten
 
     // Off, then a visit with no ?meter: still off (localStorage).
     await viewer.click('#meter');
-    await viewer.goto(server.page('/'));
+    await viewer.goto(server.page(viewerPath('/')));
     await viewer.waitForSelector('.tile[data-playing]', { timeout: 15_000 });
     assert.equal(await viewer.getAttribute('#meter', 'aria-pressed'), 'false');
     await viewer.waitForTimeout(600);
@@ -265,7 +268,7 @@ for (const transport of ['mediarecorder', 'webcodecs'] as const) describe(`laten
 
     // On, then a visit with no ?meter: on, with figures.
     await viewer.click('#meter');
-    await viewer.goto(server.page('/'));
+    await viewer.goto(server.page(viewerPath('/')));
     await viewer.waitForSelector(BOTH_FIGURES, { timeout: 15_000 });
     assert.equal(await viewer.getAttribute('#meter', 'aria-pressed'), 'true');
     assert.ok(await viewer.isVisible('.tile .tile-meter'), 'the overlay is on after a reload');

@@ -244,3 +244,14 @@ export async function connectViewer(wsUrl: string): Promise<TestClient> {
 }
 
 export { concat } from './bytes.ts';
+
+/**
+ * Capture times as the camera stamped them, for replaying a chunk fixture into the server's ingest:
+ * the fixtures hold 0 where the server did not know the camera's clock yet; such a frame gets the
+ * time of the next frame that has one, less a frame interval.
+ */
+export function cameraTimes(frames: readonly Received[]): number[] {
+  const times = frames.map((f) => f.header.time ?? 0);
+  for (let i = times.length - 2; i >= 0; i--) if (!times[i]) times[i] = (times[i + 1] ?? 0) - 33;
+  return times;
+}

@@ -231,8 +231,8 @@ describe('access: rotation revokes at once', () => {
       await camera.message('viewers', (m) => m.count === 1);
       await server.rotateLinks();
       // Synchronously after the rotation, before any close frame went back and forth.
-      assert.equal(server.hub.get('rot-cam')?.viewerCount, 0);
-      assert.equal(server.hub.get('rot-cam')?.state, 'offline');
+      assert.equal(server.hub.get('rot-cam')?.viewers.count, 0);
+      assert.equal(server.hub.get('rot-cam')?.camera.state, 'offline');
       assert.equal((await camera.closedWith()).code, 4401);
       assert.equal((await viewer.closedWith()).code, 4401);
     } finally {

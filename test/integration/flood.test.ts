@@ -1,18 +1,18 @@
 // A hostile client (its own process) floods the server at full speed while a camera streams to a
 // viewer: garbage WebSocket messages from an invited address, credential guessing from another, raw
-// bytes at the TLS port. The healthy stream must go on: every byte, in order, without long gaps.
+// bytes at the TLS port. The healthy stream (a WebCodecs camera's real chunks, replayed in real
+// time) must go on: every chunk, in order, without long gaps.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FRAME_KIND_MEDIA, encodeFrame } from '../../src/shared/protocol.ts';
+import { FRAME_KIND_CHUNK, encodeFrame } from '../../src/shared/protocol.ts';
 import { fetchRaw } from '../helpers/http.ts';
-import { FIXTURES, TEST_TOKEN, concat, connectCamera, connectViewer, loadFixture, startTestServer, type TestClient, type TestServer } from '../helpers/server.ts';
+import { FIXTURES, TEST_TOKEN, connectChunkCamera, connectViewer, loadChunkFixture, startTestServer, type TestClient, type TestServer } from '../helpers/server.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FLOOD_SECONDS = 6;
-const STREAM = { type: 'stream', mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30, audio: true };
 
 interface HostileStats {
   connections: number;
@@ -53,9 +53,10 @@ describe('a hostile client flooding garbage while a camera streams to a viewer',
   before(async () => {
     // The real limits (not the tests' relaxed lock-out).
     server = await startTestServer({}, { rateLimit: {} });
-    camera = await connectCamera(server.wsUrl, 'healthy', 'Healthy');
+    const { stream } = await loadChunkFixture('chromium-webcodecs-h264-opus');
+    camera = await connectChunkCamera(server.wsUrl, 'healthy', 'Healthy', stream);
     viewer = await connectViewer(server.wsUrl);
-    viewer.send({ type: 'subscribe', cameraId: 'healthy' });
+    viewer.send({ type: 'subscribe', cameraId: 'healthy', chunks: true });
     await camera.message('viewers', (m) => m.count === 1);
   });
   after(async () => {
@@ -64,34 +65,28 @@ describe('a hostile client flooding garbage while a camera streams to a viewer',
     await server.stop();
   });
 
-  it('the viewer gets every byte, in order, in time; only the hostile connections are closed', async (t) => {
-    const { chunks } = await loadFixture('chromium-vp8-opus');
-    const interval = 2500 / chunks.length; // the capture's real pace: ~2.5 s in 22 chunks
-    const sent: { at: number; bytes: Uint8Array }[] = [];
+  it('the viewer gets every chunk, in order, in time; only the hostile connections are closed', async (t) => {
+    const { frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
+    const interval = 2500 / frames.length; // the capture's real pace: ~2.5 s in 203 chunks
+    const sent: { at: number; payload: Uint8Array }[] = [];
     let stop = false;
     let floodStartIndex = -1;
     let floodEndIndex = -1;
-    // The camera replays the capture in real time, starting a new stream each time round.
+    // The camera replays the capture in real time, round and round (one stream: its timeline goes on).
     const streaming = (async () => {
-      while (!stop) {
-        camera.send(STREAM);
-        for (let seq = 0; seq < chunks.length && !stop; seq++) {
-          sent.push({ at: performance.now(), bytes: chunks[seq]! });
-          camera.sendBinary(encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq }, chunks[seq]!));
-          await new Promise((r) => setTimeout(r, interval));
-        }
+      for (let seq = 0; !stop; seq++) {
+        const f = frames[seq % frames.length]!;
+        const now = performance.timeOrigin + performance.now();
+        sent.push({ at: performance.now(), payload: f.payload });
+        camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: now }, f.payload));
+        await new Promise((r) => setTimeout(r, interval));
       }
     })();
-    // [arrival time, stream bytes received so far]: a new stream reaches a viewer as its init segment
-    // plus everything since, in one go, once a keyframe has come; later chunks one by one.
-    const received: [number, number][] = [];
+    // When each chunk arrived.
+    const received: number[] = [];
     const startFrames = viewer.frames.length;
-    let receivedBytes = 0;
     const onFrame = (): void => {
-      while (received.length < viewer.frames.length - startFrames) {
-        receivedBytes += viewer.frames[startFrames + received.length]!.payload.byteLength;
-        received.push([performance.now(), receivedBytes]);
-      }
+      while (received.length < viewer.frames.length - startFrames) received.push(performance.now());
     };
     viewer.ws.on('message', onFrame);
 
@@ -102,20 +97,14 @@ describe('a hostile client flooding garbage while a camera streams to a viewer',
     await new Promise((r) => setTimeout(r, 500));
     stop = true;
     await streaming;
-    const sentBytes = concat(sent.map((x) => x.bytes));
-    await viewer.until(() => receivedBytes >= sentBytes.byteLength, 'every byte at the viewer', 5000);
+    await viewer.until(() => viewer.frames.length - startFrames >= sent.length, 'every chunk at the viewer', 5000);
     viewer.ws.off('message', onFrame);
 
-    // Every byte, in order: the streams back to back.
-    assert.deepEqual(concat(viewer.frames.slice(startFrames).map((f) => f.payload)), sentBytes);
-    // In time: relay delay (camera send → the viewer has that chunk's last byte) before and during the flood, and gaps.
-    let end = 0;
-    let k = 0;
-    const arrivals = sent.map((x) => {
-      end += x.bytes.byteLength;
-      while (received[k]![1] < end) k++;
-      return received[k]![0];
-    });
+    // Every chunk, in order.
+    assert.equal(viewer.frames.length - startFrames, sent.length);
+    assert.ok(viewer.frames.slice(startFrames).every((f, i) => Buffer.compare(f.payload, sent[i]!.payload) === 0), 'every chunk, unchanged, in order');
+    // In time: relay delay (camera send → the viewer has that chunk) before and during the flood, and gaps.
+    const arrivals = received;
     const delays = sent.map((x, i) => arrivals[i]! - x.at);
     const quiet = delays.slice(0, floodStartIndex);
     const flooded = delays.slice(floodStartIndex, floodEndIndex);

@@ -2,12 +2,19 @@
 // publish, late join, back channel, disconnects.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { MediaFrame } from '../../src/media/frames.ts';
+import { WebmDemuxer } from '../../src/media/webm/webm-demuxer.ts';
 import { WebmParser } from '../../src/media/webm/webm-parser.ts';
 import { FLAG_AUDIO, FLAG_INIT, FLAG_KEY, FRAME_KIND_CHUNK, FRAME_KIND_MEDIA, encodeFrame } from '../../src/shared/protocol.ts';
-import { concat, connectCamera, connectChunkCamera, connectViewer, loadChunkFixture, loadFixture, startTestServer, type TestClient } from '../helpers/server.ts';
+import { cameraTimes, concat, connectCamera, connectChunkCamera, connectViewer, loadChunkFixture, loadFixture, startTestServer, type TestClient } from '../helpers/server.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const STREAM = { type: 'stream', mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30, audio: true } as const;
+
+/** The video frames in a WebM stream, in order. */
+function videoFrames(bytes: Uint8Array): MediaFrame[] {
+  return new WebmDemuxer().push(bytes).flatMap((e) => (e.kind === 'frame' && e.frame.track === 'video' ? [e.frame] : []));
+}
 
 function sendChunks(camera: TestClient, chunks: Uint8Array[], firstSeq: number): void {
   chunks.forEach((c, i) => camera.sendBinary(encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq: firstSeq + i }, c)));
@@ -15,57 +22,55 @@ function sendChunks(camera: TestClient, chunks: Uint8Array[], firstSeq: number):
 
 describe('relay', () => {
   let server: Server;
-  let fixture: Awaited<ReturnType<typeof loadFixture>>;
+  let fixture: Awaited<ReturnType<typeof loadFixture>> & { offsets: { offset: number; key: boolean; index: number }[] };
   before(async () => {
     server = await startTestServer({ commandTimeoutMs: 300 });
-    fixture = await loadFixture('chromium-vp8-opus');
+    const loaded = await loadFixture('chromium-vp8-opus');
+    // Where each video block starts in the stream (its index among the video frames, and whether it is a keyframe).
+    const parser = new WebmParser();
+    const events = parser.push(loaded.bytes);
+    const video = parser.tracks!.find((t) => t.type === 'video')!.number;
+    const offsets = events.flatMap((e) => (e.kind === 'block' && e.track === video ? [{ offset: e.offset, key: e.keyframe }] : [])).map((o, index) => ({ ...o, index }));
+    fixture = { ...loaded, offsets };
   });
   after(async () => {
     await server.stop();
   });
 
-  it('gives a viewer that joins mid-stream the init segment, then data from the cluster of the latest keyframe', async () => {
+  it('gives a viewer without WebCodecs that joins mid-stream a WebM the server muxes: init, then the frames from the latest keyframe', async () => {
     const camera = await connectCamera(server.wsUrl, 'cam-late', 'Late');
     camera.send(STREAM);
     const half = Math.floor(fixture.chunks.length * 0.6);
     sendChunks(camera, fixture.chunks.slice(0, half), 0);
-    const sentBefore = concat(fixture.chunks.slice(0, half));
+    const sentBefore = concat(fixture.chunks.slice(0, half)).byteLength;
 
     const viewer = await connectViewer(server.wsUrl);
     const list = await viewer.until(() => viewer.messages.find((m) => m.type === 'cameras' && m.cameras.some((c) => c.id === 'cam-late' && c.state === 'live')), 'camera live in the list');
     assert.ok(list);
     viewer.send({ type: 'subscribe', cameraId: 'cam-late' });
     const stream = await viewer.message('stream');
-    assert.equal(stream.mime, STREAM.mime);
+    assert.deepEqual([stream.format, stream.mime], ['webm', 'video/webm; codecs="vp8,opus"']);
     await viewer.until(() => viewer.frames.length >= 2, 'init and keyframe frames');
-
     const [init, key] = viewer.frames;
     assert.equal(init!.header.flags, FLAG_INIT);
     assert.equal(key!.header.flags, FLAG_KEY);
-    const reference = new WebmParser();
-    const events = reference.push(fixture.bytes);
-    assert.deepEqual(init!.payload, fixture.bytes.subarray(0, reference.initLength!));
-    // The joiner's data starts at a Cluster whose first video block is a keyframe: the latest one sent.
-    assert.deepEqual([...key!.payload.subarray(0, 4)], [0x1f, 0x43, 0xb6, 0x75]);
-    const videoTrack = reference.tracks!.find((t) => t.type === 'video')!.number;
-    const keyClusters = events.filter((e) => e.kind === 'block' && e.keyframe && e.track === videoTrack && e.offset < sentBefore.byteLength).map((e) => (e.kind === 'block' ? e.cluster : -1));
-    const latest = keyClusters[keyClusters.length - 1]!;
-    assert.deepEqual(key!.payload, fixture.bytes.subarray(latest, sentBefore.byteLength));
+    assert.deepEqual([...init!.payload.subarray(0, 4)], [0x1a, 0x45, 0xdf, 0xa3], 'the init segment starts with the EBML header');
+    assert.deepEqual([...key!.payload.subarray(0, 4)], [0x1f, 0x43, 0xb6, 0x75], 'the joiner’s media starts at a Cluster');
 
-    // The rest of the stream follows byte for byte, and init + what the viewer got is valid WebM.
+    // From the latest keyframe sent before the join on, every video frame follows, unchanged.
+    const sent = videoFrames(fixture.bytes);
+    const keyAt = fixture.offsets.filter((o) => o.key && o.offset < sentBefore).at(-1)!.index;
     sendChunks(camera, fixture.chunks.slice(half), half);
-    const total = fixture.bytes.byteLength - latest;
-    await viewer.until(() => viewer.frames.slice(1).reduce((n, f) => n + f.payload.byteLength, 0) >= total, 'the rest of the stream');
-    const got = concat(viewer.frames.map((f) => f.payload));
-    assert.deepEqual(got, concat([fixture.bytes.subarray(0, reference.initLength!), fixture.bytes.subarray(latest)]));
-    const check = new WebmParser().push(got);
-    const firstVideo = check.find((e) => e.kind === 'block' && e.track === videoTrack);
-    assert.ok(firstVideo && firstVideo.kind === 'block' && firstVideo.keyframe, 'first video block after init is a keyframe');
+    const expected = sent.slice(keyAt);
+    await viewer.until(() => videoFrames(concat(viewer.frames.map((f) => f.payload))).length >= expected.length, 'the rest of the stream');
+    const got = videoFrames(concat(viewer.frames.map((f) => f.payload)));
+    assert.ok(got[0]!.key, 'the first video frame is a keyframe');
+    assert.deepEqual(got.map((f) => f.data), expected.map((f) => f.data));
     camera.close();
     viewer.close();
   });
 
-  it('gives a viewer that was there first the whole stream from byte 0', async () => {
+  it('gives a viewer that was there first every frame of the stream', async () => {
     const viewer = await connectViewer(server.wsUrl);
     const camera = await connectCamera(server.wsUrl, 'cam-early', 'Early');
     await viewer.message('cameras', (m) => m.cameras.some((c) => c.id === 'cam-early'));
@@ -73,8 +78,9 @@ describe('relay', () => {
     await camera.message('viewers', (m) => m.count === 1);
     camera.send(STREAM);
     sendChunks(camera, fixture.chunks, 0);
-    await viewer.until(() => viewer.frames.reduce((n, f) => n + f.payload.byteLength, 0) >= fixture.bytes.byteLength, 'whole stream');
-    assert.deepEqual(concat(viewer.frames.map((f) => f.payload)), fixture.bytes);
+    const sent = videoFrames(fixture.bytes);
+    await viewer.until(() => videoFrames(concat(viewer.frames.map((f) => f.payload))).length >= sent.length, 'whole stream');
+    assert.deepEqual(videoFrames(concat(viewer.frames.map((f) => f.payload))).map((f) => f.data), sent.map((f) => f.data));
     camera.close();
     viewer.close();
   });
@@ -129,21 +135,22 @@ describe('relay', () => {
     second.close();
   });
 
-  it('relays a WebCodecs camera’s chunks to a decoding viewer, and its WebM fallback to one that cannot decode them', async () => {
+  it('relays a WebCodecs camera’s chunks to a decoding viewer, and muxes fragmented MP4 for one that cannot decode them, from the same stream', async () => {
     const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
     const camera = await connectChunkCamera(server.wsUrl, 'cam-chunks', 'Chunks', stream, 5);
     const decoder = await connectViewer(server.wsUrl);
     await decoder.message('cameras', (m) => m.cameras.some((c) => c.id === 'cam-chunks' && c.videoCodec === 'avc1.42e01f' && c.audioCodec === 'opus' && c.format === 'chunks'));
     decoder.send({ type: 'subscribe', cameraId: 'cam-chunks', chunks: true });
     await camera.message('viewers', (m) => m.count === 1);
-    const start = 1_764_000_000_000;
-    frames.forEach((f, seq) => camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: start + seq }, f.payload)));
+    // The capture times the camera stamped (on its clock; the server adds the offset it reported, 5 ms).
+    const times = cameraTimes(frames);
+    frames.forEach((f, seq) => camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: times[seq]! }, f.payload)));
     const started = await decoder.message('stream');
     assert.deepEqual([started.format, started.video, started.audio], ['chunks', stream.video, stream.audio]);
     await decoder.until(() => decoder.frames.length >= frames.length, 'every chunk');
     assert.deepEqual(
       decoder.frames.map((f) => [f.header.kind, f.header.flags, f.header.time]),
-      frames.map((f, seq) => [FRAME_KIND_CHUNK, f.header.flags, start + seq + 5]),
+      frames.map((f, seq) => [FRAME_KIND_CHUNK, f.header.flags, times[seq]! + 5]),
       'kinds, flags, and capture times on the server’s clock',
     );
     assert.deepEqual(decoder.frames.map((f) => f.payload), frames.map((f) => f.payload));
@@ -152,37 +159,26 @@ describe('relay', () => {
     decoder.send({ type: 'keyframe', cameraId: 'cam-chunks' });
     await camera.message('keyframe');
 
-    // A viewer that cannot decode the chunks: the camera is asked for its WebM fallback, which then flows to that viewer only.
+    // A viewer that cannot decode the chunks gets fragmented MP4 that the server muxes from them.
     const plain = await connectViewer(server.wsUrl);
     plain.send({ type: 'subscribe', cameraId: 'cam-chunks' });
-    await camera.message('recorder', (m) => m.on);
-    camera.send({ ...STREAM, fallback: true });
-    sendChunks(camera, fixture.chunks, 0);
-    await plain.until(() => plain.frames.length >= 2, 'the fallback’s init and keyframe');
-    assert.equal((await plain.message('stream')).format, 'webm');
+    await camera.message('viewers', (m) => m.count === 2);
+    const more = frames.slice(0, 60);
+    const base = frames.length;
+    const after = times.at(-1)! + 33 - times[0]!;
+    more.forEach((f, i) => camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq: base + i, time: times[i]! + after }, f.payload)));
+    const muxed = await plain.message('stream');
+    assert.deepEqual([muxed.format, muxed.mime], ['mp4', 'video/mp4; codecs="avc1.42e01f,opus"']);
+    await plain.until(() => plain.frames.length >= 10, 'the init segment and fragments');
+    assert.equal(plain.frames[0]!.header.flags, FLAG_INIT);
+    assert.equal(new TextDecoder().decode(plain.frames[0]!.payload.subarray(4, 8)), 'ftyp');
     assert.ok(plain.frames.every((f) => f.header.kind === FRAME_KIND_MEDIA));
-    assert.ok(decoder.frames.every((f) => f.header.kind === FRAME_KIND_CHUNK), 'the decoding viewer gets no WebM');
-    plain.close();
-    await camera.message('recorder', (m) => !m.on);
-
-    // A camera that cannot record the fallback (a browser that records only MP4) says so: the viewer
-    // waiting for it is told why on that camera, and stays connected; so is one that comes later.
-    const waiting = await connectViewer(server.wsUrl);
-    waiting.send({ type: 'subscribe', cameraId: 'cam-chunks' });
-    await camera.message('recorder', (m) => m.on && camera.messages.filter((x) => x.type === 'recorder').length >= 3);
-    camera.send({ type: 'fallback-failed', reason: 'This browser records only MP4.' });
-    const told = await waiting.message('error', (m) => m.code === 'NO_FORMAT');
-    assert.equal(told.cameraId, 'cam-chunks');
-    assert.match(told.message, /cannot decode.*“This browser records only MP4.”/);
-    const later = await connectViewer(server.wsUrl);
-    later.send({ type: 'subscribe', cameraId: 'cam-chunks' });
-    await later.message('error', (m) => m.code === 'NO_FORMAT');
-    assert.equal(waiting.closed, null);
+    assert.ok(decoder.frames.every((f) => f.header.kind === FRAME_KIND_CHUNK), 'the decoding viewer gets no MP4');
+    assert.equal(camera.messages.filter((m) => (m as { type: string }).type === 'recorder').length, 0, 'the camera is never asked for a second stream');
+    assert.equal(plain.closed, null);
     assert.equal(camera.closed, null);
-    assert.equal(decoder.closed, null);
-    waiting.close();
-    later.close();
     assert.ok(frames.some((f) => (f.header.flags & FLAG_AUDIO) !== 0));
+    plain.close();
     decoder.close();
     camera.close();
   });

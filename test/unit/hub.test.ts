@@ -16,9 +16,9 @@ describe('Hub', () => {
       assert.equal(hub.get('never'), undefined);
       const l2 = link();
       const streamed = hub.attachCamera('streamed', 'S', l2);
-      streamed.startStream({ mime: 'video/webm', width: null, height: null, fps: null });
+      streamed.camera.announce({ transport: 'webm', width: null, height: null, fps: null });
       hub.detachCamera(streamed, l2);
-      assert.equal(hub.get('streamed')?.state, 'offline', 'a camera that streamed is kept, shown offline');
+      assert.equal(hub.get('streamed')?.camera.state, 'offline', 'a camera that streamed is kept, shown offline');
     } finally {
       hub.close();
     }
@@ -29,7 +29,7 @@ describe('Hub', () => {
     try {
       const links = ['a', 'b', 'c'].map((id) => {
         const l = link();
-        hub.attachCamera(id, id, l).startStream({ mime: 'video/webm', width: null, height: null, fps: null });
+        hub.attachCamera(id, id, l).camera.announce({ transport: 'webm', width: null, height: null, fps: null });
         return l;
       });
       assert.throws(() => hub.attachCamera('d', 'd', link()), (e: unknown) => e instanceof ProtocolError && e.code === 'LIMIT' && e.closeCode === 4429);

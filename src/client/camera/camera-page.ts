@@ -3,7 +3,7 @@
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor, type SocketState } from '../common/socket.ts';
 import type { ServerMessage } from '../../shared/protocol.ts';
-import { RecorderStream, UnsupportedRecorderError, chooseMimeType } from './recorder-stream.ts';
+import { RecorderStream, UnsupportedRecorderError, chooseMimeType, containerOf } from './recorder-stream.ts';
 import { DEFAULT_CHUNK_KEYFRAME_INTERVAL_MS, WebCodecsStream, defaultBitrate, webCodecsAvailable } from './webcodecs-stream.ts';
 import { WakeLock } from './wake-lock.ts';
 import { readCameraOptions, type CameraOptions } from './options.ts';
@@ -230,7 +230,7 @@ class CameraSession {
     }
     socket.sendJson({
       type: 'stream',
-      format: 'webm',
+      format: containerOf(recorder.mimeType),
       mime: recorder.mimeType,
       width: settings?.width ?? null,
       height: settings?.height ?? null,

@@ -1,10 +1,15 @@
 // Raw frames of the camera's tracks for the WebCodecs encoders: VideoFrames and AudioData read with
 // MediaStreamTrackProcessor where the browser has it on the page (Chrome), else rebuilt from what
-// every browser has (Firefox): a hidden <video> for pictures, an AudioWorklet for sound.
+// every browser has (Firefox, Safari): a hidden <video> for pictures (through a canvas where the
+// encoder refuses the <video>'s own frames: WebKit), an AudioWorklet for sound.
 import type { CaptureBlock, CaptureOptions } from './audio-capture-worklet.ts';
 
-/** How frames are read from the track. */
-export type VideoReadMethod = 'track-processor' | 'video-element';
+/**
+ * How frames are read from the track: a MediaStreamTrackProcessor; `new VideoFrame(video)` from a
+ * hidden <video>; or that <video> drawn on a canvas first, `new VideoFrame(canvas)` (a copy of every
+ * picture, ~20 ms at 640x480 on a slow machine: only where the encoder refuses the <video>'s frames).
+ */
+export type VideoReadMethod = 'track-processor' | 'video-element' | 'canvas';
 export type AudioReadMethod = 'track-processor' | 'worklet';
 
 /** A running reader; stop() ends it (idempotent) and leaves the track to its owner. */
@@ -36,14 +41,16 @@ function trackProcessorClass(): TrackProcessorConstructor | undefined {
  * MediaStreamTrackProcessor where the page has it (Chrome; Safari 18 has it in workers only); elsewhere (Firefox, Safari) a hidden muted <video> playing the track and
  * requestVideoFrameCallback + new VideoFrame(video, {timestamp}) (timestamps in µs, increasing).
  * Timestamps are on the page's clock (performance.now(), in µs) whatever the method, like readAudioData's.
- * `prefer` forces a method (for tests/measuring: 'video-element' must work in Chromium too).
+ * `prefer` forces a method (for tests/measuring: 'video-element' must work in Chromium too); 'canvas'
+ * is for WebKit, whose VideoEncoder fails ("Encoding failed") on frames made from a <video>, while
+ * it encodes frames made from a canvas: the stream switches to it when that happens.
  */
 export function readVideoFrames(track: MediaStreamTrack, onFrame: (frame: VideoFrame) => void, prefer?: VideoReadMethod): FrameReader {
-  if (prefer !== 'video-element') {
+  if (prefer !== 'video-element' && prefer !== 'canvas') {
     const reader = readWithProcessor(track, onPageClock(onFrame), prefer === 'track-processor');
     if (reader) return reader;
   }
-  return readFromVideoElement(track, onFrame);
+  return readFromVideoElement(track, onFrame, prefer === 'canvas');
 }
 
 /**
@@ -128,8 +135,9 @@ function readWithProcessor<T extends VideoFrame | AudioData>(track: MediaStreamT
  * Frames taken from a hidden <video> playing the track, on each requestVideoFrameCallback; while
  * the page is hidden (where browsers stop calling it back) or where it is missing, on a timer at
  * the track's frame rate, which the browser may slow down and which can repeat a frame.
+ * `viaCanvas`: each picture is drawn on a canvas of the video's size and the frame made from that.
  */
-function readFromVideoElement(track: MediaStreamTrack, onFrame: (frame: VideoFrame) => void): FrameReader {
+function readFromVideoElement(track: MediaStreamTrack, onFrame: (frame: VideoFrame) => void, viaCanvas: boolean): FrameReader {
   const video = document.createElement('video');
   video.muted = true;
   video.playsInline = true;
@@ -147,6 +155,10 @@ function readFromVideoElement(track: MediaStreamTrack, onFrame: (frame: VideoFra
   let callbackId: number | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let lastTimestamp = -1;
+  // Never in the page: only its pixels are used. No alpha: a camera has none, and encoders need none.
+  const canvas = viaCanvas ? document.createElement('canvas') : null;
+  const context = canvas?.getContext('2d', { alpha: false }) ?? null;
+  if (viaCanvas && !context) throw new Error('This browser has no 2D canvas to copy camera frames through.');
 
   const take = (): void => {
     if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || video.videoWidth === 0) return;
@@ -154,7 +166,15 @@ function readFromVideoElement(track: MediaStreamTrack, onFrame: (frame: VideoFra
     const timestamp = Math.max(Math.round(performance.now() * 1000), lastTimestamp + 1);
     let frame: VideoFrame;
     try {
-      frame = new VideoFrame(video, { timestamp });
+      if (canvas && context) {
+        const { videoWidth: width, videoHeight: height } = video;
+        // (Resizing clears it; only when the picture's size changes, e.g. a phone turned.)
+        if (canvas.width !== width || canvas.height !== height) Object.assign(canvas, { width, height });
+        context.drawImage(video, 0, 0, width, height);
+        frame = new VideoFrame(canvas, { timestamp });
+      } else {
+        frame = new VideoFrame(video, { timestamp });
+      }
     } catch {
       return; // No picture yet (the stream is starting or its size changing): the next one will do.
     }
@@ -181,7 +201,7 @@ function readFromVideoElement(track: MediaStreamTrack, onFrame: (frame: VideoFra
   schedule();
 
   return {
-    method: 'video-element',
+    method: viaCanvas ? 'canvas' : 'video-element',
     stop: () => {
       if (stopped) return;
       stopped = true;
@@ -190,6 +210,8 @@ function readFromVideoElement(track: MediaStreamTrack, onFrame: (frame: VideoFra
       video.pause();
       video.srcObject = null;
       video.remove();
+      // Let go of the copy's pixels at once.
+      if (canvas) canvas.width = canvas.height = 0;
     },
   };
 }

@@ -1,4 +1,4 @@
-// Streams a MediaStream to the server with MediaRecorder: WebM chunks, in order, each in a binary
+// Streams a MediaStream to the server with MediaRecorder: WebM (or fragmented MP4) chunks, in order, each in a binary
 // frame with a sequence number and the capture time of the stream's media time 0, from which
 // viewers know when each frame was captured. One instance per stream; a reconnect starts a new one.
 // When the network falls behind, what it cannot take is dropped, not queued (cluster-skipper.ts):
@@ -13,9 +13,12 @@ export const MAX_BACKLOG_MS = 500;
 /** …and once dropping, go on only when the socket holds less than this (about 0.2 s at 2.5 Mbit/s). */
 export const RESUME_BACKLOG_BYTES = 64 * 1024;
 
-/** WebM types in order of preference; MSE in every browser plays these. */
-const TYPES_AV = ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm'];
-const TYPES_V = ['video/webm;codecs=vp8', 'video/webm;codecs=vp9', 'video/webm'];
+/**
+ * Types in order of preference: WebM (every browser but Safari before 18.4), else fragmented MP4
+ * (Safari 14.5–18.3 and WebKit record only that; the server reads both and serves every viewer).
+ */
+const TYPES_AV = ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm', 'video/mp4;codecs=avc1,mp4a.40.2', 'video/mp4'];
+const TYPES_V = ['video/webm;codecs=vp8', 'video/webm;codecs=vp9', 'video/webm', 'video/mp4;codecs=avc1', 'video/mp4'];
 
 /** How often MediaRecorder hands over a chunk, ms (a hint to the browser); see docs/latency.md. */
 export const DEFAULT_TIMESLICE_MS = 20;
@@ -27,15 +30,17 @@ export class UnsupportedRecorderError extends Error {
   override name = 'UnsupportedRecorderError';
 }
 
-/** The WebM type to record, or an error that says what to do instead. */
+/** The type to record, or an error that says what to do instead. */
 export function chooseMimeType(withAudio: boolean): string {
-  if (typeof MediaRecorder === 'undefined') throw new UnsupportedRecorderError('This browser has no MediaRecorder: use a current Chrome, Firefox or Safari (18.4 or later).');
+  if (typeof MediaRecorder === 'undefined') throw new UnsupportedRecorderError('This browser has no MediaRecorder: use a current Chrome, Firefox or Safari (14.5 or later).');
   const found = (withAudio ? TYPES_AV : TYPES_V).find((t) => MediaRecorder.isTypeSupported(t));
   if (found) return found;
-  if (MediaRecorder.isTypeSupported('video/mp4')) {
-    throw new UnsupportedRecorderError('This browser records only MP4, which this server does not stream yet. Update Safari to 18.4 or later (it records WebM), or use Chrome or Firefox.');
-  }
-  throw new UnsupportedRecorderError('This browser cannot record WebM video: use a current Chrome, Firefox or Safari (18.4 or later).');
+  throw new UnsupportedRecorderError('This browser cannot record WebM or MP4 video: use a current Chrome, Firefox or Safari (14.5 or later).');
+}
+
+/** The stream `format` of a recorded type. */
+export function containerOf(mimeType: string): 'webm' | 'mp4' {
+  return mimeType.startsWith('video/mp4') || mimeType.startsWith('audio/mp4') ? 'mp4' : 'webm';
 }
 
 export interface RecorderStreamEvents {
@@ -75,6 +80,8 @@ export class RecorderStream {
   private pausedAt: number | null = null;
   private readonly skipper = new ClusterSkipper(FRESH_KEYFRAME_MS);
   readonly mimeType: string;
+  /** It records fragmented MP4 (else WebM). */
+  private readonly mp4: boolean;
   readonly settings: RecorderSettings;
 
   constructor(
@@ -87,6 +94,7 @@ export class RecorderStream {
   ) {
     this.settings = { ...DEFAULT_SETTINGS, ...settings };
     this.mimeType = chooseMimeType(stream.getAudioTracks().length > 0);
+    this.mp4 = containerOf(this.mimeType) === 'mp4';
     // videoKeyFrameIntervalDuration is a Chrome extension; other browsers ignore it.
     const options = {
       mimeType: this.mimeType,
@@ -161,7 +169,8 @@ export class RecorderStream {
         // The socket's backlog only: a page slow to read its recorder is not a slow network.
         const waiting = this.sendLog.oldest(buffered);
         const behind = this.skipper.dropping ? buffered > RESUME_BACKLOG_BYTES : waiting !== null && localNow() - waiting > MAX_BACKLOG_MS;
-        const bytes = this.skipper.push(recorded, behind);
+        // (MP4 is sent as it comes: its fragments are whole boxes; dropping in it is not done yet.)
+        const bytes = this.mp4 ? recorded : this.skipper.push(recorded, behind);
         if (bytes.byteLength === 0) return;
         const frame = encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq: this.seq, time: epoch }, bytes);
         if (!this.send(frame)) {

@@ -42,6 +42,32 @@ const SLOW_ENCODER_MS = 250;
 const SLOW_JUDGE_AFTER = 10;
 const SLOW_JUDGE_FRAMES = 30;
 
+/**
+ * WebKit's VideoEncoder fails ("Encoding failed", on the first frame) on VideoFrames made from a
+ * <video>, and encodes those made from a canvas. Learnt once per page from the first failure, when
+ * the encoder has given nothing yet: later streams (after a reconnect) read through a canvas from the
+ * start. No browser is told apart by name, and one whose encoder takes the <video>'s frames (Firefox)
+ * never pays for the copy.
+ */
+let videoElementFramesRefused = false;
+let mediaStackPrimed = false;
+
+/**
+ * Call before the page's first WebCodecs call. In WebKitGTK 2.50 a page process whose first media
+ * call was a WebCodecs one (e.g. VideoEncoder.isConfigSupported) crashed now and then; asking
+ * MediaSource a question first (which sets up WebKit's media engine) avoided it. Synchronous, cheap
+ * and harmless in every browser; does its work once per page.
+ */
+export function primeMediaStack(): void {
+  if (mediaStackPrimed) return;
+  mediaStackPrimed = true;
+  try {
+    if (typeof MediaSource !== 'undefined') MediaSource.isTypeSupported('video/mp4');
+  } catch {
+    // Nothing to prime.
+  }
+}
+
 /** True when this browser can encode video with WebCodecs. */
 export function webCodecsAvailable(): boolean {
   return typeof VideoEncoder !== 'undefined' && typeof VideoFrame !== 'undefined' && typeof EncodedVideoChunk !== 'undefined';
@@ -60,6 +86,8 @@ function h264Codec(width: number, height: number): string {
 
 /** The encoder setup for this browser, or null when it can encode none of the codecs asked for. */
 export async function chooseVideoConfig(choice: CodecChoice, width: number, height: number, fps: number, bitrate: number): Promise<VideoEncoderConfig | null> {
+  // The camera page's first WebCodecs call.
+  primeMediaStack();
   const base = { width, height, bitrate, framerate: fps, latencyMode: 'realtime', hardwareAcceleration: 'no-preference' } as const;
   const candidates: VideoEncoderConfig[] = [];
   // Annex B keeps SPS/PPS in every keyframe, so any keyframe can start a decoder (no `description`).
@@ -132,6 +160,8 @@ export class WebCodecsStream {
   private videoReader: FrameReader | null = null;
   private audioReader: FrameReader | null = null;
   private seq = 0;
+  /** Outputs of the current video encoder (before the page has a setup to announce too). */
+  private videoOutputs = 0;
   private stopped = false;
   private paused = false;
   /** Nobody watches: frames are not encoded at all (a stream nobody needs costs nothing). */
@@ -182,13 +212,8 @@ export class WebCodecsStream {
   async start(): Promise<void> {
     const { width, height } = this.videoConfig;
     this.socket.sendJson({ type: 'stream', format: 'chunks', width, height, fps: this.settings.fps, audio: this.audioConfig !== null });
-    this.video = new VideoEncoder({
-      output: (chunk, meta) => this.onVideo(chunk, meta),
-      error: (e) => this.fail(`video encoder: ${e.message}`),
-    });
-    this.video.configure(this.videoConfig);
-    const videoTrack = this.media.getVideoTracks()[0]!;
-    this.videoReader = readVideoFrames(videoTrack, (frame) => this.onFrame(frame), this.settings.readMethod);
+    this.openVideoEncoder();
+    this.readVideo(this.settings.readMethod ?? (videoElementFramesRefused ? 'canvas' : undefined));
     const audioTrack = this.media.getAudioTracks()[0];
     if (this.audioConfig && audioTrack) {
       this.audio = new AudioEncoder({
@@ -203,6 +228,47 @@ export class WebCodecsStream {
         this.events.note?.(`Sound could not be captured: ${(err as Error).message}`);
       }
     }
+  }
+
+  private openVideoEncoder(): void {
+    this.videoOutputs = 0;
+    const encoder: VideoEncoder = new VideoEncoder({
+      output: (chunk, meta) => this.onVideo(chunk, meta),
+      // (Not one replaced meanwhile.)
+      error: (e) => {
+        if (encoder === this.video) this.onVideoError(e);
+      },
+    });
+    encoder.configure(this.videoConfig);
+    this.video = encoder;
+  }
+
+  private readVideo(method: VideoReadMethod | undefined): void {
+    this.videoReader?.stop();
+    this.videoReader = readVideoFrames(this.media.getVideoTracks()[0]!, (frame) => this.onFrame(frame), method);
+  }
+
+  /**
+   * An encoder that fails before its first output on frames made from a <video> (WebKit) gets a new
+   * encoder and frames through a canvas (see videoElementFramesRefused); any other failure ends the stream.
+   */
+  private onVideoError(e: DOMException): void {
+    if (this.stopped) return;
+    let message = e.message;
+    if (this.videoOutputs === 0 && this.videoReader?.method === 'video-element' && this.settings.readMethod === undefined) {
+      videoElementFramesRefused = true;
+      if (this.video && this.video.state !== 'closed') this.video.close();
+      this.captured.clear();
+      this.wantKey = true;
+      try {
+        this.openVideoEncoder();
+        this.readVideo('canvas');
+        return;
+      } catch (err) {
+        message += `; through a canvas: ${(err as Error).message}`;
+      }
+    }
+    this.fail(`video encoder: ${message}`);
   }
 
   /** Makes the next frame a keyframe (a viewer joins or lost one). */
@@ -276,6 +342,7 @@ export class WebCodecsStream {
 
   private onVideo(chunk: EncodedVideoChunk, meta: EncodedVideoChunkMetadata | undefined): void {
     if (this.stopped) return;
+    this.videoOutputs++;
     const config = meta?.decoderConfig;
     if (config) this.announce('video', { codec: config.codec, width: config.codedWidth ?? this.videoConfig.width, height: config.codedHeight ?? this.videoConfig.height, description: base64(config.description) });
     const now = localNow();

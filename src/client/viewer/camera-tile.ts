@@ -1,5 +1,5 @@
 // One camera in the viewer grid: its video, name, state badge and pause/resume control.
-import type { AudioCodecConfig, CameraInfo, Command, ServerMessage, VideoCodecConfig } from '../../shared/protocol.ts';
+import type { AudioCodecConfig, CameraInfo, Command, ServerMessage, StreamFormat, VideoCodecConfig } from '../../shared/protocol.ts';
 import { MsePlayer, type PlayerOptions } from './mse-player.ts';
 import { ChunkPlayer } from './chunk-player.ts';
 import { LatencyMeter } from './latency-meter.ts';
@@ -48,7 +48,7 @@ export class CameraTile {
   private readonly player: MsePlayer;
   private readonly chunkPlayer: ChunkPlayer;
   /** Which player the current stream uses (null: no stream yet). */
-  private mode: 'webm' | 'chunks' | null = null;
+  private mode: StreamFormat | null = null;
   /** This camera's chunks could not be decoded here: ask for WebM. */
   private chunksRefused = false;
   private soundOn = false;
@@ -124,7 +124,7 @@ export class CameraTile {
           };
         },
         get lead() {
-          return tile.mode === 'webm' ? players.mse.lead : null;
+          return tile.mode !== null && tile.mode !== 'chunks' ? players.mse.lead : null;
         },
         get audioBufferMs() {
           return tile.mode === 'chunks' && tile.info.audioCodec ? players.chunks.audioStats.bufferedMs : null;
@@ -184,11 +184,13 @@ export class CameraTile {
     this.mode = m.format;
     this.el.dataset.format = m.format;
     this.render();
-    this.video.hidden = m.format !== 'webm';
+    this.video.hidden = m.format === 'chunks';
     this.chunkPlayer.canvas.hidden = m.format !== 'chunks';
     if (m.format === 'chunks') {
       this.player.teardown();
-      this.chunkPlayer.start(m.video ?? null, m.audio ?? null);
+      // (How many frames of the camera's kept group came with the join: for tests and people debugging.)
+      this.el.dataset.kept = String(m.kept ?? 0);
+      this.chunkPlayer.start(m.video ?? null, m.audio ?? null, m.kept ?? 0, m.keyframesOnRequest ?? true);
       this.statsTimer ??= setInterval(() => this.showAudioStats(), 1000);
     } else {
       this.chunkPlayer.teardown();
@@ -219,7 +221,7 @@ export class CameraTile {
 
   /** Stream bytes; `init` when they start with the init segment; `epoch`: capture time of media time 0 on this page's clock (0 = unknown). */
   append(bytes: Uint8Array, init: boolean, epoch: number): void {
-    if (this.mode === 'webm') this.player.append(bytes, init, epoch);
+    if (this.mode === 'webm' || this.mode === 'mp4') this.player.append(bytes, init, epoch);
   }
 
   /** One encoded chunk; `captured`: its capture time on this page's clock (0 = unknown). */
@@ -303,7 +305,7 @@ export class CameraTile {
     const watchers = `${this.info.viewers} watching`;
     // How this tile gets the camera: its WebCodecs chunks, or WebM (the camera's own, or its fallback).
     const video = this.info.videoCodec?.startsWith('avc1') ? 'H.264' : (this.info.videoCodec?.toUpperCase() ?? '');
-    const how = this.info.state !== 'live' || this.mode === null ? '' : this.mode === 'chunks' ? `WebCodecs ${video}`.trim() : 'WebM';
+    const how = this.info.state !== 'live' || this.mode === null ? '' : this.mode === 'chunks' ? `WebCodecs ${video}`.trim() : this.mode === 'mp4' ? 'MP4' : 'WebM';
     const skipped = this.skippedFrames > 0 ? `${this.skippedFrames} frames skipped (slow network)` : '';
     this.details.textContent = [size, how, watchers, skipped].filter(Boolean).join(' · ');
     this.toggle.textContent = this.info.state === 'paused' ? 'Resume' : 'Pause';

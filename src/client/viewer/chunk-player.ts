@@ -41,6 +41,8 @@ export interface ShownFrame {
 const MAX_DROP_MS = 1500;
 /** Chunks waiting in the decoder beyond which it is behind: drop to the next keyframe. */
 const MAX_DECODE_QUEUE = 10;
+/** The same for a camera that makes no keyframe when asked: a whole burst may wait (only a decoder that cannot keep up at all is that far behind). */
+const MAX_DECODE_QUEUE_BURSTS = 120;
 /** Keyframe requests at most this often (the server heeds one a second from a viewer). */
 const KEYFRAME_ASK_SPACING_MS = 1000;
 /** Slack for the clocks when telling whether a keyframe was captured after the page began dropping, ms. */
@@ -76,6 +78,18 @@ export class ChunkPlayer {
   readonly counts = { decoded: 0, replaced: 0, dropped: 0 };
   /** Frames decoded in the current stream. */
   private decodedInStream = 0;
+  /**
+   * Video chunks of the join still to come: the camera's kept group of pictures, from its latest
+   * keyframe (a MediaRecorder camera's can be seconds long). They arrive at once and with old
+   * capture times by design: decoded, never dropped as late or for a full decoder.
+   */
+  private catchUp = 0;
+  /**
+   * The camera makes a keyframe when asked (WebCodecs). A MediaRecorder camera cannot (Firefox makes
+   * one every 7.5–10 s) and its frames may come in bursts: dropping to the next keyframe would leave
+   * the picture frozen for seconds, so its late frames are decoded and shown instead.
+   */
+  private keyframesOnRequest = true;
 
   constructor(private readonly events: Partial<ChunkPlayerEvents>) {
     this.canvas = Object.assign(document.createElement('canvas'), { framesDrawn: 0, drawnAt: 0 });
@@ -84,10 +98,12 @@ export class ChunkPlayer {
     this.audio = new AudioOutput((m) => console.warn(`audio: ${m}`));
   }
 
-  /** Starts a new stream with its decoders' setup (the previous one is torn down). */
-  start(video: VideoCodecConfig | null, audio: AudioCodecConfig | null): void {
+  /** Starts a new stream with its decoders' setup (the previous one is torn down); `kept`: video chunks of the join that follow at once. */
+  start(video: VideoCodecConfig | null, audio: AudioCodecConfig | null, kept = 0, keyframesOnRequest = true): void {
     this.teardown();
     this.decodedInStream = 0;
+    this.catchUp = kept;
+    this.keyframesOnRequest = keyframesOnRequest;
     this.lastChunkAt = performance.now();
     this.lastOutputAt = this.lastChunkAt;
     if (audio) this.codec(undefined, audio);
@@ -126,8 +142,11 @@ export class ChunkPlayer {
       this.nextConfig = null;
       decoder.configure(decoderConfig(this.config));
     }
-    const stale = captured > 0 && this.arrivals.late(now, now - captured);
-    if (!key && (this.needKey || stale || decoder.decodeQueueSize > MAX_DECODE_QUEUE)) {
+    const joining = this.catchUp > 0;
+    if (joining) this.catchUp--;
+    const stale = !joining && this.keyframesOnRequest && captured > 0 && this.arrivals.late(now, now - captured);
+    const full = decoder.decodeQueueSize > (this.keyframesOnRequest ? MAX_DECODE_QUEUE : MAX_DECODE_QUEUE_BURSTS);
+    if (!key && (this.needKey || stale || (!joining && full))) {
       // Decoding from here would show the past, or cannot work without the frames dropped: wait for a keyframe.
       this.counts.dropped++;
       this.dropUntilKey();

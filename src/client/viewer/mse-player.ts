@@ -66,6 +66,8 @@ export class MsePlayer {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private regrouper: ClusterRegrouper | null = null;
+  /** The stream is WebM (else fragmented MP4). */
+  private webm = true;
   private objectUrl: string | null = null;
   private tickTimer: ReturnType<typeof setInterval> | null = null;
   private lastTick = 0;
@@ -123,6 +125,7 @@ export class MsePlayer {
       return;
     }
     const generation = ++this.generation;
+    this.webm = mime.startsWith('video/webm') || mime.startsWith('audio/webm');
     this.regrouper = needsClusterRegrouping(mime) ? new ClusterRegrouper() : null;
     const ms = new Ctor();
     this.ms = ms;
@@ -179,7 +182,7 @@ export class MsePlayer {
   append(bytes: Uint8Array, init = false, epoch = 0): void {
     if (!this.ms) return;
     if (epoch > 0) this.epoch = epoch;
-    if (init && this.options.lowDelay) bytes = withDateUtc(bytes);
+    if (init && this.options.lowDelay && this.webm) bytes = withDateUtc(bytes); // (MP4 has no such thing)
     if (this.regrouper) {
       try {
         bytes = this.regrouper.push(bytes);

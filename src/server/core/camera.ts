@@ -1,0 +1,218 @@
+// One camera in the core: its state, its tracks (the current period), the latest group of pictures
+// for late joiners, and its consumers. Ingest (whatever the camera's transport) calls the writing
+// side; consumers (viewers' outputs, later the recorder and integrations) attach to the reading side
+// and listen to its typed events. Nothing outside the core writes its fields.
+import { EventEmitter } from 'node:events';
+import { sameTrack, type MediaFrame, type Tracks } from '../../media/frames.ts';
+import type { CameraState } from '../../shared/protocol.ts';
+import { Feed, type FeedSink } from './feed.ts';
+
+/** A frame in the core: its timestamp is on the period's media timeline (µs), `time` its capture time. */
+export interface CoreFrame extends MediaFrame {
+  /** Capture time on the server's clock, ms since the epoch; 0 = unknown (the camera has not told its clock yet). */
+  time: number;
+}
+
+/** What the camera's own page announced about its picture (null: it did not say). */
+export interface Announced {
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  /** How the camera sends its media: WebCodecs chunks, or a MediaRecorder container. */
+  transport: 'chunks' | 'webm' | 'mp4';
+  /** A MediaRecorder camera's own type, e.g. `video/webm;codecs=vp8,opus`. */
+  mime?: string | undefined;
+}
+
+/** The camera's typed events. */
+export interface CameraEvents {
+  /** The camera connected (`online`), or its connection ended. */
+  online: [];
+  offline: [];
+  /** People-visible state changed (connecting, live, paused, offline). */
+  state: [CameraState];
+  /** A new period began with these tracks (first media, or a change of codec, size or sample rate); null: the stream ended. */
+  tracks: [Tracks | null];
+  /** Whether anyone (a viewer, the recorder, an integration) wants its media changed. */
+  wanted: [boolean];
+  /** A consumer needs a keyframe: the camera's transport asks the camera for one. */
+  keyframe: [];
+  /** Anything shown in the camera list changed (name, state, size...). */
+  changed: [];
+  /** One frame (consumers that need every frame in order attach instead; this is for observers). */
+  frame: [CoreFrame];
+}
+
+/** Bytes kept for late joiners before giving up on the current group of pictures. */
+export const DEFAULT_MAX_RETAINED_BYTES = 32 * 1024 * 1024;
+
+/** One camera; see the module comment. */
+export class Camera extends EventEmitter<CameraEvents> {
+  private _name: string;
+  private _state: CameraState = 'offline';
+  private _tracks: Tracks | null = null;
+  private _announced: Announced | null = null;
+  private _offlineSince: number | null = Date.now();
+  private _hasStreamed = false;
+  private readonly feed: Feed<CoreFrame>;
+
+  constructor(
+    readonly id: string,
+    /** Its channel number on the wire (binary frames to viewers carry it). */
+    readonly number: number,
+    name: string,
+    maxRetainedBytes = DEFAULT_MAX_RETAINED_BYTES,
+    now?: () => number,
+  ) {
+    super();
+    this._name = name;
+    this.feed = new Feed<CoreFrame>({
+      separateAudio: true,
+      maxRetainedBytes,
+      size: (f) => f.data.byteLength,
+      requestKeyframe: () => this.emit('keyframe'),
+      keyframesOnRequest: () => this.keyframesOnRequest,
+      ...(now ? { now } : {}),
+    });
+  }
+
+  get name(): string {
+    return this._name;
+  }
+  get state(): CameraState {
+    return this._state;
+  }
+  /** The current period's tracks; null while nothing streams. */
+  get tracks(): Tracks | null {
+    return this._tracks;
+  }
+  /** What the camera announced of its stream; null while it streams nothing. */
+  get announced(): Announced | null {
+    return this._announced;
+  }
+  get online(): boolean {
+    return this._state !== 'offline';
+  }
+  /** When it went offline (ms since the epoch), null while online. */
+  get offlineSince(): number | null {
+    return this._offlineSince;
+  }
+  /** It has streamed since it was created (one that never did is forgotten when it leaves). */
+  get hasStreamed(): boolean {
+    return this._hasStreamed;
+  }
+  /** Whether the camera makes a keyframe when asked (WebCodecs does; MediaRecorder cannot). */
+  get keyframesOnRequest(): boolean {
+    return this._announced?.transport === 'chunks';
+  }
+  /** Someone wants its media: a consumer is attached. */
+  get wanted(): boolean {
+    return this.feed.size > 0;
+  }
+
+  // ---- the writing side: the camera's transport and ingest ----
+
+  /** Its connection said hello. */
+  connect(name: string): void {
+    this._name = name;
+    this._offlineSince = null;
+    this.endStream();
+    this.setState('connecting');
+    this.emit('online');
+  }
+
+  /** Its connection ended. */
+  disconnect(): void {
+    this.endStream();
+    this._offlineSince = Date.now();
+    this.setState('offline');
+    this.emit('offline');
+  }
+
+  setState(state: CameraState): void {
+    if (state === this._state) return;
+    this._state = state;
+    this.emit('state', state);
+    this.emit('changed');
+  }
+
+  rename(name: string): void {
+    if (name === this._name) return;
+    this._name = name;
+    this.emit('changed');
+  }
+
+  /** The camera announced a stream (its media and tracks follow). */
+  announce(announced: Announced): void {
+    this._announced = announced;
+    this._hasStreamed = true;
+    this.emit('changed');
+  }
+
+  /** A new period: these tracks from now on (a change of codec or size, or the first media). */
+  startPeriod(tracks: Tracks): void {
+    this._tracks = tracks;
+    this.feed.start();
+    this.emit('tracks', tracks);
+    this.emit('changed');
+  }
+
+  /** True when `tracks` differ from the current period's (a new period is due). */
+  differs(tracks: Tracks): boolean {
+    const now = this._tracks;
+    return now === null || !sameTrack(now.video, tracks.video) || !sameTrack(now.audio, tracks.audio);
+  }
+
+  /** One frame of the current period, in order. */
+  push(frame: CoreFrame): void {
+    this.feed.push(frame);
+    if (this.listenerCount('frame') > 0) this.emit('frame', frame);
+  }
+
+  /** The stream ended (the camera stopped it or left); consumers stay attached for the next. */
+  endStream(): void {
+    const had = this._tracks !== null || this._announced !== null;
+    this._tracks = null;
+    this._announced = null;
+    this.feed.end();
+    if (had) {
+      this.emit('tracks', null);
+      this.emit('changed');
+    }
+  }
+
+  // ---- the reading side: consumers ----
+
+  /** Attaches a consumer (or starts it over): it joins at a keyframe with its own queue. */
+  attach(sink: FeedSink<CoreFrame>): void {
+    const was = this.wanted;
+    this.feed.add(sink);
+    if (!was) this.emit('wanted', true);
+  }
+
+  /** Detaches a consumer; returns whether it was attached. */
+  detach(sink: FeedSink<CoreFrame>): boolean {
+    const had = this.feed.remove(sink);
+    if (had && !this.wanted) this.emit('wanted', false);
+    return had;
+  }
+
+  isAttached(sink: FeedSink<CoreFrame>): boolean {
+    return this.feed.has(sink);
+  }
+
+  /** A consumer's decoder needs a keyframe (heeded at most once a second per consumer). */
+  keyframeWanted(sink: FeedSink<CoreFrame>): void {
+    this.feed.keyframeWanted(sink);
+  }
+
+  /** Asks the camera for a keyframe (muxed outputs, whose own joiners wait). */
+  requestKeyframe(): void {
+    this.emit('keyframe');
+  }
+
+  /** The frames kept for joiners (from the latest video keyframe). */
+  kept(): readonly CoreFrame[] {
+    return this.feed.kept();
+  }
+}
