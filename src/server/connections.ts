@@ -477,7 +477,7 @@ class Connection implements ViewerSink, CameraLink {
     }
     switch (msg.type) {
       case 'subscribe':
-        if (!this.hub.subscribe(channel, this, msg.chunks ?? false)) {
+        if (!this.hub.subscribe(channel, this, msg.chunks ?? false, msg.audio ?? true)) {
           // Not fatal: this viewer may watch the other cameras.
           const max = channel.viewers.maxViewers;
           this.sendJson({ type: 'error', code: 'LIMIT', cameraId: channel.camera.id, message: `${channel.camera.name} already has ${max} viewer${max === 1 ? '' : 's'}, the most this server allows (--max-viewers)` });

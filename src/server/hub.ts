@@ -101,8 +101,8 @@ export class Hub {
   }
 
   /** A viewer watches a camera (or starts it over); false when the camera has as many viewers as allowed. */
-  subscribe(channel: Channel, sink: ViewerSink, chunks: boolean): boolean {
-    if (!channel.viewers.subscribe(sink, chunks)) return false;
+  subscribe(channel: Channel, sink: ViewerSink, chunks: boolean, audio = true): boolean {
+    if (!channel.viewers.subscribe(sink, chunks, audio)) return false;
     this.viewersChanged(channel);
     return true;
   }

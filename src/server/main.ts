@@ -2,6 +2,7 @@
 import { configOrExit, usage } from './config.ts';
 import { consoleLogger } from './log.ts';
 import { announce } from './announce.ts';
+import { releaseBundler } from './bundler.ts';
 import { startServer, type RunningServer } from './server.ts';
 
 async function main(): Promise<void> {
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     else console.error(`error: ${e.message}`);
     process.exit(1);
   }
+  await releaseBundler();
   console.log(await announce(running));
 
   let stopping = false;

@@ -92,8 +92,12 @@ export const cameraMessageSchema = z.discriminatedUnion('type', [
 ]);
 
 export const viewerMessageSchema = z.discriminatedUnion('type', [
-  /** `chunks`: this viewer can decode the camera's encoded chunks (its `videoCodec`/`audioCodec`); else it gets WebM. */
-  z.object({ type: z.literal('subscribe'), cameraId, chunks: z.boolean().optional() }),
+  /**
+   * `chunks`: this viewer can decode the camera's encoded chunks (its `videoCodec`/`audioCodec`);
+   * else it gets a stream the server muxes. `audio: false`: it is not listening, so a muxed stream
+   * leaves the sound out (MSE holds a stream with sound far behind live; default true).
+   */
+  z.object({ type: z.literal('subscribe'), cameraId, chunks: z.boolean().optional(), audio: z.boolean().optional() }),
   /** This viewer's decoder needs a keyframe (it lost one, or fell behind). */
   z.object({ type: z.literal('keyframe'), cameraId }),
   z.object({ type: z.literal('unsubscribe'), cameraId }),
@@ -127,8 +131,6 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('skipped'), cameraId, channel: z.number(), frames: z.number() }),
   /** Camera: make the next video frame a keyframe (a viewer joins, or lost one). */
   z.object({ type: z.literal('keyframe') }),
-  /** Camera: also run (or stop) a MediaRecorder WebM stream, for viewers that cannot decode the chunks. */
-  z.object({ type: z.literal('recorder'), on: z.boolean() }),
   z.object({ type: z.literal('viewers'), count: z.number() }),
   z.object({ type: z.literal('clock'), sent: z.number(), server: z.number() }),
   z.object({ type: z.literal('command'), requestId, command }),

@@ -178,7 +178,7 @@ describe('WebKit: the camera page over WebCodecs, and the viewer page', { timeou
       throw await explain('the WebKit viewer showed no picture', err);
     }
     const format = String(await wk.evaluate(`document.querySelector('.tile').dataset.format`));
-    assert.equal(format, 'chunks', 'WebKit has VideoDecoder and AudioDecoder: it takes the chunks, not the WebM fallback');
+    assert.equal(format, 'chunks', 'WebKit has VideoDecoder and AudioDecoder: it takes the chunks, not a muxed stream');
     await countFrames(wk);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const fps = await measureFps((ms) => framesDuring(wk, ms), MIN_FPS_IN_WEBKIT);

@@ -1,5 +1,5 @@
 // Real Chromium (Debian's, with a fake camera and microphone) driven by playwright-core.
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 

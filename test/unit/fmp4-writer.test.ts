@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { loadFrames } from '../helpers/media.ts';
 import { concatBytes } from '../../src/media/bytes.ts';
 import type { AudioTrack, MediaFrame, Tracks, VideoTrack } from '../../src/media/frames.ts';
 import { Fmp4Writer, type Fmp4Unit } from '../../src/media/mp4/fmp4-writer.ts';
@@ -17,40 +18,6 @@ import { buildAvcC, findParameterSets, joinAvc, nalType, splitAnnexB } from '../
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'fmp4-writer-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/**
- * A `.frames` fixture as the media form: its tracks (from `.stream.json`) and its frames in
- * timestamp order. The recorded times are capture times (the first video one is 0 = unknown, and
- * audio ones jitter), so timestamps are made as a media core would: video from capture times,
- * audio 20 ms packets back to back from the first one. (The same reader as webm-writer.test.ts.)
- */
-function loadFrames(name: string): { tracks: Tracks; frames: MediaFrame[] } {
-  const stream = JSON.parse(readFileSync(new URL(`${name}.stream.json`, FIXTURES), 'utf8'));
-  const buf = new Uint8Array(readFileSync(new URL(`${name}.frames`, FIXTURES)));
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const video: { time: number; key: boolean; data: Uint8Array }[] = [];
-  const audio: { time: number; key: boolean; data: Uint8Array }[] = [];
-  for (let at = 0; at < buf.length; ) {
-    const length = view.getUint32(at);
-    const flags = buf[at + 5]!;
-    const record = { time: view.getFloat64(at + 12), key: (flags & 2) !== 0, data: buf.subarray(at + 20, at + 4 + length) };
-    ((flags & 4) !== 0 ? audio : video).push(record);
-    at += 4 + length;
-  }
-  if (video[0]!.time === 0) video[0]!.time = video[1]!.time - 1000 / 30;
-  for (let k = 1; k < audio.length; k++) audio[k]!.time = audio[0]!.time + 20 * k;
-  const t0 = Math.min(video[0]!.time, audio[0]!.time);
-  const frames: MediaFrame[] = [
-    ...video.map((f) => ({ track: 'video' as const, key: f.key, timestamp: Math.round((f.time - t0) * 1000), duration: 0, data: f.data })),
-    ...audio.map((f) => ({ track: 'audio' as const, key: true, timestamp: Math.round((f.time - t0) * 1000), duration: 0, data: f.data })),
-  ].sort((a, b) => a.timestamp - b.timestamp);
-  const a = stream.audio;
-  const tracks: Tracks = {
-    video: { kind: 'video', codec: stream.video.codec, width: stream.video.width, height: stream.video.height },
-    audio: { kind: 'audio', codec: a.codec, sampleRate: a.sampleRate, channels: a.channels, description: Buffer.from(a.description, 'base64') },
-  };
-  return { tracks, frames };
-}
 
 interface ProbeStream {
   index: number;
@@ -210,7 +177,7 @@ function readFragment(bytes: Uint8Array): { sequence: number; trackId: number; d
 }
 
 describe('Fmp4Writer: real H.264 (Annex B) + Opus frames', () => {
-  const { tracks, frames } = loadFrames('chromium-webcodecs-h264-opus');
+  const { tracks, frames } = loadFrames('chromium-webcodecs-h264-opus', 0);
   const { writer, init, units, kept } = mux(tracks, frames);
   const file = whole(init, units);
 
@@ -298,7 +265,6 @@ describe('Fmp4Writer: real H.264 (Annex B) + Opus frames', () => {
   });
 });
 
-const WEBKIT = fileURLToPath(new URL('webkit-h264-aac.mp4', FIXTURES));
 describe('Fmp4Writer: real H.264 (avcC, Main) + AAC samples from WebKit', () => {
   it('round-trips through ffprobe and ffmpeg, from the start and from every key unit', () => {
     const { tracks, frames } = loadMp4('webkit-h264-aac');
@@ -333,7 +299,6 @@ describe('Fmp4Writer: real H.264 (avcC, Main) + AAC samples from WebKit', () => 
   });
 });
 
-const VP9 = fileURLToPath(new URL('chromium-vp9-opus.mp4', FIXTURES));
 describe('Fmp4Writer: real VP9 + Opus samples from Chromium', () => {
   it('round-trips through ffprobe and ffmpeg as vp09 + vpcC', () => {
     const { tracks, frames } = loadMp4('chromium-vp9-opus');
@@ -353,7 +318,7 @@ describe('Fmp4Writer: real VP9 + Opus samples from Chromium', () => {
 });
 
 describe('Fmp4Writer: edge cases', () => {
-  const { tracks, frames } = loadFrames('chromium-webcodecs-h264-opus');
+  const { tracks, frames } = loadFrames('chromium-webcodecs-h264-opus', 0);
   const videoFrames = frames.filter((f) => f.track === 'video');
   const audioFrames = frames.filter((f) => f.track === 'audio');
 
@@ -468,7 +433,7 @@ describe('Fmp4Writer: bad input', () => {
 
 describe('Fmp4Writer: codec strings', () => {
   it('says the avcC\'s codec string when the track has no full one (Annex B: once the first keyframe came)', () => {
-    const { frames } = loadFrames('chromium-webcodecs-h264-opus');
+    const { frames } = loadFrames('chromium-webcodecs-h264-opus', 0);
     const w = new Fmp4Writer({ video: { kind: 'video', codec: 'avc1', width: 640, height: 480 }, audio: null });
     w.push(frames.find((f) => f.track === 'video' && f.key)!);
     assert.equal(w.mimeType, 'video/mp4; codecs="avc1.42c01e"');
@@ -482,7 +447,7 @@ describe('Fmp4Writer: codec strings', () => {
 describe('Fmp4Writer: read back by the project\'s fMP4 demuxer', () => {
   it('gives back the tracks and every frame (time, key, AVC data) of the real H.264 + Opus stream', async () => {
     const { Fmp4Demuxer } = await import('../../src/media/mp4/fmp4-demuxer.ts');
-    const { tracks, frames } = loadFrames('chromium-webcodecs-h264-opus');
+    const { tracks, frames } = loadFrames('chromium-webcodecs-h264-opus', 0);
     const { init, units, kept } = mux(tracks, frames);
     const demuxer = new Fmp4Demuxer();
     const events = [init, ...units.map((u) => u.bytes)].flatMap((b) => demuxer.push(b));

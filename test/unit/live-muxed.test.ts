@@ -87,6 +87,19 @@ describe('muxed viewers and MediaRecorder cameras', async () => {
     assert.equal(decoder.frames.length, h264.frames.length);
   });
 
+  it('leaves the sound out of the muxed stream of a viewer that is not listening, and puts it back when it listens', () => {
+    const { viewers, push } = chunkCamera(h264);
+    const s = new Sink();
+    viewers.subscribe(s, false, false);
+    push(h264.frames.slice(0, 40));
+    assert.equal(s.json.find((m) => m.type === 'stream')?.mime, 'video/mp4; codecs="avc1.42e01f"', 'picture only');
+    const videoFrames = h264.frames.slice(0, 40).filter((f) => (f.header.flags & FLAG_AUDIO) === 0).length;
+    assert.equal(s.frames.length - 1, videoFrames, 'one fragment per video frame, none for the sound');
+    viewers.subscribe(s, false, true);
+    push(h264.frames.slice(40));
+    assert.equal(s.json.filter((m) => m.type === 'stream').at(-1)?.mime, 'video/mp4; codecs="avc1.42e01f,opus"', 'with sound once it listens');
+  });
+
   it('sends a VP8 chunk camera to a viewer without WebCodecs as WebM that the parser reads whole', () => {
     const { viewers, push } = chunkCamera(vp8);
     const s = new Sink();

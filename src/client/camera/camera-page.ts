@@ -64,7 +64,7 @@ class CameraSession {
   private media: MediaStream | null = null;
   private pattern: TestPattern | null = null;
   private socket: ServerSocket | null = null;
-  /** The WebM stream: the main one, or (with `chunks`) the fallback for viewers that cannot decode chunks. */
+  /** The MediaRecorder stream, when the camera streams with MediaRecorder (never beside `chunks`). */
   private recorder: RecorderStream | null = null;
   private chunks: WebCodecsStream | null = null;
   /** WebCodecs failed in this session: MediaRecorder from now on. */
@@ -188,7 +188,7 @@ class CameraSession {
       }
       if (this.options.transport === 'webcodecs') showMessage('This browser cannot encode video with WebCodecs: streaming with MediaRecorder.');
     }
-    this.startRecorder(false);
+    this.startRecorder();
   }
 
   private stopStreams(): void {
@@ -199,8 +199,8 @@ class CameraSession {
     this.recorder = null;
   }
 
-  /** Starts a MediaRecorder WebM stream: the main one, or the `fallback` a WebCodecs camera runs when asked. */
-  private startRecorder(fallback: boolean): void {
+  /** Starts a MediaRecorder stream (WebM, or fragmented MP4 where the browser records only that). */
+  private startRecorder(): void {
     this.recorder?.stop();
     const media = this.media;
     const socket = this.socket;
@@ -223,9 +223,7 @@ class CameraSession {
         },
       );
     } catch (err) {
-      showMessage(fallback ? `Viewers without this codec cannot watch: ${(err as Error).message}` : (err as Error).message, 'error');
-      // Those viewers are told why, rather than wait.
-      if (fallback) socket.sendJson({ type: 'fallback-failed', reason: (err as Error).message.slice(0, 300) });
+      showMessage((err as Error).message, 'error');
       return;
     }
     socket.sendJson({
@@ -236,15 +234,14 @@ class CameraSession {
       height: settings?.height ?? null,
       fps: settings?.frameRate ? Math.round(settings.frameRate) : null,
       audio: media.getAudioTracks().length > 0,
-      ...(fallback ? { fallback: true } : {}),
     });
     recorder.start();
     this.recorder = recorder;
     if (this.paused) {
       recorder.pause();
-      if (!fallback) socket.sendJson({ type: 'state', state: 'paused' });
+      socket.sendJson({ type: 'state', state: 'paused' });
     }
-    if (!fallback) this.showLive();
+    this.showLive();
   }
 
   private showLive(): void {
@@ -269,14 +266,6 @@ class CameraSession {
       this.showState();
     } else if (m.type === 'keyframe') {
       this.chunks?.requestKeyframe();
-    } else if (m.type === 'recorder') {
-      // Only a WebCodecs stream has a fallback; it runs exactly while the server asks.
-      if (!this.chunks) return;
-      if (m.on && !this.recorder) this.startRecorder(true);
-      else if (!m.on) {
-        this.recorder?.stop();
-        this.recorder = null;
-      }
     } else if (m.type === 'command') {
       this.paused = m.command === 'pause';
       if (this.paused) {
@@ -334,11 +323,11 @@ class CameraSession {
     this.bytesThisSecond = 0;
     const buffered = this.socket?.bufferedAmount ?? 0;
     const backlog = (this.chunks ?? this.recorder)?.backlog(buffered) ?? { bytes: 0, ms: 0 };
-    const transport = this.chunks ? `WebCodecs ${this.chunks.description}${this.recorder ? ' + WebM' : ''}` : this.recorder ? `MediaRecorder ${this.recorder.mimeType.replace(/^video\/webm;codecs=/, '').toUpperCase()}` : '';
+    const transport = this.chunks ? `WebCodecs ${this.chunks.description}` : this.recorder ? `MediaRecorder ${this.recorder.mimeType.replace(/^video\/(webm|mp4);codecs=/, '').toUpperCase()}` : '';
     ui.statTransport.textContent = transport;
-    ui.statTransport.title = this.recorder && this.chunks ? 'Also recording WebM for viewers that cannot decode WebCodecs' : '';
     ui.stats.dataset.transport = this.chunks ? 'webcodecs' : this.recorder ? 'mediarecorder' : '';
-    ui.stats.dataset.fallback = this.chunks && this.recorder ? '1' : '0';
+    // Encoding pipelines running: one at most, whatever the viewers (the server makes every form from it).
+    ui.stats.dataset.encoders = String((this.chunks ? 1 : 0) + (this.recorder ? 1 : 0));
     // Frames the network could not take, dropped rather than queued (the main stream's).
     const skipped = this.chunks ? this.chunks.stats.skipped : (this.recorder?.dropped.frames ?? 0);
     ui.stats.dataset.skipped = String(skipped);

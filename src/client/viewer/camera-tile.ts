@@ -90,6 +90,10 @@ export class CameraTile {
       this.soundOn = !this.soundOn;
       this.video.muted = !this.soundOn;
       void this.chunkPlayer.audio.setAudible(this.soundOn);
+      // A stream muxed for MSE carries sound only for a viewer that listens (MSE holds a stream
+      // with sound far behind live), and a page without an AudioDecoder hears sound only through
+      // one: ask for the stream that fits.
+      if (this.mode !== 'chunks' || typeof AudioDecoder === 'undefined') this.events.subscribe(this.info.id);
       this.render();
     });
     this.player = new MsePlayer(this.video, {
@@ -152,8 +156,9 @@ export class CameraTile {
 
   /** Whether to ask the server for this camera's WebCodecs chunks (else its WebM). */
   get acceptsChunks(): boolean {
-    // Without an AudioDecoder (Safari before 26) a camera with sound is better heard through WebM.
-    const sound = this.info.audioCodec === null || typeof AudioDecoder !== 'undefined';
+    // Without an AudioDecoder (Safari before 26) a camera's sound is heard through a stream the
+    // server muxes: chunks while nobody listens, that stream once people do.
+    const sound = this.info.audioCodec === null || !this.soundOn || typeof AudioDecoder !== 'undefined';
     return this.context.chunks && !this.chunksRefused && typeof VideoDecoder !== 'undefined' && sound;
   }
 
@@ -256,6 +261,16 @@ export class CameraTile {
     this.el.remove();
   }
 
+  /** Whether people listen to this camera (its Sound button is on). */
+  get listening(): boolean {
+    return this.soundOn;
+  }
+
+  /** The page asked the server for this camera's stream (the first time: what a first picture waited for). */
+  subscribed(): void {
+    this.el.dataset.subscribedMs ??= String(Math.round(performance.now()));
+  }
+
   private onFirstFrame(): void {
     this.el.dataset.playing = '1';
     // When the first picture appeared, ms after navigation: for people debugging and for tests.
@@ -310,7 +325,7 @@ export class CameraTile {
     this.details.textContent = [size, how, watchers, skipped].filter(Boolean).join(' · ');
     this.toggle.textContent = this.info.state === 'paused' ? 'Resume' : 'Pause';
     this.toggle.hidden = !(this.info.state === 'live' || this.info.state === 'paused') || !this.viewerOnline;
-    const hasAudio = this.info.format === 'chunks' ? this.info.audioCodec !== null : this.info.mime?.includes('opus') === true;
+    const hasAudio = this.info.audioCodec !== null;
     this.sound.hidden = !hasAudio || this.info.state !== 'live';
     this.sound.textContent = this.soundOn ? 'Sound on' : 'Sound off';
     this.sound.setAttribute('aria-pressed', String(this.soundOn));

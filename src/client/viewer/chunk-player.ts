@@ -7,6 +7,7 @@ import { FLAG_AUDIO, FLAG_KEY, type AudioCodecConfig, type VideoCodecConfig } fr
 import { localNow } from '../common/clock.ts';
 import { ArrivalDelay } from './arrival-delay.ts';
 import { AudioOutput, type AudioStats } from './audio-output.ts';
+import { FramePacer } from './frame-pacer.ts';
 
 export interface ChunkPlayerEvents {
   /** The first frame of a stream was drawn. */
@@ -43,6 +44,8 @@ const MAX_DROP_MS = 1500;
 const MAX_DECODE_QUEUE = 10;
 /** The same for a camera that makes no keyframe when asked: a whole burst may wait (only a decoder that cannot keep up at all is that far behind). */
 const MAX_DECODE_QUEUE_BURSTS = 120;
+/** Decoded frames of such a camera waiting for their moment at most (~4 s at 30 fps). */
+const MAX_PACED_FRAMES = 120;
 /** Keyframe requests at most this often (the server heeds one a second from a viewer). */
 const KEYFRAME_ASK_SPACING_MS = 1000;
 /** Slack for the clocks when telling whether a keyframe was captured after the page began dropping, ms. */
@@ -90,6 +93,9 @@ export class ChunkPlayer {
    * the picture frozen for seconds, so its late frames are decoded and shown instead.
    */
   private keyframesOnRequest = true;
+  /** Such a camera's decoded frames wait here to be shown at a steady delay (see frame-pacer.ts). */
+  private paced: VideoFrame[] = [];
+  private readonly pacer = new FramePacer();
 
   constructor(private readonly events: Partial<ChunkPlayerEvents>) {
     this.canvas = Object.assign(document.createElement('canvas'), { framesDrawn: 0, drawnAt: 0 });
@@ -213,6 +219,9 @@ export class ChunkPlayer {
     this.nextConfig = null;
     this.pending?.close();
     this.pending = null;
+    for (const f of this.paced) f.close();
+    this.paced = [];
+    this.pacer.reset();
     cancelAnimationFrame(this.raf);
     this.raf = 0;
     this.captured.clear();
@@ -275,6 +284,17 @@ export class ChunkPlayer {
     this.counts.decoded++;
     this.decodedInStream++;
     this.lastOutputAt = performance.now();
+    if (!this.keyframesOnRequest) {
+      this.pacer.decoded(this.capturedAt(frame), localNow());
+      this.paced.push(frame);
+      // Bounded: a decoder far ahead of the screen loses its oldest frames.
+      while (this.paced.length > MAX_PACED_FRAMES) {
+        this.paced.shift()!.close();
+        this.counts.replaced++;
+      }
+      this.raf ||= requestAnimationFrame(() => this.draw());
+      return;
+    }
     if (this.pending) {
       this.pending.close();
       this.counts.replaced++;
@@ -283,11 +303,29 @@ export class ChunkPlayer {
     this.raf ||= requestAnimationFrame(() => this.draw());
   }
 
+  /** A decoded frame's capture time on this page's clock (its timestamp, when the chunk had none). */
+  private capturedAt(frame: VideoFrame): number {
+    return this.captured.get(frame.timestamp) ?? frame.timestamp / 1000;
+  }
+
+  /** The paced frame due now (the ones before it are dropped), or null; asks for the next animation frame while some wait. */
+  private takePaced(): VideoFrame | null {
+    const n = this.pacer.due(this.paced.map((f) => this.capturedAt(f)), localNow());
+    const due = n > 0 ? this.paced.splice(0, n) : [];
+    for (const f of due.slice(0, -1)) {
+      this.captured.delete(f.timestamp);
+      f.close();
+      this.counts.replaced++;
+    }
+    if (this.paced.length > 0) this.raf ||= requestAnimationFrame(() => this.draw());
+    return due.at(-1) ?? null;
+  }
+
   private draw(): void {
     this.raf = 0;
-    const frame = this.pending;
+    const frame = this.keyframesOnRequest ? this.pending : this.takePaced();
     if (!frame) return;
-    this.pending = null;
+    if (frame === this.pending) this.pending = null;
     try {
       const width = frame.displayWidth;
       const height = frame.displayHeight;

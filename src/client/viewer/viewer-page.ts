@@ -167,8 +167,10 @@ function columnsFor(n: number): number {
 
 function subscribe(cameraId: string): void {
   if (suspended) return;
-  // A page that can decode WebCodecs gets a WebCodecs camera's chunks; otherwise its WebM.
-  socket.sendJson({ type: 'subscribe', cameraId, chunks: tiles.get(cameraId)?.acceptsChunks ?? false });
+  // A page that can decode WebCodecs gets every camera's chunks; otherwise a stream the server muxes.
+  const tile = tiles.get(cameraId);
+  tile?.subscribed();
+  socket.sendJson({ type: 'subscribe', cameraId, chunks: tile?.acceptsChunks ?? false, audio: tile?.listening ?? false });
 }
 
 function command(cameraId: string, cmd: Command): void {

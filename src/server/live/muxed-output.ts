@@ -29,6 +29,8 @@ export class MuxedOutput {
   constructor(
     private readonly camera: Camera,
     readonly form: MuxForm,
+    /** With the camera's sound (else a picture-only stream, for viewers that are not listening). */
+    readonly withAudio: boolean,
     private readonly nextSeq: () => number,
     private readonly makeMuxer: (form: MuxForm, tracks: Tracks) => LiveMuxer,
     /** Tells a viewer that this camera's stream cannot be muxed for it (why). */
@@ -95,7 +97,7 @@ export class MuxedOutput {
     this.feed.end();
     if (!tracks) return;
     try {
-      this.muxer = this.makeMuxer(this.form, tracks);
+      this.muxer = this.makeMuxer(this.form, this.withAudio || !tracks.video ? tracks : { video: tracks.video, audio: null });
     } catch (err) {
       // Not fatal: a later period may be muxable; until then its viewers are told why.
       for (const viewer of this.viewers.keys()) this.cannot(viewer, (err as Error).message);
@@ -107,7 +109,7 @@ export class MuxedOutput {
 
   private mux(f: CoreFrame): void {
     const muxer = this.muxer;
-    if (!muxer) return;
+    if (!muxer || (f.track === 'audio' && !this.withAudio && this.camera.tracks?.video)) return;
     let unit: ReturnType<LiveMuxer['push']>;
     try {
       unit = muxer.push(f);

@@ -11,12 +11,23 @@ import type { ViewerSink } from './viewer-sink.ts';
 /** Viewers of one camera at most (the server's --max-viewers). */
 export const DEFAULT_MAX_VIEWERS_PER_CAMERA = 1000;
 
+/** What a viewer can play and whether it listens. */
+interface Wants {
+  chunks: boolean;
+  audio: boolean;
+}
+
+function muxKey(form: MuxForm, audio: boolean): string {
+  return audio ? `${form}+audio` : form;
+}
+
 /** One camera's viewers and the outputs they are routed to. */
 export class LiveViewers {
-  /** Subscribed viewers, and whether each can decode chunks. */
-  private readonly viewers = new Map<ViewerSink, boolean>();
+  /** Subscribed viewers: whether each can decode chunks, and whether it listens. */
+  private readonly viewers = new Map<ViewerSink, Wants>();
   private readonly chunks: ChunkOutput;
-  private readonly muxed = new Map<MuxForm, MuxedOutput>();
+  /** Muxed outputs by form and whether they carry the sound: `webm`, `webm+audio`, `mp4`, `mp4+audio`. */
+  private readonly muxed = new Map<string, MuxedOutput>();
 
   constructor(
     private readonly camera: Camera,
@@ -28,10 +39,12 @@ export class LiveViewers {
     this.chunks = new ChunkOutput(camera, nextSeq);
     const cannot = (viewer: ViewerSink, why: string): void =>
       viewer.sendJson({ type: 'error', code: 'NO_FORMAT', cameraId: camera.id, message: `${camera.name} cannot be played in this browser: ${why}. Watch it in a browser with WebCodecs (a current Chrome, Firefox or Safari).` });
-    for (const form of ['webm', 'mp4'] as const) this.muxed.set(form, new MuxedOutput(camera, form, nextSeq, makeMuxer, cannot));
+    for (const form of ['webm', 'mp4'] as const) {
+      for (const audio of [false, true]) this.muxed.set(muxKey(form, audio), new MuxedOutput(camera, form, audio, nextSeq, makeMuxer, cannot));
+    }
     // A new period may need another muxed form (a camera that turned from VP8 to H.264).
     camera.on('tracks', (tracks) => {
-      if (tracks) for (const [viewer, chunks] of this.viewers) if (!chunks) this.route(viewer, false);
+      if (tracks) for (const [viewer, wants] of this.viewers) if (!wants.chunks) this.route(viewer, false);
     });
   }
 
@@ -42,11 +55,12 @@ export class LiveViewers {
 
   /**
    * Adds a viewer, or re-joins it from scratch (e.g. after a decode error). `chunks`: it can decode
-   * WebCodecs chunks for every track. False (and nothing changes) when the camera already has `maxViewers`.
+   * WebCodecs chunks for every track; `audio`: it listens (a muxed stream carries sound only then).
+   * False (and nothing changes) when the camera already has `maxViewers`.
    */
-  subscribe(viewer: ViewerSink, chunks: boolean): boolean {
+  subscribe(viewer: ViewerSink, chunks: boolean, audio = true): boolean {
     if (!this.viewers.has(viewer) && this.viewers.size >= this.maxViewers) return false;
-    this.viewers.set(viewer, chunks);
+    this.viewers.set(viewer, { chunks, audio });
     this.route(viewer, true);
     return true;
   }
@@ -65,10 +79,10 @@ export class LiveViewers {
 
   /** Sends a viewer to the output it can play; `restart`: it starts over even if it stays. */
   private route(viewer: ViewerSink, restart: boolean): void {
-    const chunks = this.viewers.get(viewer) ?? false;
+    const wants = this.viewers.get(viewer) ?? { chunks: false, audio: true };
     const tracks = this.camera.tracks;
     // Before the camera's tracks are known a muxed viewer waits (it is routed when they come).
-    const target = chunks ? this.chunks : tracks ? this.muxed.get(muxFormFor(tracks)) : undefined;
+    const target = wants.chunks ? this.chunks : tracks ? this.muxed.get(muxKey(muxFormFor(tracks), wants.audio)) : undefined;
     if (target && target.has(viewer) && !restart) return;
     this.detach(viewer, target);
     target?.add(viewer);
