@@ -36,16 +36,20 @@ describe('bad input', () => {
     // The healthy stream is intact: every frame sent arrived (in the WebM the server muxes for this
     // viewer), and both are still connected.
     const { camera, viewer } = healthy;
-    for (const c of fixture.chunks.slice(healthy.seq)) camera.sendBinary(media(healthy.seq++, c));
-    // (Sound before the first picture is not sent: the stream starts at a keyframe.)
-    const blocks = (bytes: Uint8Array): number => new WebmParser().push(bytes).filter((e) => e.kind === 'block').length;
-    const sent = blocks(fixture.bytes);
-    await viewer.until(() => blocks(concat(viewer.frames.map((f) => f.payload))) >= sent - 1, `the healthy stream's ${sent} frames`);
-    assert.equal(camera.closed, null);
-    assert.equal(viewer.closed, null);
-    camera.close();
-    viewer.close();
-    await server.stop();
+    try {
+      for (const c of fixture.chunks.slice(healthy.seq)) camera.sendBinary(media(healthy.seq++, c));
+      // (Sound before the first picture is not sent: the stream starts at a keyframe.)
+      const blocks = (bytes: Uint8Array): number => new WebmParser().push(bytes).filter((e) => e.kind === 'block').length;
+      const sent = blocks(fixture.bytes);
+      await viewer.until(() => blocks(concat(viewer.frames.map((f) => f.payload))) >= sent - 1, `the healthy stream's ${sent} frames`);
+      assert.equal(camera.closed, null);
+      assert.equal(viewer.closed, null);
+    } finally {
+      // Also when the check fails: a server left open would keep the test process alive for ever.
+      camera.close();
+      viewer.close();
+      await server.stop();
+    }
   });
 
   /** Streams one more healthy chunk between cases. */
