@@ -199,4 +199,47 @@ describe('a chunk camera and its chunk viewers', async () => {
     ingest.codec({ video });
     wrongOrder(() => ingest.push(new Uint8Array(10), FLAG_KEY | FLAG_AUDIO, 1, 1));
   });
+  it('lets viewers watch a camera that sends only sound (a MediaRecorder recording audio only)', () => {
+    const camera = new Camera('c', 1, 'C');
+    camera.announce({ transport: 'mp4', width: null, height: null, fps: null });
+    let seq = 0;
+    const viewers = new LiveViewers(camera, () => seq++, makeMuxer);
+    let asked = 0;
+    camera.on('keyframe', () => asked++);
+    const sink = new Sink();
+    viewers.subscribe(sink, true);
+    camera.startPeriod({ video: null, audio: { kind: 'audio', codec: audio.codec, sampleRate: audio.sampleRate, channels: audio.channels } });
+    const sound = frames.filter(isAudio).slice(0, 20);
+    sound.forEach((f, i) => camera.push({ track: 'audio', key: true, timestamp: i * 20_000, duration: 20_000, data: f.payload, time: 0 }));
+    assert.equal(sink.json.find((m) => m.type === 'stream')?.type, 'stream', 'it joined');
+    assert.equal(sink.frames.length, sound.length, 'every packet');
+    assert.equal(asked, 0, 'no keyframe requests');
+  });
+
+  it('asks the camera for a keyframe for one viewer at most once a second, however often its queue fills and drains', () => {
+    let now = 0;
+    const { viewers, asked, push } = chunkCamera(() => now);
+    const flaky = new Sink();
+    viewers.subscribe(flaky, true);
+    push(frames.slice(0, 5));
+    const before = asked();
+    // Its queue is full and empty by turns, 10 times a second, for 3 s, with no keyframe coming.
+    const deltas = frames.filter((f) => !isKey(f) && !isAudio(f));
+    for (let k = 0; k < 30; k++) {
+      now += 100;
+      flaky.busy = k % 2 === 0;
+      push([deltas[k % deltas.length]!]);
+    }
+    assert.ok(asked() - before <= 3, `${asked() - before} keyframes asked for in 3 s`);
+  });
+
+  it('takes a chunk without a capture time as captured with the one before', () => {
+    const { camera, ingest } = chunkCamera();
+    const got: number[] = [];
+    camera.on('frame', (f) => got.push(f.timestamp));
+    ingest.push(frames[0]!.payload, frames[0]!.header.flags, 5_000, 0);
+    ingest.push(frames[1]!.payload, frames[1]!.header.flags, 0, 0);
+    assert.equal(got.length, 2);
+    assert.ok(got[1]! - got[0]! >= 0 && got[1]! - got[0]! < 1000, `the timeline stays put: ${got.join(', ')}`);
+  });
 });

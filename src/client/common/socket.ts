@@ -124,6 +124,10 @@ export class ServerSocket {
       this.ws = null;
       this.clock.stop();
       if (this.stopped) return;
+      if (e.code === CLOSE_CODES.PROTOCOL_VERSION && reloadForNewServer()) {
+        this.setState('closed', 'the server was updated: reloading this page');
+        return;
+      }
       if (FATAL_CLOSE_CODES.has(e.code)) {
         this.setState('closed', e.reason || `closed (${e.code})`);
         return;
@@ -177,4 +181,22 @@ export function helloFor(role: 'camera' | 'viewer', cameraId?: string, name?: st
   return role === 'camera'
     ? { type: 'hello', protocol: PROTOCOL_VERSION, role, cameraId: cameraId!, name: name! }
     : { type: 'hello', protocol: PROTOCOL_VERSION, role };
+}
+
+/**
+ * The server speaks another protocol version: it was updated while this page stayed open (a camera
+ * left running for weeks). Reloading brings the page that matches it. Not twice within a minute
+ * (a page that still does not match says so instead of reloading for ever). True when it reloads.
+ */
+function reloadForNewServer(): boolean {
+  const KEY = 'websocket-webcam:reloaded-for-protocol';
+  try {
+    const last = Number(sessionStorage.getItem(KEY) ?? 0);
+    if (Date.now() - last < 60_000) return false;
+    sessionStorage.setItem(KEY, String(Date.now()));
+  } catch {
+    return false;
+  }
+  setTimeout(() => location.reload(), 1000);
+  return true;
 }

@@ -67,7 +67,7 @@ export class Camera extends EventEmitter<CameraEvents> {
     super();
     this._name = name;
     this.feed = new Feed<CoreFrame>({
-      separateAudio: true,
+      separateAudio: () => (this._tracks?.video ?? null) !== null,
       maxRetainedBytes,
       size: (f) => f.data.byteLength,
       requestKeyframe: () => this.emit('keyframe'),

@@ -44,7 +44,7 @@ export interface FeedOptions<I> {
    * to a consumer whose queue is merely full. False (a muxed stream): sound is part of the stream,
    * kept and dropped with the video around it.
    */
-  separateAudio: boolean;
+  separateAudio: boolean | (() => boolean);
   /** Bytes kept for joiners before giving up on the current group of pictures. */
   maxRetainedBytes: number;
   size(item: I): number;
@@ -151,7 +151,10 @@ export class Feed<I extends FeedItem> {
   push(item: I): void {
     if (!this.active) return;
     const audio = item.track === 'audio';
-    const separate = this.opts.separateAudio && audio;
+    const separateAudio = this.opts.separateAudio;
+    // (A camera without a picture has only sound: then sound is what joiners start from.)
+    const separate = audio && (typeof separateAudio === 'function' ? separateAudio() : separateAudio);
+    const now = this.now();
     if (!separate) this.keep(item);
     let waiting = false;
     let ready = false;
@@ -159,7 +162,7 @@ export class Feed<I extends FeedItem> {
       if (c.waiting) {
         if (sink.congested()) waiting = true;
         else if (item.key && !separate) this.join(sink, c);
-        else ready = true;
+        else ready = this.mayAsk(c, now) || ready;
       } else if (separate) {
         // Sound is small and keeps flowing while the queue is merely full; not once it is choked.
         if (!sink.choked()) sink.send(item);
@@ -171,7 +174,7 @@ export class Feed<I extends FeedItem> {
           sink.send(item);
         } else {
           if (!audio) c.skipped++;
-          if (!sink.congested()) ready = true;
+          if (!sink.congested()) ready = this.mayAsk(c, now) || ready;
         }
       } else if (sink.congested()) {
         // Its queue is full: drop its video (and, in a muxed stream, everything) up to the next keyframe it can take.
@@ -189,6 +192,17 @@ export class Feed<I extends FeedItem> {
       clearTimeout(this.joinTimer);
       this.joinTimer = null;
     }
+  }
+
+  /**
+   * Whether a consumer that could start again may have a keyframe asked for it now: at most once a
+   * second each, so that one whose queue keeps filling and draining cannot make the camera send
+   * keyframes (bigger frames, for everyone) over and over.
+   */
+  private mayAsk(c: ConsumerState, now: number): boolean {
+    if (now - c.askedAt < CONSUMER_KEYFRAME_SPACING_MS) return false;
+    c.askedAt = now;
+    return true;
   }
 
   private keep(item: I): void {

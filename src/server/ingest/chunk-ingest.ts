@@ -37,6 +37,8 @@ export class ChunkIngest {
   private waitingSince: number | null = null;
   /** The media time (µs) of each track's previous frame. */
   private readonly last = { video: -Infinity, audio: -Infinity };
+  /** The camera-clock capture time of the previous chunk. */
+  private lastStamp: number | null = null;
   /** Where the next audio packet starts on the timeline (µs), when the previous one's length was known. */
   private nextAudio: number | null = null;
 
@@ -63,6 +65,11 @@ export class ChunkIngest {
   push(payload: Uint8Array, flags: number, cameraTime: number, time: number): void {
     const track = (flags & FLAG_AUDIO) !== 0 ? 'audio' : 'video';
     if (!(track === 'audio' ? this.audio : this.video)) throw new ProtocolError('WRONG_ORDER', `an ${track} chunk before its codec`);
+    // A camera page always stamps its chunks; one that does not (0) is taken as captured with the
+    // chunk before it (or dropped, when it is the first), so it cannot move the timeline by decades.
+    if (cameraTime <= 0) cameraTime = this.lastStamp ?? 0;
+    if (cameraTime <= 0) return;
+    this.lastStamp = cameraTime;
     if (!this.started && !this.startWithoutAudio(track, cameraTime)) return;
     this.origin ??= cameraTime - TIMELINE_HEADROOM_MS;
     const origin = this.origin;

@@ -14,6 +14,8 @@ export interface Demuxer {
 /** One MediaRecorder stream of a camera connection, from its `stream` message to the next. */
 export class ContainerIngest {
   private started = false;
+  /** The previous frame's timestamp on each track (µs). */
+  private readonly last = { video: -1, audio: -1 };
 
   constructor(
     private readonly camera: Camera,
@@ -39,7 +41,12 @@ export class ContainerIngest {
         this.started = true;
       } else if (this.started) {
         const f = e.frame;
-        this.camera.push({ ...f, time: time > 0 ? time + f.timestamp / 1000 : 0 });
+        // Muxers need times that go forward on each track and are not negative: a recorder's
+        // odd timestamp is moved just after the previous frame rather than stopping the muxed forms.
+        const last = this.last[f.track];
+        const timestamp = Math.max(0, f.timestamp <= last ? last + 1 : f.timestamp);
+        this.last[f.track] = timestamp;
+        this.camera.push({ ...f, timestamp, time: time > 0 ? time + timestamp / 1000 : 0 });
       }
     }
   }
