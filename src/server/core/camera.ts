@@ -210,9 +210,4 @@ export class Camera extends EventEmitter<CameraEvents> {
   requestKeyframe(): void {
     this.emit('keyframe');
   }
-
-  /** The frames kept for joiners (from the latest video keyframe). */
-  kept(): readonly CoreFrame[] {
-    return this.feed.kept();
-  }
 }

@@ -93,11 +93,6 @@ export class Feed<I extends FeedItem> {
     return this.consumers.size;
   }
 
-  /** The consumers. */
-  sinks(): IterableIterator<FeedSink<I>> {
-    return this.consumers.keys();
-  }
-
   has(sink: FeedSink<I>): boolean {
     return this.consumers.has(sink);
   }
@@ -140,11 +135,6 @@ export class Feed<I extends FeedItem> {
     if (!this.active || !c || now - c.askedAt < CONSUMER_KEYFRAME_SPACING_MS) return;
     c.askedAt = now;
     this.askKeyframe();
-  }
-
-  /** The items kept for joiners: from the latest keyframe on (empty when there is none to start from). */
-  kept(): readonly I[] {
-    return this.gop;
   }
 
   /** One item from the source, in order. */
