@@ -9,7 +9,8 @@ import { ChunkIngest } from '../../src/server/ingest/chunk-ingest.ts';
 import { makeMuxer } from '../../src/server/live/muxers.ts';
 import type { ViewerSink } from '../../src/server/live/viewer-sink.ts';
 import { LiveViewers } from '../../src/server/live/viewers.ts';
-import { FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, FRESH_KEYFRAME_MS, ProtocolError, decodeFrame, type FrameHeader, type ServerMessage } from '../../src/shared/protocol.ts';
+import { FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, FRESH_KEYFRAME_MS, ProtocolError, decodeFrame, type FrameHeader } from '../../src/shared/protocol.ts';
+import type { ServerMessage } from '../../src/shared/schemas.ts';
 import { loadChunkFixture, type Received } from '../helpers/server.ts';
 
 class Sink implements ViewerSink {
@@ -123,6 +124,21 @@ describe('a chunk camera and its chunk viewers', async () => {
     assert.equal(sink.json[0]?.type, 'stream');
     assert.deepEqual(sink.video()[0]!.payload, frames[keyAt[1]!]!.payload);
     assert.equal(sink.frames.length, frames.slice(keyAt[1]!, keyAt[1]! + 10).filter((f) => !isAudio(f)).length, 'the kept video from that keyframe');
+  });
+
+  it('starts a waiting joiner from the kept keyframe in time even while frames keep coming', async () => {
+    const { viewers, push } = chunkCamera();
+    push(frames.slice(0, keyAt[1]! + 10));
+    await new Promise((resolve) => setTimeout(resolve, FRESH_KEYFRAME_MS + 10));
+    const sink = new Sink();
+    viewers.subscribe(sink, true);
+    // More frames, none of them a keyframe, while the joiner waits for the one asked for.
+    push(frames.slice(keyAt[1]! + 10, keyAt[1]! + 14));
+    await new Promise((resolve) => setTimeout(resolve, KEYFRAME_WAIT_MS / 2));
+    push(frames.slice(keyAt[1]! + 14, keyAt[1]! + 18));
+    await new Promise((resolve) => setTimeout(resolve, KEYFRAME_WAIT_MS / 2 + 100));
+    assert.ok(sink.video().length > 0, 'it started without waiting for the camera’s next keyframe');
+    assert.deepEqual(sink.video()[0]!.payload, frames[keyAt[1]!]!.payload);
   });
 
   it('drops a congested viewer’s video up to the next keyframe it can take, tells it how much it missed, and leaves the others alone', () => {

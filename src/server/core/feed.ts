@@ -11,7 +11,7 @@ import type { TrackKind } from '../../media/frames.ts';
 import { FRESH_KEYFRAME_MS } from '../../shared/protocol.ts';
 
 /** A joiner waiting for the keyframe it asked for gets the kept group after this long (a camera that does not answer). */
-export const KEYFRAME_WAIT_MS = 500;
+export const KEYFRAME_WAIT_MS = 300;
 /** Keyframe requests to the camera at most this often: one keyframe serves every consumer waiting. */
 export const KEYFRAME_REQUEST_SPACING_MS = 250;
 /** A consumer's own keyframe requests count at most this often (one viewer must not degrade everyone's stream). */
@@ -150,9 +150,12 @@ export class Feed<I extends FeedItem> {
     let ready = false;
     for (const [sink, c] of this.consumers) {
       if (c.waiting) {
-        if (sink.congested()) waiting = true;
-        else if (item.key && !separate) this.join(sink, c);
-        else ready = this.mayAsk(c, now) || ready;
+        if (item.key && !separate && !sink.congested()) this.join(sink, c);
+        else {
+          // Still waiting: its timer to start from the kept keyframe stays (a camera that does not answer).
+          waiting = true;
+          if (!sink.congested()) ready = this.mayAsk(c, now) || ready;
+        }
       } else if (separate) {
         // Sound is small and keeps flowing while the queue is merely full; not once it is choked.
         if (!sink.choked()) sink.send(item);
