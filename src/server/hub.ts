@@ -1,10 +1,12 @@
 // The cameras the server knows, by id, each with its viewers; the viewer connections; and the
 // camera list pushed to every viewer when it changes.
 import { Camera, DEFAULT_MAX_RETAINED_BYTES } from './core/camera.ts';
+import type { Cameras } from './core/feature.ts';
 import { makeMuxer } from './live/muxers.ts';
 import type { ViewerSink } from './live/viewer-sink.ts';
 import { DEFAULT_MAX_VIEWERS_PER_CAMERA, LiveViewers } from './live/viewers.ts';
-import { CLOSE_CODES, ProtocolError, type CameraInfo, type Command, type ServerMessage } from '../shared/protocol.ts';
+import { CLOSE_CODES, ProtocolError } from '../shared/protocol.ts';
+import type { CameraInfo, Command, ServerMessage } from '../shared/schemas.ts';
 
 /** How long an offline camera stays in the list (so viewers can show "offline" and it can come back). */
 export const OFFLINE_KEEP_MS = 10 * 60 * 1000;
@@ -30,10 +32,13 @@ export interface Channel {
 }
 
 /** Cameras by id, their connections, viewers, and list broadcasting. */
-export class Hub {
+export class Hub implements Cameras {
   private readonly channels = new Map<string, Channel>();
+  private readonly cameraListeners = new Set<(camera: Camera) => void>();
   private readonly links = new Map<Channel, CameraLink>();
   private readonly viewerLinks = new Set<ViewerSink>();
+  /** What each camera connection was last told: whether it is wanted. */
+  private readonly wanted = new Map<Channel, boolean>();
   private listDirty = false;
   private listSentAt = 0;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -57,6 +62,15 @@ export class Hub {
     return this.channels.get(cameraId);
   }
 
+  all(): Iterable<Camera> {
+    return [...this.channels.values()].map((c) => c.camera);
+  }
+
+  onCamera(fn: (camera: Camera) => void): () => void {
+    this.cameraListeners.add(fn);
+    return () => this.cameraListeners.delete(fn);
+  }
+
   /** The live connection of a channel's camera, if any. */
   cameraOf(channel: Channel): CameraLink | undefined {
     return this.links.get(channel);
@@ -75,7 +89,8 @@ export class Hub {
     if (old) old.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection of the same camera');
     this.links.set(channel, link);
     channel.camera.connect(name);
-    link.sendJson({ type: 'viewers', count: channel.viewers.count });
+    this.wanted.delete(channel);
+    this.sendWanted(channel);
     return channel;
   }
 
@@ -139,20 +154,35 @@ export class Hub {
     const channel: Channel = { camera, viewers: new LiveViewers(camera, () => seq++, makeMuxer, this.maxViewersPerCamera) };
     camera.on('changed', () => this.changed());
     camera.on('keyframe', () => this.links.get(channel)?.sendJson({ type: 'keyframe' }));
+    camera.on('wanted', () => this.sendWanted(channel));
     this.channels.set(cameraId, channel);
+    for (const fn of this.cameraListeners) fn(camera);
     return channel;
   }
 
   private forget(channel: Channel): void {
     this.channels.delete(channel.camera.id);
-    channel.camera.removeAllListeners();
+    channel.camera.forget();
     this.changed();
   }
 
-  /** A channel's viewer count changed: tell the camera and everyone. */
+  /** A channel's viewer count changed: tell the camera (whether it is wanted) and everyone. */
   private viewersChanged(channel: Channel): void {
-    this.links.get(channel)?.sendJson({ type: 'viewers', count: channel.viewers.count });
+    this.sendWanted(channel);
     this.changed();
+  }
+
+  /**
+   * Tells the camera whether anyone wants its media, when that changed: a consumer attached (a
+   * viewer's output, a feature), or a viewer subscribed that waits for the camera's tracks.
+   */
+  private sendWanted(channel: Channel): void {
+    const link = this.links.get(channel);
+    if (!link) return;
+    const wanted = channel.camera.wanted || channel.viewers.count > 0;
+    if (this.wanted.get(channel) === wanted) return;
+    this.wanted.set(channel, wanted);
+    link.sendJson({ type: 'wanted', wanted });
   }
 
   private sweep(now = Date.now()): void {

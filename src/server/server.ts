@@ -6,9 +6,10 @@ import { watchFile, unwatchFile } from 'node:fs';
 import { AccessControl, KEY_PARAM } from './access.ts';
 import { bundleClients } from './bundler.ts';
 import { DEFAULT_LIMITS, type ServerConfig } from './config.ts';
-import { attachWebSockets, type ConnectionOptions } from './connections.ts';
+import { attachWebSockets, type ConnectionOptions } from './transport/ws/web-sockets.ts';
 import { CLOSE_CODES } from '../shared/protocol.ts';
 import { Hub, OFFLINE_KEEP_MS } from './hub.ts';
+import type { Feature } from './core/feature.ts';
 import type { Logger } from './log.ts';
 import { caRoute, dispatch, httpsRoutes, requestUrl, send, type Route } from './routes.ts';
 import type { RateLimitOptions } from './rate-limit.ts';
@@ -48,6 +49,8 @@ export interface RunningServer {
 export interface StartOptions {
   ws?: Partial<ConnectionOptions>;
   rateLimit?: Partial<RateLimitOptions>;
+  /** Features to attach to the core (each detached when the server closes). */
+  features?: readonly Feature[];
   /** Called when the links changed (rotation, new addresses), to print them again. */
   onLinksChanged?: (running: RunningServer, why: string) => void;
 }
@@ -71,6 +74,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
 
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
   const hub = new Hub(OFFLINE_KEEP_MS, limits.maxCameras, limits.maxViewersPerCamera);
+  const detachFeatures = (options.features ?? []).map((feature) => feature.attach(hub));
   const bundles = await bundleClients();
   const routes = await httpsRoutes({ bundles, caCertDer: tls?.caCertDer ?? null, hub });
   const key = userCert?.key ?? tls!.key;
@@ -110,6 +114,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       clearInterval(addressTimer);
       unwatchFile(access.file, onAccessFile);
       sockets.close();
+      for (const detach of detachFeatures) detach();
       hub.close();
       server.closeAllConnections();
       helper?.closeAllConnections();

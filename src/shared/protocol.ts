@@ -2,10 +2,9 @@
 // the binary frame header. Pure code (no Node, no DOM) shared by both sides; the message schemas
 // are in schemas.ts (the browser imports only their types, so zod stays out of its bundle).
 // Described for people in docs/protocol.md; keep the two in step.
-export type { CameraState, CameraInfo, Hello, CameraMessage, ViewerMessage, ServerMessage, Command, StreamFormat, VideoCodecConfig, AudioCodecConfig } from './schemas.ts';
 
 /** Protocol version; exchanged in the first message of every connection. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** Path of the one WebSocket endpoint on the HTTPS origin. */
 export const WS_PATH = '/ws';
 /** Largest text (JSON) message accepted, in bytes. */
@@ -13,37 +12,9 @@ export const MAX_TEXT_BYTES = 16 * 1024;
 /** Largest binary (media) message accepted, header included, in bytes. */
 export const MAX_BINARY_BYTES = 4 * 1024 * 1024;
 
-/** Stable error codes; each maps to one WebSocket close code when fatal. */
-export const CLOSE_CODES = {
-  BAD_MESSAGE: 4400,
-  UNAUTHORIZED: 4401,
-  FORBIDDEN: 4403,
-  HELLO_TIMEOUT: 4408,
-  REPLACED: 4409,
-  PROTOCOL_VERSION: 4426,
-  BAD_MEDIA: 4415,
-  WRONG_ORDER: 4412,
-  LIMIT: 4429,
-  TOO_LARGE: 1009,
-  TOO_SLOW: 1013,
-  SHUTDOWN: 1001,
-} as const;
-export type ErrorCode = keyof typeof CLOSE_CODES;
-
-/** A violation of the protocol by the peer; fatal for that one connection. */
-export class ProtocolError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ProtocolError';
-  }
-  /** WebSocket close code for this error. */
-  get closeCode(): number {
-    return CLOSE_CODES[this.code];
-  }
-}
+import { ProtocolError } from './errors.ts';
+/** Errors and close codes: one catalog, in errors.ts. */
+export { CLOSE_CODES, ERRORS, ProtocolError, type ErrorCode } from './errors.ts';
 
 // ---- binary media frames ----
 // Every binary message: a 16-byte header, then payload.

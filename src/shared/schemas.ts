@@ -1,7 +1,8 @@
 // Schemas of every JSON message (zod), and the validating parser the server runs on each one.
 // Described for people in docs/protocol.md; keep the two in step.
 import { z } from 'zod';
-import { MAX_TEXT_BYTES, MAX_TIME, ProtocolError } from './protocol.ts';
+import { ERROR_CODES, ProtocolError } from './errors.ts';
+import { MAX_TEXT_BYTES, MAX_TIME } from './protocol.ts';
 
 const cameraId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'camera ids are 1-64 characters of A-Z a-z 0-9 _ -');
 /** Display names: 1-64 characters after trimming, no control characters. */
@@ -108,8 +109,8 @@ export const viewerMessageSchema = z.discriminatedUnion('type', [
 // ---- server → client ----
 export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('welcome'), protocol: z.number(), role: z.enum(['camera', 'viewer']), channel: z.number().optional() }),
-  /** `cameraId`: the error is about that camera only (e.g. UNKNOWN_CAMERA, or LIMIT: it has too many viewers). */
-  z.object({ type: z.literal('error'), code: z.string(), message: z.string(), cameraId: cameraId.optional() }),
+  /** `cameraId`: the error is about that camera only (UNKNOWN_CAMERA, VIEWERS_FULL, NO_FORMAT; see errors.ts). */
+  z.object({ type: z.literal('error'), code: z.enum(ERROR_CODES), message: z.string(), cameraId: cameraId.optional() }),
   z.object({ type: z.literal('cameras'), cameras: z.array(cameraInfoSchema) }),
   z.object({
     type: z.literal('stream'),
@@ -131,7 +132,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('skipped'), cameraId, channel: z.number(), frames: z.number() }),
   /** Camera: make the next video frame a keyframe (a viewer joins, or lost one). */
   z.object({ type: z.literal('keyframe') }),
-  z.object({ type: z.literal('viewers'), count: z.number() }),
+  /** To a camera: whether anyone (a viewer, the recorder, an integration) wants its media; never how many. */
+  z.object({ type: z.literal('wanted'), wanted: z.boolean() }),
   z.object({ type: z.literal('clock'), sent: z.number(), server: z.number() }),
   z.object({ type: z.literal('command'), requestId, command }),
   z.object({

@@ -11,7 +11,8 @@ import { ChunkIngest } from '../../src/server/ingest/chunk-ingest.ts';
 import { makeMuxer } from '../../src/server/live/muxers.ts';
 import type { ViewerSink } from '../../src/server/live/viewer-sink.ts';
 import { LiveViewers } from '../../src/server/live/viewers.ts';
-import { decodeFrame, type ServerMessage } from '../../src/shared/protocol.ts';
+import { decodeFrame } from '../../src/shared/protocol.ts';
+import type { ServerMessage } from '../../src/shared/schemas.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { cameraTimes, concat, loadChunkFixture } from '../helpers/server.ts';
 

@@ -228,7 +228,7 @@ describe('access: rotation revokes at once', () => {
       await viewer.opened();
       viewer.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'viewer' });
       viewer.send({ type: 'subscribe', cameraId: 'rot-cam' });
-      await camera.message('viewers', (m) => m.count === 1);
+      await camera.message('wanted', (m) => m.wanted);
       await server.rotateLinks();
       // Synchronously after the rotation, before any close frame went back and forth.
       assert.equal(server.hub.get('rot-cam')?.viewers.count, 0);

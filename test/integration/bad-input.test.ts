@@ -27,7 +27,7 @@ describe('bad input', () => {
     const camera = await connectCamera(server.wsUrl, 'healthy', 'Healthy');
     const viewer = await connectViewer(server.wsUrl);
     viewer.send({ type: 'subscribe', cameraId: 'healthy' });
-    await camera.message('viewers', (m) => m.count === 1);
+    await camera.message('wanted', (m) => m.wanted);
     camera.send(STREAM);
     camera.sendBinary(media(0, fixture.chunks[0]!));
     healthy = { camera, viewer, seq: 1 };

@@ -57,7 +57,7 @@ describe('a hostile client flooding garbage while a camera streams to a viewer',
     camera = await connectChunkCamera(server.wsUrl, 'healthy', 'Healthy', stream);
     viewer = await connectViewer(server.wsUrl);
     viewer.send({ type: 'subscribe', cameraId: 'healthy', chunks: true });
-    await camera.message('viewers', (m) => m.count === 1);
+    await camera.message('wanted', (m) => m.wanted);
   });
   after(async () => {
     camera.close();

@@ -31,18 +31,23 @@ describe('limits', () => {
     const [a, b, c] = [track(await connectViewer(server.wsUrl)), track(await connectViewer(server.wsUrl)), track(await connectViewer(server.wsUrl))];
     for (const v of [a, b, c]) v.send({ type: 'subscribe', cameraId: 'popular' });
     const refused = await c.message('error');
-    assert.deepEqual([refused.code, refused.cameraId], ['LIMIT', 'popular']);
+    assert.deepEqual([refused.code, refused.cameraId], ['VIEWERS_FULL', 'popular']);
     assert.match(refused.message, /already has 2 viewers.*--max-viewers/);
     chunks.forEach((bytes, seq) => camera.sendBinary(media(seq, bytes)));
     for (const v of [a, b]) await v.until(() => v.frames.length >= 2, 'media at a viewer within the limit');
     assert.equal(c.frames.length, 0);
     assert.equal(c.closed, null, 'the refused viewer stays connected');
-    await camera.message('viewers', (m) => m.count === 2);
+    const viewers = (): number => server.hub.get('popular')?.viewers.count ?? -1;
+    assert.equal(viewers(), 2);
     // When one leaves, there is room again.
     a.close();
-    await camera.message('viewers', (m) => m.count === 1);
+    await camera.until(() => viewers() === 1 || null, 'one viewer left');
     c.send({ type: 'subscribe', cameraId: 'popular' });
-    await camera.message('viewers', (m) => m.count === 2 && camera.messages.filter((x) => x.type === 'viewers').length > 3);
+    await c.until(() => c.frames.length >= 1 || null, 'media at the viewer that was refused before');
+    assert.equal(viewers(), 2);
+    // The camera learns whether it is wanted, never how many watch.
+    assert.deepEqual(camera.messages.filter((m) => m.type === 'wanted').map((m) => m.wanted), [false, true]);
+    assert.ok(camera.messages.every((m) => !('count' in m) && !('viewers' in m)));
   });
 
   it('a media message over --max-message-bytes closes that camera with 1009', async () => {

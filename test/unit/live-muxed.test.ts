@@ -12,7 +12,8 @@ import { makeMuxer } from '../../src/server/live/muxers.ts';
 import type { ViewerSink } from '../../src/server/live/viewer-sink.ts';
 import { LiveViewers } from '../../src/server/live/viewers.ts';
 import { WebmParser } from '../../src/media/webm/webm-parser.ts';
-import { FLAG_AUDIO, FLAG_INIT, FLAG_KEY, FRAME_KIND_CHUNK, FRAME_KIND_MEDIA, decodeFrame, type FrameHeader, type ServerMessage } from '../../src/shared/protocol.ts';
+import { FLAG_AUDIO, FLAG_INIT, FLAG_KEY, FRAME_KIND_CHUNK, FRAME_KIND_MEDIA, decodeFrame, type FrameHeader } from '../../src/shared/protocol.ts';
+import type { ServerMessage } from '../../src/shared/schemas.ts';
 import { cameraTimes, concat, loadChunkFixture, loadFixture, type Received } from '../helpers/server.ts';
 
 class Sink implements ViewerSink {

@@ -2,7 +2,7 @@
 // reconnect by itself, and obey pause/resume from viewers.
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor, type SocketState } from '../common/socket.ts';
-import type { ServerMessage } from '../../shared/protocol.ts';
+import type { CameraMessage, ServerMessage } from '../../shared/schemas.ts';
 import { RecorderStream, UnsupportedRecorderError, chooseMimeType, containerOf } from './recorder-stream.ts';
 import { DEFAULT_CHUNK_KEYFRAME_INTERVAL_MS, WebCodecsStream, defaultBitrate, webCodecsAvailable } from './webcodecs-stream.ts';
 import { WakeLock } from './wake-lock.ts';
@@ -63,7 +63,7 @@ function setConn(state: string, text: string): void {
 class CameraSession {
   private media: MediaStream | null = null;
   private pattern: TestPattern | null = null;
-  private socket: ServerSocket | null = null;
+  private socket: ServerSocket<CameraMessage> | null = null;
   /** The MediaRecorder stream, when the camera streams with MediaRecorder (never beside `chunks`). */
   private recorder: RecorderStream | null = null;
   private chunks: WebCodecsStream | null = null;
@@ -77,7 +77,8 @@ class CameraSession {
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private paused = false;
   /** Viewers watching, as the server last said (null: not told yet). */
-  private viewerCount: number | null = null;
+  /** Whether the server says anyone wants the media; null until it says. */
+  private wanted: boolean | null = null;
 
   constructor(private options: CameraOptions) {}
 
@@ -93,7 +94,7 @@ class CameraSession {
     ui.previewEmpty.hidden = true;
     if (this.options.source !== 'test') await fillLenses(this.options.deviceId);
     void this.wakeLock.acquire();
-    this.socket = new ServerSocket(() => helloFor('camera', cameraId(), this.options.name), {
+    this.socket = new ServerSocket<CameraMessage>(() => helloFor('camera', cameraId(), this.options.name), {
       welcome: () => void this.startStreams(),
       message: (m) => this.onMessage(m),
       state: (s, detail) => this.onSocketState(s, detail),
@@ -179,7 +180,7 @@ class CameraSession {
         this.chunks = chunks;
         // Paused before the first frame is read, if a viewer paused this camera; idle if nobody watches.
         if (this.paused) chunks.pause();
-        chunks.setIdle(this.viewerCount === 0);
+        chunks.setIdle(this.wanted === false);
         await chunks.start();
         if (generation !== this.streamGeneration) return;
         if (this.paused) socket.sendJson({ type: 'state', state: 'paused' });
@@ -253,16 +254,16 @@ class CameraSession {
   /** The stream's state in the status line: paused, idle (nobody watches: nothing is encoded) or live. */
   private showState(): void {
     const idle = !this.paused && (this.chunks?.idling ?? false);
-    ui.statState.textContent = this.paused ? 'paused' : idle ? 'idle (no viewers)' : 'live';
+    ui.statState.textContent = this.paused ? 'paused' : idle ? 'idle (nobody watching)' : 'live';
     ui.stats.dataset.idle = idle ? '1' : '0';
   }
 
   private onMessage(m: ServerMessage): void {
-    if (m.type === 'viewers') {
-      ui.statViewers.textContent = `${m.count} viewer${m.count === 1 ? '' : 's'}`;
-      this.viewerCount = m.count;
-      // Nobody watches: the WebCodecs encoders rest (phone battery, Wi-Fi) until someone does.
-      this.chunks?.setIdle(m.count === 0);
+    if (m.type === 'wanted') {
+      ui.statViewers.textContent = m.wanted ? 'watched' : 'nobody watching';
+      this.wanted = m.wanted;
+      // Nobody wants the media: the WebCodecs encoders rest (phone battery, Wi-Fi) until someone does.
+      this.chunks?.setIdle(!m.wanted);
       this.showState();
     } else if (m.type === 'keyframe') {
       this.chunks?.requestKeyframe();

@@ -4,6 +4,7 @@
 // a `codec` message before the first chunk of each track and whenever it changes. Frames are
 // skipped, never queued, while the encoder or the socket is behind. One instance per stream.
 import { FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, encodeFrame } from '../../shared/protocol.ts';
+import type { CameraMessage } from '../../shared/schemas.ts';
 import { localNow } from '../common/clock.ts';
 import { readAudioData, readVideoFrames, type FrameReader, type VideoReadMethod } from './media-frames.ts';
 import { SendLog } from '../../shared/send-log.ts';
@@ -131,7 +132,7 @@ export interface WebCodecsEvents {
 export interface ChunkSocket {
   /** Sends a binary frame; false when the socket is gone. */
   sendBinary(frame: Uint8Array): boolean;
-  sendJson(message: unknown): void;
+  sendJson(message: CameraMessage): void;
   readonly bufferedAmount: number;
 }
 

@@ -1,6 +1,8 @@
 // A WebSocket to the server that says hello, reconnects by itself with backoff, and hands out
 // typed messages. Used by both pages.
-import { CLOSE_CODES, PROTOCOL_VERSION, WS_PATH, type Hello, type ServerMessage } from '../../shared/protocol.ts';
+import { CLOSE_CODES, PROTOCOL_VERSION, WS_PATH } from '../../shared/protocol.ts';
+import { FINAL_CLOSE_CODES } from '../../shared/errors.ts';
+import type { CameraMessage, Hello, ServerMessage, ViewerMessage } from '../../shared/schemas.ts';
 import { fetchAccess } from './access.ts';
 import { ServerClock } from './clock.ts';
 
@@ -23,11 +25,9 @@ export function backoffMs(attempt: number): number {
   return Math.round(base * (0.75 + Math.random() * 0.5));
 }
 
-/** Close codes after which reconnecting cannot help (the peer told us we are wrong, or not welcome). */
-const FATAL_CLOSE_CODES = new Set<number>([CLOSE_CODES.BAD_MESSAGE, CLOSE_CODES.BAD_MEDIA, CLOSE_CODES.PROTOCOL_VERSION, CLOSE_CODES.UNAUTHORIZED, CLOSE_CODES.FORBIDDEN]);
 
-/** The page's connection to the server. */
-export class ServerSocket {
+/** The page's connection to the server; `Out`: the messages its role sends (checked against the schemas' types). */
+export class ServerSocket<Out extends CameraMessage | ViewerMessage> {
   private ws: WebSocket | null = null;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -81,7 +81,7 @@ export class ServerSocket {
     return this.ws?.bufferedAmount ?? 0;
   }
 
-  sendJson(message: unknown): void {
+  sendJson(message: Out): void {
     if (this.open) this.ws!.send(JSON.stringify(message));
   }
 
@@ -128,7 +128,7 @@ export class ServerSocket {
         this.setState('closed', 'the server was updated: reloading this page');
         return;
       }
-      if (FATAL_CLOSE_CODES.has(e.code)) {
+      if (FINAL_CLOSE_CODES.has(e.code)) {
         this.setState('closed', e.reason || `closed (${e.code})`);
         return;
       }

@@ -1,5 +1,5 @@
 // One camera in the viewer grid: its video, name, state badge and pause/resume control.
-import type { AudioCodecConfig, CameraInfo, Command, ServerMessage, StreamFormat, VideoCodecConfig } from '../../shared/protocol.ts';
+import type { AudioCodecConfig, CameraInfo, Command, ServerMessage, StreamFormat, VideoCodecConfig } from '../../shared/schemas.ts';
 import { MsePlayer, type PlayerOptions } from './mse-player.ts';
 import { ChunkPlayer } from './chunk-player.ts';
 import { LatencyMeter } from './latency-meter.ts';

@@ -3,7 +3,8 @@
 // through an AudioOutput. Nothing waits in a buffer, so latency cannot creep up: a frame that
 // arrives late (a blocked page, a stalled network) is dropped with everything up to the next
 // keyframe, which is asked for at once; a decoder error re-joins the stream.
-import { FLAG_AUDIO, FLAG_KEY, type AudioCodecConfig, type VideoCodecConfig } from '../../shared/protocol.ts';
+import { FLAG_AUDIO, FLAG_KEY } from '../../shared/protocol.ts';
+import type { AudioCodecConfig, VideoCodecConfig } from '../../shared/schemas.ts';
 import { localNow } from '../common/clock.ts';
 import { ArrivalDelay } from './arrival-delay.ts';
 import { AudioOutput, type AudioStats } from './audio-output.ts';

@@ -2,7 +2,8 @@
 // and `/?camera=<id or name>` for one camera filling the window with no chrome.
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor } from '../common/socket.ts';
-import { FLAG_INIT, FRAME_KIND_CHUNK, decodeFrame, type CameraInfo, type Command, type ServerMessage } from '../../shared/protocol.ts';
+import { FLAG_INIT, FRAME_KIND_CHUNK, decodeFrame } from '../../shared/protocol.ts';
+import type { CameraInfo, Command, ServerMessage, ViewerMessage } from '../../shared/schemas.ts';
 import { CameraTile, type TileContext } from './camera-tile.ts';
 import { liveEdgeFromParams } from './live-edge.ts';
 
@@ -46,7 +47,7 @@ function setMeter(on: boolean, save: boolean): void {
 }
 meterButton.addEventListener('click', () => setMeter(!meterOn, true));
 
-const socket = new ServerSocket(() => helloFor('viewer'), {
+const socket = new ServerSocket<ViewerMessage>(() => helloFor('viewer'), {
   welcome: () => {
     setConn('live', 'connected');
     for (const cameraId of pendingCommands.values()) tiles.get(cameraId)?.commandResult(false, 'the connection to the server was lost');
@@ -104,7 +105,7 @@ function onMessage(m: ServerMessage): void {
       console.warn(`server: ${m.code}: ${m.message}`);
       // About one camera (it has as many viewers as the server allows; it streams nothing this
       // browser plays): say so on its tile.
-      if (m.cameraId && (m.code === 'LIMIT' || m.code === 'NO_FORMAT')) tiles.get(m.cameraId)?.refused(m.message);
+      if (m.cameraId && (m.code === 'VIEWERS_FULL' || m.code === 'NO_FORMAT')) tiles.get(m.cameraId)?.refused(m.message);
       return;
     default:
       return;

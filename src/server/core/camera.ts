@@ -4,7 +4,7 @@
 // and listen to its typed events. Nothing outside the core writes its fields.
 import { EventEmitter } from 'node:events';
 import { sameTrack, type MediaFrame, type Tracks } from '../../media/frames.ts';
-import type { CameraState } from '../../shared/protocol.ts';
+import type { CameraState } from '../../shared/schemas.ts';
 import { Feed, type FeedSink } from './feed.ts';
 
 /** A frame in the core: its timestamp is on the period's media timeline (µs), `time` its capture time. */
@@ -41,6 +41,8 @@ export interface CameraEvents {
   changed: [];
   /** One frame (consumers that need every frame in order attach instead; this is for observers). */
   frame: [CoreFrame];
+  /** The server forgot it (offline too long, or never streamed): let go of it. The last event. */
+  gone: [];
 }
 
 /** Bytes kept for late joiners before giving up on the current group of pictures. */
@@ -179,6 +181,13 @@ export class Camera extends EventEmitter<CameraEvents> {
       this.emit('tracks', null);
       this.emit('changed');
     }
+  }
+
+  /** The server forgets it: consumers are let go, listeners hear `gone` and are removed. */
+  forget(): void {
+    this.endStream();
+    this.emit('gone');
+    this.removeAllListeners();
   }
 
   // ---- the reading side: consumers ----

@@ -2,7 +2,8 @@
 // frames on the period's media timeline (from their capture times on the camera's clock).
 import type { AudioTrack, Tracks, VideoTrack } from '../../media/frames.ts';
 import { opusPacketDuration } from '../../media/opus.ts';
-import { FLAG_AUDIO, FLAG_KEY, ProtocolError, type AudioCodecConfig, type VideoCodecConfig } from '../../shared/protocol.ts';
+import { FLAG_AUDIO, FLAG_KEY, ProtocolError } from '../../shared/protocol.ts';
+import type { AudioCodecConfig, VideoCodecConfig } from '../../shared/schemas.ts';
 import type { Camera } from '../core/camera.ts';
 
 /**

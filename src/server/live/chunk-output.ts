@@ -3,7 +3,8 @@
 // viewer is a consumer of the camera with its own queue (its socket); each frame is put on the
 // wire once, however many viewers get it.
 import type { Tracks } from '../../media/frames.ts';
-import { encodeFrame, FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, type AudioCodecConfig, type VideoCodecConfig } from '../../shared/protocol.ts';
+import { encodeFrame, FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK } from '../../shared/protocol.ts';
+import type { AudioCodecConfig, VideoCodecConfig } from '../../shared/schemas.ts';
 import type { Camera, CoreFrame } from '../core/camera.ts';
 import type { FeedSink } from '../core/feed.ts';
 import type { ViewerSink } from './viewer-sink.ts';

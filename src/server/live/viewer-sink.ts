@@ -1,5 +1,5 @@
 // Where live outputs send things for one viewer: its connection (or a test double).
-import type { ServerMessage } from '../../shared/protocol.ts';
+import type { ServerMessage } from '../../shared/schemas.ts';
 
 /** One viewer as the live outputs see it: messages, binary frames, and the state of its queue. */
 export interface ViewerSink {

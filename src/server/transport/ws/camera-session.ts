@@ -1,0 +1,147 @@
+// A camera's connection after its hello: its control messages, its media (into the ingest that its
+// "stream" message chose), and viewers' commands sent to it and answered.
+import { ProtocolError } from '../../../shared/errors.ts';
+import { FRAME_KIND_CHUNK, MAX_TIME, PROTOCOL_VERSION, decodeFrame } from '../../../shared/protocol.ts';
+import { cameraMessageSchema, parseMessage, type CameraMessage, type Command, type ServerMessage } from '../../../shared/schemas.ts';
+import type { CameraLink, Channel, Hub } from '../../hub.ts';
+import { ChunkIngest } from '../../ingest/chunk-ingest.ts';
+import { ContainerIngest } from '../../ingest/container-ingest.ts';
+import type { ViewerSink } from '../../live/viewer-sink.ts';
+import type { Peer, Session } from './session.ts';
+
+interface PendingCommand {
+  viewer: ViewerSink;
+  viewerRequestId: string;
+  timer: NodeJS.Timeout;
+}
+
+export class CameraSession implements Session, CameraLink {
+  readonly role = 'camera';
+  private readonly channel: Channel;
+  /** The camera's current stream, as its ingest: chunks, or a MediaRecorder's container bytes. */
+  private ingest: ChunkIngest | ContainerIngest | null = null;
+  /** The next sequence number of the camera's binary frames. */
+  private expectedSeq = 0;
+  /** The camera's clock offset to ours (ours = its + offset), as it last reported; null until it does. */
+  private clockOffset: number | null = null;
+  private readonly pending = new Map<string, PendingCommand>();
+  private nextRequest = 1;
+
+  constructor(
+    private readonly peer: Peer,
+    private readonly hub: Hub,
+    cameraId: string,
+    name: string,
+  ) {
+    peer.label = `camera "${name}" (${cameraId}) from ${peer.address}`;
+    this.channel = hub.attachCamera(cameraId, name, this);
+    this.sendJson({ type: 'welcome', protocol: PROTOCOL_VERSION, role: 'camera', channel: this.channel.camera.number });
+  }
+
+  // ---- CameraLink ----
+  sendJson(message: ServerMessage): void {
+    this.peer.sendJson(message);
+  }
+
+  close(code: number, reason: string): void {
+    this.peer.close(code, reason);
+  }
+
+  /** Sends a command to this camera; the viewer gets the camera's answer or a timeout. */
+  request(command: Command, viewer: ViewerSink, viewerRequestId: string): void {
+    if (this.pending.size >= this.peer.opts.maxPendingCommands) {
+      viewer.sendJson({ type: 'command-result', requestId: viewerRequestId, cameraId: this.channel.camera.id, ok: false, error: 'the camera has too many commands waiting; try again' });
+      return;
+    }
+    const id = String(this.nextRequest++);
+    const timer = setTimeout(() => this.settle(id, { ok: false, error: 'the camera did not answer in time' }), this.peer.opts.commandTimeoutMs);
+    this.pending.set(id, { viewer, viewerRequestId, timer });
+    this.sendJson({ type: 'command', requestId: id, command });
+  }
+
+  // ---- Session ----
+  onText(text: string): void {
+    this.peer.spend();
+    this.onMessage(parseMessage(cameraMessageSchema, text));
+  }
+
+  private onMessage(msg: CameraMessage): void {
+    const camera = this.channel.camera;
+    switch (msg.type) {
+      case 'stream': {
+        if (msg.fallback) throw new ProtocolError('BAD_MESSAGE', 'a fallback stream: this server muxes for viewers itself (reload the camera page)');
+        const transport = msg.format === 'chunks' ? 'chunks' : msg.mime?.startsWith('video/mp4') || msg.mime?.startsWith('audio/mp4') ? 'mp4' : 'webm';
+        if (msg.format !== 'chunks' && !msg.mime) throw new ProtocolError('BAD_MESSAGE', 'a "stream" of a MediaRecorder needs its mime type');
+        camera.endStream();
+        this.ingest = transport === 'chunks' ? new ChunkIngest(camera, msg.audio) : transport === 'mp4' ? ContainerIngest.mp4(camera) : ContainerIngest.webm(camera);
+        this.expectedSeq = 0;
+        camera.announce({ width: msg.width, height: msg.height, fps: msg.fps, transport, mime: msg.format === 'chunks' ? undefined : msg.mime });
+        camera.setState('live');
+        this.peer.log.info(`${this.peer.label} streams ${transport === 'chunks' ? 'WebCodecs chunks' : msg.mime} ${msg.width ?? '?'}x${msg.height ?? '?'}${msg.audio ? ' with sound' : ''}`);
+        return;
+      }
+      case 'codec':
+        if (!(this.ingest instanceof ChunkIngest)) throw new ProtocolError('WRONG_ORDER', 'a codec before a chunk "stream" message');
+        this.ingest.codec(msg);
+        this.peer.log.info(`${this.peer.label} codecs: ${[msg.video?.codec, msg.audio?.codec].filter(Boolean).join(', ')}`);
+        return;
+      case 'state':
+        camera.setState(msg.state);
+        return;
+      case 'name':
+        camera.rename(msg.name);
+        return;
+      case 'fallback-failed':
+        // (Older camera pages only: the server asks for no fallback any more.)
+        return;
+      case 'clock':
+        this.peer.answerClock(msg.sent);
+        return;
+      case 'clock-offset':
+        this.clockOffset = msg.offset;
+        return;
+      case 'ack':
+        if (msg.state) camera.setState(msg.state);
+        this.settle(msg.requestId, msg.ok ? { ok: true, ...(msg.state ? { state: msg.state } : {}) } : { ok: false, error: msg.error ?? 'refused' });
+        return;
+    }
+  }
+
+  onBinary(data: Uint8Array): void {
+    const { header, payload } = decodeFrame(data);
+    // Capture time on the server's clock, once the camera has told its offset; 0 = unknown (also
+    // when a wild offset would put it out of range, which would make every viewer refuse the frame).
+    const converted = header.time > 0 && this.clockOffset !== null ? header.time + this.clockOffset : 0;
+    const time = converted > 0 && converted <= MAX_TIME ? converted : 0;
+    const ingest = this.ingest;
+    const chunk = header.kind === FRAME_KIND_CHUNK;
+    if (!ingest) throw new ProtocolError('WRONG_ORDER', chunk ? 'a chunk before a chunk "stream" message' : 'media before a "stream" message');
+    if (header.seq !== this.expectedSeq) throw new ProtocolError('BAD_MESSAGE', `${chunk ? 'chunk' : 'media chunk'} ${header.seq} out of order (expected ${this.expectedSeq})`);
+    this.expectedSeq++;
+    if (chunk) {
+      if (!(ingest instanceof ChunkIngest)) throw new ProtocolError('WRONG_ORDER', 'a chunk in a MediaRecorder stream');
+      ingest.push(payload, header.flags, header.time, time);
+      return;
+    }
+    if (!(ingest instanceof ContainerIngest)) throw new ProtocolError('WRONG_ORDER', 'container bytes in a chunk stream');
+    ingest.push(payload, time);
+  }
+
+  leave(): void {
+    this.hub.detachCamera(this.channel, this);
+  }
+
+  closed(code: number, reason: string): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, { ok: false, error: 'the camera disconnected' });
+    this.leave();
+    this.peer.log.info(`${this.peer.label} disconnected (${code}${reason ? ` ${reason}` : ''})`);
+  }
+
+  private settle(id: string, result: { ok: boolean; state?: 'live' | 'paused'; error?: string }): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    p.viewer.sendJson({ type: 'command-result', requestId: p.viewerRequestId, cameraId: this.channel.camera.id, ...result });
+  }
+}

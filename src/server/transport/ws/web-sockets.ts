@@ -1,0 +1,83 @@
+// The WebSocket side of a server: upgrades on WS_PATH are admitted (admission.ts), each socket
+// becomes a Connection (connection.ts) whose hello makes it a camera or a viewer session, and a
+// heartbeat lets go of peers that went silent. Any protocol violation closes only the offending
+// connection, with an error message and the close code of the error catalog (shared/errors.ts).
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CLOSE_CODES } from '../../../shared/errors.ts';
+import { MAX_BINARY_BYTES } from '../../../shared/protocol.ts';
+import type { AccessControl } from '../../access.ts';
+import type { Hub } from '../../hub.ts';
+import type { Logger } from '../../log.ts';
+import { MessageBudget } from '../../rate-limit.ts';
+import { Admission } from './admission.ts';
+import { Connection } from './connection.ts';
+import { Heartbeat } from './heartbeat.ts';
+import { DEFAULT_CONNECTION_OPTIONS, KEYFRAME_REQUEST_BURST, KEYFRAME_REQUESTS_PER_SECOND, type ConnectionOptions } from './options.ts';
+
+export type { ConnectionOptions } from './options.ts';
+
+/** The WebSocket side of a server. */
+export interface WebSockets {
+  /** Closes every connection with `code` (e.g. after the access links were renewed). */
+  closeAll(code: number, reason: string): void;
+  /** What each open connection has queued for its peer, bytes (viewers: their queue; for tests and diagnostics). */
+  queues(): { role: 'hello' | 'camera' | 'viewer'; bytes: number }[];
+  close(): void;
+}
+
+/**
+ * Accepts WebSocket upgrades on WS_PATH of `server` and runs the protocol against `hub`. The upgrade
+ * needs a credential (the session cookie; scripts may use ?token= or ?key=) and, from a browser, this
+ * server's own Origin; the hello's role must be one the credential grants.
+ */
+export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, access: AccessControl, options: Partial<ConnectionOptions> = {}): WebSockets {
+  const opts = { ...DEFAULT_CONNECTION_OPTIONS, ...options };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: Math.min(opts.maxBinaryBytes, MAX_BINARY_BYTES), perMessageDeflate: false });
+  const admission = new Admission(access, log, opts.maxConnectionsPerAddress);
+  const connections = new Map<WebSocket, Connection>();
+  const budget = new MessageBudget(opts.messagesPerSecond, opts.messageBurst);
+  // A viewer page's keyframe requests have a budget of their own: a page whose tiles all lost a
+  // picture at once (a network hiccup) must not spend what its clicks and subscriptions need.
+  const keyframeBudget = new MessageBudget(KEYFRAME_REQUESTS_PER_SECOND, KEYFRAME_REQUEST_BURST);
+  const heartbeat = new Heartbeat(wss, opts.heartbeatMs, () => {
+    budget.prune();
+    keyframeBudget.prune();
+  });
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node hands the socket over without its error handler: a peer resetting now must not crash us.
+    socket.on('error', () => undefined);
+    const admitted = admission.check(req, socket);
+    if (!admitted) return;
+    const { client } = admitted;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      admission.opened(client);
+      heartbeat.watch(ws);
+      const budgets = { control: () => budget.take(client), keyframe: () => keyframeBudget.take(client) };
+      connections.set(ws, new Connection(ws, admitted.address, admitted.roles, hub, log, opts, budgets));
+      ws.once('close', () => {
+        connections.delete(ws);
+        admission.closed(client);
+      });
+    });
+  };
+  server.on('upgrade', onUpgrade);
+
+  return {
+    closeAll(code, reason) {
+      for (const c of connections.values()) c.revoke(code, reason);
+    },
+    queues() {
+      return [...connections.values()].map((c) => c.queue());
+    },
+    close() {
+      heartbeat.stop();
+      server.off('upgrade', onUpgrade);
+      for (const c of connections.values()) c.flush();
+      for (const ws of wss.clients) ws.close(CLOSE_CODES.SHUTDOWN, 'server shutting down');
+      wss.close();
+    },
+  };
+}
