@@ -150,8 +150,7 @@ export class Hub implements Cameras {
 
   private create(cameraId: string, name: string): Channel {
     const camera = new Camera(cameraId, this.freeNumber(), name, DEFAULT_MAX_RETAINED_BYTES);
-    let seq = 0;
-    const channel: Channel = { camera, viewers: new LiveViewers(camera, () => seq++, makeMuxer, this.maxViewersPerCamera) };
+    const channel: Channel = { camera, viewers: new LiveViewers(camera, makeMuxer, this.maxViewersPerCamera) };
     camera.on('changed', () => this.changed());
     camera.on('keyframe', () => this.links.get(channel)?.sendJson({ type: 'keyframe' }));
     camera.on('wanted', () => this.sendWanted(channel));
@@ -162,6 +161,7 @@ export class Hub implements Cameras {
 
   private forget(channel: Channel): void {
     this.channels.delete(channel.camera.id);
+    this.wanted.delete(channel);
     channel.camera.forget();
     this.changed();
   }

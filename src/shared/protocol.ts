@@ -25,7 +25,7 @@ export { CLOSE_CODES, ERRORS, ProtocolError, type ErrorCode } from './errors.ts'
 //                    kind 2: bit 1 KEY: a keyframe (decoding can start here; every audio chunk is one)
 //                            bit 2 AUDIO: the audio track (else video)
 //   2  u16  channel  server → viewer: the camera's channel number; camera → server: 0
-//   4  u32  seq      camera → server: counter of the stream's frames of this kind, from 0; server → viewer: per channel counter
+//   4  u32  seq      camera → server: counter of the stream's frames of this kind, from 0; server → viewer: counter per camera and output form
 //   8  f64  time     kind 1: capture time of the stream's media time 0; kind 2: capture time of this
 //                    chunk; ms since the Unix epoch: camera → server on the camera's clock, server →
 //                    viewer on the server's clock (the camera's time plus the clock offset it

@@ -51,8 +51,7 @@ describe('a skipped viewer of a server-muxed stream in Chromium', () => {
     camera.announce({ transport: 'chunks', width: null, height: null, fps: null });
     const ingest = new ChunkIngest(camera, true);
     ingest.codec({ video: stream.video!, audio: stream.audio! });
-    let seq = 0;
-    const viewers = new LiveViewers(camera, () => seq++, makeMuxer);
+    const viewers = new LiveViewers(camera, makeMuxer);
     const slow = new SlowSink();
     viewers.subscribe(slow, false);
     const [a, b] = [Math.floor(frames.length / 4), Math.floor(frames.length / 2)];

@@ -52,8 +52,7 @@ describe('a chunk camera and its chunk viewers', async () => {
     camera.announce({ transport: 'chunks', width: null, height: null, fps: null });
     const ingest = new ChunkIngest(camera, true);
     ingest.codec({ video, audio });
-    let seq = 0;
-    const viewers = new LiveViewers(camera, () => seq++, makeMuxer);
+    const viewers = new LiveViewers(camera, makeMuxer);
     const push = (list: Received[]): void => {
       for (const f of list) ingest.push(f.payload, f.header.flags, f.header.time ?? 0, f.header.time ?? 0);
     };
@@ -218,8 +217,7 @@ describe('a chunk camera and its chunk viewers', async () => {
   it('lets viewers watch a camera that sends only sound (a MediaRecorder recording audio only)', () => {
     const camera = new Camera('c', 1, 'C');
     camera.announce({ transport: 'mp4', width: null, height: null, fps: null });
-    let seq = 0;
-    const viewers = new LiveViewers(camera, () => seq++, makeMuxer);
+    const viewers = new LiveViewers(camera, makeMuxer);
     let asked = 0;
     camera.on('keyframe', () => asked++);
     const sink = new Sink();

@@ -43,8 +43,7 @@ class Sink implements ViewerSink {
 
 function setup(): { camera: Camera; viewers: LiveViewers } {
   const camera = new Camera('c', 1, 'C');
-  let seq = 0;
-  return { camera, viewers: new LiveViewers(camera, () => seq++, makeMuxer) };
+  return { camera, viewers: new LiveViewers(camera, makeMuxer) };
 }
 
 describe('muxed viewers and MediaRecorder cameras', async () => {

@@ -31,16 +31,20 @@ export class LiveViewers {
 
   constructor(
     private readonly camera: Camera,
-    nextSeq: () => number,
     makeMuxer: (form: MuxForm, tracks: Tracks) => LiveMuxer,
     /** Viewers at most; subscribe() refuses more. */
     readonly maxViewers = DEFAULT_MAX_VIEWERS_PER_CAMERA,
   ) {
-    this.chunks = new ChunkOutput(camera, nextSeq);
+    // Each output numbers its own binary frames: a viewer sees a gap only where it missed frames.
+    const counter = (): (() => number) => {
+      let seq = 0;
+      return () => seq++;
+    };
+    this.chunks = new ChunkOutput(camera, counter());
     const cannot = (viewer: ViewerSink, why: string): void =>
       viewer.sendJson({ type: 'error', code: 'NO_FORMAT', cameraId: camera.id, message: `${camera.name} cannot be played in this browser: ${why}. Watch it in a browser with WebCodecs (a current Chrome, Firefox or Safari).` });
     for (const form of ['webm', 'mp4'] as const) {
-      for (const audio of [false, true]) this.muxed.set(muxKey(form, audio), new MuxedOutput(camera, form, audio, nextSeq, makeMuxer, cannot));
+      for (const audio of [false, true]) this.muxed.set(muxKey(form, audio), new MuxedOutput(camera, form, audio, counter(), makeMuxer, cannot));
     }
     // A new period may need another muxed form (a camera that turned from VP8 to H.264).
     camera.on('tracks', (tracks) => {

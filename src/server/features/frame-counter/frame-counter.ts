@@ -22,7 +22,7 @@ export class FrameCounter implements Feature {
   readonly name = 'frame-counter';
   private readonly counts = new Map<string, FrameCount>();
 
-  /** What was counted for a camera id, if it was ever seen. */
+  /** What was counted for a camera id, while the server knows the camera. */
   count(cameraId: string): FrameCount | undefined {
     return this.counts.get(cameraId);
   }
@@ -52,6 +52,7 @@ export class FrameCounter implements Feature {
       camera.attach(sink);
       const gone = (): void => {
         detachers.delete(camera);
+        this.counts.delete(camera.id);
       };
       camera.once('gone', gone);
       detachers.set(camera, () => {
