@@ -15,6 +15,8 @@ export const BINS = 100_001;
 export interface ViewersReport {
   /** Healthy viewers' relay delays, as [bin, count] pairs. */
   delays: [number, number][];
+  /** The same per camera, in the order of the camera ids given. */
+  delaysByCamera?: [number, number][][];
   frames: number;
   bytes: number;
   /** Frames the server left out for healthy viewers, and their bytes. */

@@ -28,6 +28,8 @@ let measuring = false;
 /** Whether the stalled viewers stall (from the parent's 'stall' on). */
 let stalling = false;
 let hist = new Uint32Array(BINS);
+/** The same per camera (its index in the id list): a camera's form shapes its frames' delays. */
+let histByCamera = cameraIds.map(() => new Uint32Array(BINS));
 const fresh = (): Omit<ViewersReport, 'delays' | 'healthyConnected' | 'stalledConnected'> => ({ frames: 0, bytes: 0, droppedFrames: 0, droppedBytes: 0, skippedFrames: 0, closes: {}, errors: {} });
 let stats = fresh();
 
@@ -99,7 +101,9 @@ class Viewer {
     this.lastSeq = seq;
     if (!measuring || this.stalls) return;
     const delay = performance.timeOrigin + performance.now() - time;
-    hist[Math.min(BINS - 1, Math.max(0, Math.round(delay / BIN_MS)))]!++;
+    const bin = Math.min(BINS - 1, Math.max(0, Math.round(delay / BIN_MS)));
+    hist[bin]!++;
+    histByCamera[this.index % cameraIds.length]![bin]!++;
     stats.frames++;
     stats.bytes += data.byteLength;
     if (last !== null && seq > last + 1) {
@@ -123,16 +127,16 @@ process.send!('ready');
 process.on('message', (m) => {
   if (m === 'start') {
     hist = new Uint32Array(BINS);
+    histByCamera = cameraIds.map(() => new Uint32Array(BINS));
     stats = fresh();
     measuring = true;
   } else if (m === 'stop') {
     measuring = false;
-    const delays: [number, number][] = [];
-    hist.forEach((n, bin) => {
-      if (n > 0) delays.push([bin, n]);
-    });
+    const pairs = (h: Uint32Array): [number, number][] => [...h.entries()].filter(([, n]) => n > 0);
+    const delays = pairs(hist);
+    const delaysByCamera = histByCamera.map(pairs);
     const healthy = viewers.filter((v, i) => i >= stalled && v.receiving).length;
-    const report: ViewersReport = { ...stats, delays, healthyConnected: healthy, stalledConnected: viewers.filter((v, i) => i < stalled && v.receiving).length };
+    const report: ViewersReport = { ...stats, delays, delaysByCamera, healthyConnected: healthy, stalledConnected: viewers.filter((v, i) => i < stalled && v.receiving).length };
     process.send!(report);
   } else if (m === 'stall') {
     stalling = true;

@@ -1,18 +1,21 @@
 // `npm run bench:soak`: does anything grow over an hour? The product's server (as npm start runs
-// it) with 4 synthetic cameras replaying a real WebCodecs capture (fanout-camera.ts) and 20 viewers:
-// real viewer pages in Chromium, each a grid playing every camera, and the rest synthetic viewers
-// (fanout-viewers.ts) spread over the cameras. Every sample: the server's RSS, each page's JS heap
+// it) with 4 synthetic cameras replaying real captures (fanout-camera.ts), one of each camera form
+// by default: WebCodecs chunks at ~2 Mbit/s (two of them), MediaRecorder WebM and MediaRecorder
+// fragmented MP4 (short captures, replayed as a recorder restarting every ~4 s); and 20 viewers:
+// real viewer pages in Chromium, each a grid playing every camera (every other page forced to the
+// muxed form, `?decoder=mse`: fMP4 and WebM made by the server), and the rest synthetic chunk
+// viewers (fanout-viewers.ts) spread over the cameras. Every sample: the server's RSS, each page's JS heap
 // after a full GC, the frames its tiles drew. At the end: least-squares slopes (MiB per hour), over
 // the whole run and after the first 5 minutes, the synthetic viewers' relay delay, JSON and a chart.
 // Usage: npm run bench:soak -- [--minutes 60] [--cameras 4] [--viewers 20] [--pages 2] [--sample-seconds 30]
-//        [--fixture chromium-webcodecs-h264-opus] [--out bench-results/soak.json] [--chart docs/soak.svg]
+//        [--fixture name[,name…]] (camera i replays the i-th, round robin) [--out bench-results/soak.json] [--chart docs/soak.svg]
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, newContext } from '../../test/helpers/browser.ts';
+import { countFrames, launchChromium, newContext } from '../../test/helpers/browser.ts';
 import { machineBusy, ROOT, round, rssMiB, startServer, viewerHeapMiB } from './bench-kit.ts';
 import { BIN_MS, type ViewersReport } from './fanout-report.ts';
 import { lineChart } from './svg-chart.ts';
@@ -33,7 +36,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { minutes: 60, cameras: 4, viewers: 20, pages: 2, sampleSeconds: 30, fixture: 'chromium-webcodecs-h264-opus', out: 'bench-results/soak.json', chart: 'docs/soak.svg' };
+  const o: Options = { minutes: 60, cameras: 4, viewers: 20, pages: 2, sampleSeconds: 30, fixture: 'chromium-webcodecs-h264-opus-2mbps,chromium-vp8-opus.webm,chromium-h264-opus.mp4,chromium-webcodecs-h264-opus-2mbps', out: 'bench-results/soak.json', chart: 'docs/soak.svg' };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -63,7 +66,8 @@ function slope(points: [number, number][]): number {
   return den === 0 ? NaN : p.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / den;
 }
 
-const DRAWN = `[...document.querySelectorAll('canvas')].reduce((n, c) => n + (c.framesDrawn ?? 0), 0)`;
+/** Frames the page's tiles presented (canvas or video), counted by the tests' helper. */
+const DRAWN = 'window.__frames';
 
 interface Sample {
   minute: number;
@@ -85,15 +89,18 @@ async function main(): Promise<void> {
     const wsUrl = `${server.url.replace('https:', 'wss:')}/ws?token=${TOKEN}`;
     browser = await launchChromium();
     const ids = Array.from({ length: opts.cameras }, () => randomUUID());
-    for (const id of ids) {
-      const c = fork(path.join(ROOT, 'scripts/bench/fanout-camera.ts'), [wsUrl, id, opts.fixture], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const fixtures = opts.fixture.split(',');
+    // The synthetic viewers count what they miss in sizes of a chunk capture.
+    const chunkFixture = fixtures.find((f) => !/\.(webm|mp4)$/.test(f)) ?? 'chromium-webcodecs-h264-opus';
+    for (const [i, id] of ids.entries()) {
+      const c = fork(path.join(ROOT, 'scripts/bench/fanout-camera.ts'), [wsUrl, id, fixtures[i % fixtures.length]!], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       kids.push(c);
     }
     await sleep(2000);
     const synthetic = opts.viewers - opts.pages;
     let worker: ChildProcess | null = null;
     if (synthetic > 0) {
-      const w = fork(path.join(ROOT, 'scripts/bench/fanout-viewers.ts'), [wsUrl, ids.join(','), opts.fixture, String(synthetic), '0', '0', '1000'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const w = fork(path.join(ROOT, 'scripts/bench/fanout-viewers.ts'), [wsUrl, ids.join(','), chunkFixture, String(synthetic), '0', '0', '1000'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       kids.push(w);
       await new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the synthetic viewers did not connect within 60 s')), 60_000);
@@ -109,10 +116,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < opts.pages; i++) {
       const page = await (await newContext(browser!)).newPage();
       page.on('pageerror', (e) => log(`page ${i} error: ${e.message}`));
-      await page.goto(`${server.url}/?token=${TOKEN}`);
+      // Every other page plays the muxed form (the server's fMP4 and WebM) in MSE.
+      await page.goto(`${server.url}/?token=${TOKEN}${i % 2 === 1 ? '&decoder=mse' : ''}`);
       pages.push(page);
     }
-    log(`server ${server.url}: ${opts.cameras} cameras replaying ${opts.fixture}, ${opts.pages} viewer pages (each a grid of all cameras) and ${synthetic} synthetic viewers; ${opts.minutes} min`);
+    for (const page of pages) await countFrames(page);
+    log(`server ${server.url}: ${opts.cameras} cameras replaying ${opts.fixture}, ${opts.pages} viewer pages (each a grid of all cameras; every other one MSE) and ${synthetic} synthetic viewers; ${opts.minutes} min`);
     await sleep(5000);
 
     const samples: Sample[] = [];
@@ -141,18 +150,19 @@ async function main(): Promise<void> {
       await sleep(Math.min(opts.sampleSeconds * 1000, Math.max(0, t0 + opts.minutes * 60_000 - performance.now())));
     }
 
-    let delays: { p50: number | null; p99: number | null; frames: number; dropped: number; closes: Record<string, number> } | null = null;
+    let delays: { p50: number | null; p99: number | null; frames: number; dropped: number; closes: Record<string, number>; byCamera: { fixture: string; p50: number | null; p99: number | null }[] } | null = null;
     if (worker) {
       const report = new Promise<ViewersReport>((resolve) => worker.once('message', (m) => resolve(m as ViewersReport)));
       worker.send('stop');
       const r = await report;
-      const total = r.delays.reduce((s, [, n]) => s + n, 0);
-      const pct = (p: number): number | null => {
+      const pct = (hist: [number, number][], p: number): number | null => {
+        const total = hist.reduce((s, [, n]) => s + n, 0);
         let seen = 0;
-        for (const [bin, n] of r.delays) if ((seen += n) >= Math.ceil((p / 100) * total)) return round(bin * BIN_MS, 1);
+        for (const [bin, n] of hist) if ((seen += n) >= Math.ceil((p / 100) * total)) return round(bin * BIN_MS, 1);
         return null;
       };
-      delays = { p50: pct(50), p99: pct(99), frames: total, dropped: r.droppedFrames, closes: r.closes };
+      const byCamera = (r.delaysByCamera ?? []).map((h, i) => ({ fixture: fixtures[i % fixtures.length]!, p50: pct(h, 50), p99: pct(h, 99) }));
+      delays = { p50: pct(r.delays, 50), p99: pct(r.delays, 99), frames: r.delays.reduce((s, [, n]) => s + n, 0), dropped: r.droppedFrames, closes: r.closes, byCamera };
     }
 
     const series = (f: (s: Sample) => number | null | undefined, from = 0): [number, number][] => samples.filter((s) => s.minute >= from).map((s) => [s.minute, f(s) ?? NaN]);
@@ -176,7 +186,11 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`server RSS: ${result.serverRss.first} → ${result.serverRss.last} MiB (max ${result.serverRss.max}); slope ${result.serverRss.slopeMiBPerHour} MiB/h over the run, ${result.serverRss.slopeAfter5MinMiBPerHour} MiB/h after the first 5 min`);
     result.pageHeaps.forEach((h, i) => console.log(`viewer page ${i + 1} JS heap after GC: ${h.first} → ${h.last} MiB (max ${h.max}); slope ${h.slopeMiBPerHour} MiB/h, ${h.slopeAfter5MinMiBPerHour} MiB/h after 5 min; its tiles drew ≥ ${h.fpsMin} frames/s in every interval`));
-    if (delays) console.log(`synthetic viewers: relay delay p50 ${delays.p50} ms, p99 ${delays.p99} ms over ${delays.frames} frames; ${delays.dropped} frames dropped; closes ${JSON.stringify(delays.closes)}`);
+    if (delays) {
+      console.log(`synthetic viewers: delay from capture p50 ${delays.p50} ms, p99 ${delays.p99} ms over ${delays.frames} frames; ${delays.dropped} frames dropped; closes ${JSON.stringify(delays.closes)}`);
+      // (A MediaRecorder capture's frames wait in its recorder for the piece that carries them: their delay includes that.)
+      for (const c of delays.byCamera) console.log(`  camera replaying ${c.fixture}: p50 ${c.p50} ms, p99 ${c.p99} ms`);
+    }
     const out = path.resolve(opts.out);
     await mkdir(path.dirname(out), { recursive: true });
     await writeFile(out, JSON.stringify(result, null, 1));

@@ -27,11 +27,14 @@ const MIN_FRAMES = 45;
 /** Windows of COUNT_MS the first viewer gets to reach MIN_FRAMES (the last ends after Firefox's second keyframe). */
 const COUNT_WINDOWS = 3;
 /**
- * Bound on the late joiner's first frame, ms after navigation: the product's goal. The joiner gets
- * the media since Firefox's last keyframe (up to 7.5–10 s of it) and the player shows that keyframe
- * first (one decoded frame), catching up to the live edge afterwards: measured 241–286 ms here.
+ * Bounds on the late joiner's first frame: ms after it asked for the stream (the product's part:
+ * the joiner gets the media since Firefox's last keyframe, up to 7.5–10 s of it, and the player
+ * shows that keyframe first, catching up to the live edge afterwards), and ms after navigation
+ * (loading the page and opening its TLS WebSocket take ~0.5–1 s on this busy 2-core machine; the
+ * same bounds as the Chromium late joiner in end-to-end.test.ts).
  */
-const LATE_FIRST_FRAME_BOUND_MS = 1000;
+const LATE_JOIN_BOUND_MS = 500;
+const LATE_FIRST_FRAME_BOUND_MS = 2500;
 /** Frames the late joiner must show in the 2 s after its first picture (not a frozen picture). */
 const LATE_MIN_FRAMES_2S = 10;
 
@@ -197,6 +200,9 @@ describe('the camera page in Firefox ESR, watched from Chromium', { timeout: 60_
       `late joiner (after ${joinedAfterS.toFixed(1)} s of streaming): first frame ${firstFrameMs} ms after navigation; ` +
         `joined ${probe.gopSeconds?.toFixed(2) ?? '?'} s after the last keyframe; ${probe.seeks} seek(s) before the picture`,
     );
+    const joinMs = firstFrameMs - Number(await late.getAttribute('.tile', 'data-subscribed-ms'));
+    t.diagnostic(`first frame ${joinMs} ms after the late joiner asked for the stream`);
+    assert.ok(joinMs > 0 && joinMs <= LATE_JOIN_BOUND_MS, `first frame ${joinMs} ms after asking for the stream (bound ${LATE_JOIN_BOUND_MS} ms)`);
     assert.ok(firstFrameMs > 0 && firstFrameMs <= LATE_FIRST_FRAME_BOUND_MS, `first frame ${firstFrameMs} ms after navigation (bound ${LATE_FIRST_FRAME_BOUND_MS} ms)`);
     // The server sent the group of pictures since the last keyframe, rather than making the joiner
     // wait for the next one (unless Firefox happened to make a keyframe while the page was loading).
