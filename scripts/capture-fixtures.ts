@@ -222,7 +222,19 @@ async function summarize(name: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const names = ['chromium-vp8-opus', 'chromium-vp8', 'firefox-vp8-opus'];
+  const names = ['chromium-vp8-opus', 'chromium-vp8', 'firefox-vp8-opus', 'chromium-h264-matroska'];
+  if (process.argv.includes('--only-h264')) {
+    // The picture recorder of a camera that records sound apart: H.264 in Matroska (Annex B, no CodecPrivate).
+    const { server, url } = await startServer();
+    try {
+      const [mkv] = await recordChromium(url, [{ durationMs: RECORD_MS, timesliceMs: TIMESLICE_MS, audioBitsPerSecond: 32_000, audio: false, mimeType: 'video/x-matroska;codecs=avc1', keyFrameIntervalMs: 1000, videoBitsPerSecond: 300_000 }]);
+      await writeFixture('chromium-h264-matroska', mkv!);
+    } finally {
+      server.close();
+    }
+    await summarize('chromium-h264-matroska');
+    return;
+  }
   if (!process.argv.includes('--summary-only')) {
     const { server, url } = await startServer();
     try {

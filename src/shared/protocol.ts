@@ -22,6 +22,7 @@ export { CLOSE_CODES, ERRORS, ProtocolError, type ErrorCode } from './errors.ts'
 //                    2 = one encoded chunk (WebCodecs: one video frame or one audio packet)
 //   1  u8   flags    kind 1: bit 0 INIT: payload starts with the stream's init segment
 //                            bit 1 KEY: payload starts at a Cluster that holds a keyframe
+//                            bit 2 AUDIO: the sound's own recorder (a `stream` with `audioMime`)
 //                    kind 2: bit 1 KEY: a keyframe (decoding can start here; every audio chunk is one)
 //                            bit 2 AUDIO: the audio track (else video)
 //   2  u16  channel  server → viewer: the camera's channel number; camera → server: 0
@@ -45,7 +46,7 @@ export const FRAME_KIND_CHUNK = 2;
 export const FLAG_INIT = 1;
 export const FLAG_KEY = 2;
 export const FLAG_AUDIO = 4;
-const KNOWN_FLAGS: Record<number, number> = { [FRAME_KIND_MEDIA]: FLAG_INIT | FLAG_KEY, [FRAME_KIND_CHUNK]: FLAG_KEY | FLAG_AUDIO };
+const KNOWN_FLAGS: Record<number, number> = { [FRAME_KIND_MEDIA]: FLAG_INIT | FLAG_KEY | FLAG_AUDIO, [FRAME_KIND_CHUNK]: FLAG_KEY | FLAG_AUDIO };
 
 export interface FrameHeader {
   kind: number;

@@ -67,6 +67,8 @@ export const cameraMessageSchema = z.discriminatedUnion('type', [
     /** `webm` (the default): WebM bytes follow, `mime` says which; `chunks`: encoded chunks follow, each track after its `codec`. */
     format: streamFormat.default('webm'),
     mime: z.string().min(1).max(128).optional(),
+    /** A WebM stream whose sound has a recorder of its own: that recorder's type (its bytes are the binary frames flagged AUDIO). */
+    audioMime: z.string().min(1).max(128).optional(),
     /** A WebM stream that a chunk camera runs, when asked, for viewers that cannot decode its chunks. */
     fallback: z.boolean().optional(),
     width: dimension.nullable(),

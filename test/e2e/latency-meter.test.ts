@@ -11,7 +11,9 @@ import { launchChromium, newContext } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const NAME = 'Meter Cam';
-const cameraPath = (transport: Transport): string => `/camera?source=test&autostart=1&name=${encodeURIComponent(NAME)}&resolution=480&audio=0&transport=${transport}`;
+// (The MediaRecorder camera records VP8, so that its viewer's MSE plays the server's WebM: the
+// stream this test's watchdog figures were made for; H.264 from MediaRecorder goes as fMP4.)
+const cameraPath = (transport: Transport): string => `/camera?source=test&autostart=1&name=${encodeURIComponent(NAME)}&resolution=480&audio=0&transport=${transport}${transport === 'mediarecorder' ? '&codec=vp8' : ''}`;
 type Transport = 'mediarecorder' | 'webcodecs';
 const VIEWER_PATH = `/?camera=${encodeURIComponent(NAME)}`;
 /** Poll spacing for the overlay's figures (it renders every 250 ms). */

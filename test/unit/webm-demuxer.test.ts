@@ -72,6 +72,23 @@ describe('WebmDemuxer', () => {
     });
   }
 
+  it('reads H.264 in Matroska without a CodecPrivate (Chromium’s picture recorder): tracks once the first keyframe’s SPS gives the codec, every frame in Annex B', async () => {
+    const { bytes, chunks } = await loadFixture('chromium-h264-matroska');
+    const whole = new WebmDemuxer().push(bytes);
+    const d = new WebmDemuxer();
+    const pieces = chunks.flatMap((c) => d.push(c));
+    assert.deepEqual(pieces.map((e) => e.kind), whole.map((e) => e.kind), 'the same in the recorder’s pieces as whole');
+    assert.equal(whole[0]?.kind, 'tracks', 'the tracks first');
+    const tracks = (whole[0] as { tracks: Tracks }).tracks;
+    assert.match(tracks.video!.codec, /^avc1\.[0-9a-f]{6}$/);
+    assert.deepEqual([tracks.video!.width, tracks.video!.height, tracks.video!.description, tracks.audio], [320, 240, undefined, null]);
+    const frames = whole.flatMap((e) => (e.kind === 'frame' ? [e.frame] : []));
+    assert.equal(frames.length, 75, 'every block');
+    assert.ok(frames[0]!.key, 'from the first keyframe');
+    assert.deepEqual(frames.filter((f) => f.key).map((f) => Math.round(f.timestamp / 1000)), [0, 1018, 2051]);
+    assert.ok(frames.every((f) => f.data[0] === 0 && f.data[1] === 0 && (f.data[2] === 1 || (f.data[2] === 0 && f.data[3] === 1))), 'Annex B start codes');
+  });
+
   it('refuses laced blocks and codecs it cannot carry, with a clear error', () => {
     // EBML header, Segment (unknown size), Tracks with one video track of codec V_THEORA.
     const codec = new TextEncoder().encode('V_THEORA');

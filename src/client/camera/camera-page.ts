@@ -219,6 +219,7 @@ class CameraSession {
         () => socket.bufferedAmount,
         { sent: (n) => (this.bytesThisSecond += n), error: (m) => showMessage(m, 'error') },
         {
+          codec: this.options.codec,
           ...(this.options.timesliceMs !== null ? { timesliceMs: this.options.timesliceMs } : {}),
           ...(this.options.keyframeIntervalMs !== null ? { keyframeIntervalMs: this.options.keyframeIntervalMs } : {}),
         },
@@ -231,6 +232,7 @@ class CameraSession {
       type: 'stream',
       format: containerOf(recorder.mimeType),
       mime: recorder.mimeType,
+      ...(recorder.audioMimeType ? { audioMime: recorder.audioMimeType } : {}),
       width: settings?.width ?? null,
       height: settings?.height ?? null,
       fps: settings?.frameRate ? Math.round(settings.frameRate) : null,
@@ -324,7 +326,7 @@ class CameraSession {
     this.bytesThisSecond = 0;
     const buffered = this.socket?.bufferedAmount ?? 0;
     const backlog = (this.chunks ?? this.recorder)?.backlog(buffered) ?? { bytes: 0, ms: 0 };
-    const transport = this.chunks ? `WebCodecs ${this.chunks.description}` : this.recorder ? `MediaRecorder ${this.recorder.mimeType.replace(/^video\/(webm|mp4);codecs=/, '').toUpperCase()}` : '';
+    const transport = this.chunks ? `WebCodecs ${this.chunks.description}` : this.recorder ? `MediaRecorder ${recordedCodecs(this.recorder.mimeType, this.recorder.audioMimeType)}` : '';
     ui.statTransport.textContent = transport;
     ui.stats.dataset.transport = this.chunks ? 'webcodecs' : this.recorder ? 'mediarecorder' : '';
     // Encoding pipelines running: one at most, whatever the viewers (the server makes every form from it).
@@ -474,3 +476,12 @@ async function showOnlyWhatThisDeviceMayOpen(): Promise<void> {
 }
 
 main();
+
+/** What a MediaRecorder stream records, for people: `H.264 + Opus` (a type's codecs, and the sound recorder's). */
+function recordedCodecs(mimeType: string, audioMimeType: string | null): string {
+  const names: Record<string, string> = { avc1: 'H.264', vp8: 'VP8', vp9: 'VP9', av01: 'AV1', opus: 'Opus', 'mp4a.40.2': 'AAC', mp4a: 'AAC' };
+  const codecs = [mimeType, audioMimeType ?? '']
+    .flatMap((t) => /codecs=([^;]+)/.exec(t)?.[1]?.split(',') ?? [])
+    .map((c) => names[c.trim().toLowerCase().split('.')[0] === 'avc1' ? 'avc1' : c.trim().toLowerCase()] ?? c.trim());
+  return codecs.length > 0 ? codecs.join(' + ') : (/\/(\w+)/.exec(mimeType)?.[1]?.toUpperCase() ?? mimeType);
+}

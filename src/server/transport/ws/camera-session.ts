@@ -1,11 +1,12 @@
 // A camera's connection after its hello: its control messages, its media (into the ingest that its
 // "stream" message chose), and viewers' commands sent to it and answered.
 import { ProtocolError } from '../../../shared/errors.ts';
-import { FRAME_KIND_CHUNK, MAX_TIME, PROTOCOL_VERSION, decodeFrame } from '../../../shared/protocol.ts';
+import { FLAG_AUDIO, FRAME_KIND_CHUNK, MAX_TIME, PROTOCOL_VERSION, decodeFrame } from '../../../shared/protocol.ts';
 import { cameraMessageSchema, parseMessage, type CameraMessage, type Command, type ServerMessage } from '../../../shared/schemas.ts';
 import type { CameraLink, Channel, Hub } from '../../hub.ts';
 import { ChunkIngest } from '../../ingest/chunk-ingest.ts';
 import { ContainerIngest } from '../../ingest/container-ingest.ts';
+import { SplitIngest } from '../../ingest/split-ingest.ts';
 import type { ViewerSink } from '../../live/viewer-sink.ts';
 import type { Peer, Session } from './session.ts';
 
@@ -18,8 +19,8 @@ interface PendingCommand {
 export class CameraSession implements Session, CameraLink {
   readonly role = 'camera';
   private readonly channel: Channel;
-  /** The camera's current stream, as its ingest: chunks, or a MediaRecorder's container bytes. */
-  private ingest: ChunkIngest | ContainerIngest | null = null;
+  /** The camera's current stream, as its ingest: chunks, a MediaRecorder's container bytes, or two recorders' (picture, sound). */
+  private ingest: ChunkIngest | ContainerIngest | SplitIngest | null = null;
   /** The next sequence number of the camera's binary frames. */
   private expectedSeq = 0;
   /** The camera's clock offset to ours (ours = its + offset), as it last reported; null until it does. */
@@ -72,12 +73,15 @@ export class CameraSession implements Session, CameraLink {
         if (msg.fallback) throw new ProtocolError('BAD_MESSAGE', 'a fallback stream: this server muxes for viewers itself (reload the camera page)');
         const transport = msg.format === 'chunks' ? 'chunks' : msg.mime?.startsWith('video/mp4') || msg.mime?.startsWith('audio/mp4') ? 'mp4' : 'webm';
         if (msg.format !== 'chunks' && !msg.mime) throw new ProtocolError('BAD_MESSAGE', 'a "stream" of a MediaRecorder needs its mime type');
+        if (msg.audioMime && (transport !== 'webm' || !msg.audioMime.startsWith('audio/webm'))) throw new ProtocolError('BAD_MESSAGE', 'a sound recorder of its own ("audioMime") is taken beside a WebM picture, in WebM');
         camera.endStream();
-        this.ingest = transport === 'chunks' ? new ChunkIngest(camera, msg.audio) : transport === 'mp4' ? ContainerIngest.mp4(camera) : ContainerIngest.webm(camera);
+        this.ingest =
+          transport === 'chunks' ? new ChunkIngest(camera, msg.audio) : transport === 'mp4' ? ContainerIngest.mp4(camera) : msg.audioMime ? new SplitIngest(camera) : ContainerIngest.webm(camera);
         this.expectedSeq = 0;
         camera.announce({ width: msg.width, height: msg.height, fps: msg.fps, transport, mime: msg.format === 'chunks' ? undefined : msg.mime });
         camera.setState('live');
-        this.peer.log.info(`${this.peer.label} streams ${transport === 'chunks' ? 'WebCodecs chunks' : msg.mime} ${msg.width ?? '?'}x${msg.height ?? '?'}${msg.audio ? ' with sound' : ''}`);
+        const what = transport === 'chunks' ? 'WebCodecs chunks' : msg.audioMime ? `${msg.mime} + ${msg.audioMime}` : msg.mime;
+        this.peer.log.info(`${this.peer.label} streams ${what} ${msg.width ?? '?'}x${msg.height ?? '?'}${msg.audio ? ' with sound' : ''}`);
         return;
       }
       case 'codec':
@@ -123,8 +127,11 @@ export class CameraSession implements Session, CameraLink {
       ingest.push(payload, header.flags, header.time, time);
       return;
     }
-    if (!(ingest instanceof ContainerIngest)) throw new ProtocolError('WRONG_ORDER', 'container bytes in a chunk stream');
-    ingest.push(payload, time);
+    if (ingest instanceof ChunkIngest) throw new ProtocolError('WRONG_ORDER', 'container bytes in a chunk stream');
+    const audio = (header.flags & FLAG_AUDIO) !== 0;
+    if (ingest instanceof SplitIngest) ingest.push(audio ? 'audio' : 'video', payload, header.time, time);
+    else if (audio) throw new ProtocolError('WRONG_ORDER', 'sound of its own in a stream that did not announce it ("audioMime")');
+    else ingest.push(payload, time);
   }
 
   leave(): void {
