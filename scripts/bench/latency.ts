@@ -42,8 +42,8 @@ const MR = 'transport=mediarecorder';
 const CONFIGS: Config[] = [
   { name: 'webrtc', label: 'WebRTC (reference)', camera: null, viewer: '', full: true },
   { name: 'webcodecs', label: 'product defaults: WebCodecs (H.264 here), canvas', camera: '', viewer: '', full: true },
-  { name: 'mediarecorder', label: 'MediaRecorder camera → WebCodecs viewer (its WebM read into chunks)', camera: MR, viewer: '', full: true },
-  { name: 'mediarecorder-mse', label: 'MediaRecorder camera → MSE viewer (WebM muxed by the server)', camera: MR, viewer: 'decoder=mse', full: true },
+  { name: 'mediarecorder', label: 'MediaRecorder camera → WebCodecs viewer (its recordings read into chunks)', camera: MR, viewer: '', full: true },
+  { name: 'mediarecorder-mse', label: 'MediaRecorder camera → MSE viewer (muxed by the server: fMP4 for H.264, WebM for VP8)', camera: MR, viewer: 'decoder=mse', full: true },
   { name: 'webcodecs-vp8', label: 'WebCodecs with VP8', camera: 'codec=vp8', viewer: '', full: false },
   { name: 'fallback', label: 'WebCodecs camera → MSE viewer (fMP4 muxed by the server)', camera: '', viewer: 'decoder=mse', full: false },
   // Today's player and server with the previous release's settings (not that release's code: its
@@ -52,11 +52,12 @@ const CONFIGS: Config[] = [
   { name: 'slice100', label: 'MediaRecorder but 100 ms slices', camera: `${MR}&timeslice=100`, viewer: '', full: false },
   { name: 'slice30', label: 'MediaRecorder but 30 ms slices', camera: `${MR}&timeslice=30`, viewer: '', full: false },
   { name: 'slice50', label: 'MediaRecorder but 50 ms slices', camera: `${MR}&timeslice=50`, viewer: '', full: false },
-  { name: 'lead300', label: 'MediaRecorder but 0.3 s lead', camera: MR, viewer: 'lead=0.3', full: false },
-  { name: 'lead50', label: 'MediaRecorder but 0.05 s lead', camera: MR, viewer: 'lead=0.05', full: false },
-  { name: 'nodateutc', label: 'MediaRecorder but no DateUTC', camera: MR, viewer: 'lowdelay=0', full: false },
-  { name: 'nobatch', label: 'MediaRecorder but one append per chunk', camera: MR, viewer: 'batch=0', full: true },
-  { name: 'catchup1', label: 'MediaRecorder but no gentle catch-up (rate 1)', camera: MR, viewer: 'catchup=1', full: false },
+  { name: 'lead300', label: 'MediaRecorder → MSE but 0.3 s lead', camera: MR, viewer: 'decoder=mse&lead=0.3', full: false },
+  { name: 'lead200', label: 'MediaRecorder → MSE but 0.2 s lead', camera: MR, viewer: 'decoder=mse&lead=0.2', full: false },
+  { name: 'lead50', label: 'MediaRecorder → MSE but 0.05 s lead', camera: MR, viewer: 'decoder=mse&lead=0.05', full: false },
+  { name: 'nodateutc', label: 'MediaRecorder (VP8) → MSE but no DateUTC', camera: `${MR}&codec=vp8`, viewer: 'decoder=mse&lowdelay=0', full: false },
+  { name: 'nobatch', label: 'MediaRecorder → MSE but one append per chunk', camera: MR, viewer: 'decoder=mse&batch=0', full: true },
+  { name: 'catchup1', label: 'MediaRecorder → MSE but no gentle catch-up (rate 1)', camera: MR, viewer: 'decoder=mse&catchup=1', full: false },
   { name: 'key500', label: 'MediaRecorder but keyframes every 500 ms', camera: `${MR}&keyframes=500`, viewer: '', full: false },
   { name: 'key3000', label: 'MediaRecorder but keyframes every 3 s', camera: `${MR}&keyframes=3000`, viewer: '', full: false },
 ];
