@@ -2,6 +2,7 @@
 // camera list pushed to every viewer when it changes.
 import { Camera, DEFAULT_MAX_RETAINED_BYTES } from './core/camera.ts';
 import type { Cameras } from './core/feature.ts';
+import type { CameraRegistry } from './core/registry.ts';
 import { makeMuxer } from './live/muxers.ts';
 import type { ViewerSink } from './live/viewer-sink.ts';
 import { DEFAULT_MAX_VIEWERS_PER_CAMERA, LiveViewers } from './live/viewers.ts';
@@ -47,9 +48,18 @@ export class Hub implements Cameras {
     private readonly offlineKeepMs = OFFLINE_KEEP_MS,
     private readonly maxCameras = DEFAULT_MAX_CAMERAS,
     private readonly maxViewersPerCamera = DEFAULT_MAX_VIEWERS_PER_CAMERA,
+    /** The cameras known across restarts: told when each is seen; those seen lately are listed (offline) at start. */
+    private readonly registry: CameraRegistry | null = null,
   ) {
     this.sweepTimer = setInterval(() => this.sweep(), 30_000);
     this.sweepTimer.unref();
+    // After a restart, the cameras that were about a moment ago are listed offline (viewers keep
+    // their tiles and subscriptions) until they come back, or are forgotten as any offline camera.
+    const now = Date.now();
+    for (const r of registry?.all() ?? []) {
+      if (now - r.lastSeen > offlineKeepMs || this.channels.size >= maxCameras) continue;
+      this.create(r.id, r.name);
+    }
   }
 
   /** The camera list as viewers see it. */
@@ -89,6 +99,7 @@ export class Hub implements Cameras {
     if (old) old.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection of the same camera');
     this.links.set(channel, link);
     channel.camera.connect(name);
+    this.registry?.seen(cameraId, name);
     this.wanted.delete(channel);
     this.sendWanted(channel);
     return channel;
@@ -99,6 +110,7 @@ export class Hub implements Cameras {
     if (this.links.get(channel) !== link) return;
     this.links.delete(channel);
     channel.camera.disconnect();
+    this.registry?.seen(channel.camera.id, channel.camera.name);
     // A camera that never streamed leaves nothing worth showing.
     if (!channel.camera.hasStreamed && channel.viewers.count === 0) this.forget(channel);
   }
@@ -151,7 +163,11 @@ export class Hub implements Cameras {
   private create(cameraId: string, name: string): Channel {
     const camera = new Camera(cameraId, this.freeNumber(), name, DEFAULT_MAX_RETAINED_BYTES);
     const channel: Channel = { camera, viewers: new LiveViewers(camera, makeMuxer, this.maxViewersPerCamera) };
-    camera.on('changed', () => this.changed());
+    camera.on('changed', () => {
+      // (A rename while connected: the registry keeps the name.)
+      if (this.links.has(channel) && this.registry?.get(camera.id)?.name !== camera.name) this.registry?.seen(camera.id, camera.name);
+      this.changed();
+    });
     camera.on('keyframe', () => this.links.get(channel)?.sendJson({ type: 'keyframe' }));
     camera.on('wanted', () => this.sendWanted(channel));
     this.channels.set(cameraId, channel);

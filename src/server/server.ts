@@ -10,6 +10,7 @@ import { attachWebSockets, type ConnectionOptions } from './transport/ws/web-soc
 import { CLOSE_CODES } from '../shared/protocol.ts';
 import { Hub, OFFLINE_KEEP_MS } from './hub.ts';
 import type { Feature } from './core/feature.ts';
+import { CameraRegistry } from './core/registry.ts';
 import type { Logger } from './log.ts';
 import { caRoute, dispatch, httpsRoutes, requestUrl, send, type Route } from './routes.ts';
 import type { RateLimitOptions } from './rate-limit.ts';
@@ -73,7 +74,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   if (tls?.issued) log.info(`issued a server certificate for ${[...tls.names.dns, ...tls.names.ips].join(', ')}`);
 
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
-  const hub = new Hub(OFFLINE_KEEP_MS, limits.maxCameras, limits.maxViewersPerCamera);
+  const registry = await CameraRegistry.load(config.dataDir, log);
+  const hub = new Hub(OFFLINE_KEEP_MS, limits.maxCameras, limits.maxViewersPerCamera, registry);
   const detachFeatures = (options.features ?? []).map((feature) => feature.attach(hub));
   const bundles = await bundleClients();
   const routes = await httpsRoutes({ bundles, caCertDer: tls?.caCertDer ?? null, hub });
@@ -116,6 +118,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       sockets.close();
       for (const detach of detachFeatures) detach();
       hub.close();
+      await registry.flush();
       server.closeAllConnections();
       helper?.closeAllConnections();
       await Promise.all([closeServer(server), helper ? closeServer(helper) : Promise.resolve()]);

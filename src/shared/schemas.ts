@@ -4,9 +4,9 @@ import { z } from 'zod';
 import { ERROR_CODES, ProtocolError } from './errors.ts';
 import { MAX_TEXT_BYTES, MAX_TIME } from './protocol.ts';
 
-const cameraId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'camera ids are 1-64 characters of A-Z a-z 0-9 _ -');
+export const cameraId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'camera ids are 1-64 characters of A-Z a-z 0-9 _ -');
 /** Display names: 1-64 characters after trimming, no control characters. */
-const cameraName = z
+export const cameraName = z
   .string()
   .transform((s) => s.trim())
   .pipe(

@@ -1,0 +1,136 @@
+// The cameras the server has known, kept in the data dir (`cameras.json`) and read again at start:
+// each camera's id, name, and when it was first and last seen. The hub tells it what happens; the
+// features that need a camera's lasting facts (its recording switch, its own secret, its place in
+// the grid) keep them here. Written atomically, at most once a second; a damaged file is set aside
+// with a warning and the server starts with none (nothing else depends on it yet).
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { cameraId, cameraName } from '../../shared/schemas.ts';
+
+/** What the server keeps of one camera. */
+export interface CameraRecord {
+  id: string;
+  name: string;
+  /** ms since the epoch. */
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** Cameras kept at most: the oldest seen is forgotten first. */
+export const MAX_RECORDS = 1000;
+/** Writes wait this long, so that a burst of changes is one write. */
+const WRITE_DELAY_MS = 1000;
+
+const time = z.number().int().min(0).max(1e14);
+const fileSchema = z.object({
+  version: z.literal(1),
+  cameras: z.array(z.object({ id: cameraId, name: cameraName, firstSeen: time, lastSeen: time })).max(MAX_RECORDS),
+});
+
+export interface RegistryLog {
+  warn(message: string): void;
+  error(message: string, err?: unknown): void;
+}
+
+export class CameraRegistry {
+  private readonly records = new Map<string, CameraRecord>();
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    /** The file, or null: kept in memory only (tests, a read-only data dir). */
+    readonly file: string | null,
+    private readonly log: RegistryLog,
+  ) {}
+
+  /** Reads `cameras.json` in `dataDir` (none yet: empty; damaged: set aside, empty). */
+  static async load(dataDir: string | null, log: RegistryLog): Promise<CameraRegistry> {
+    const registry = new CameraRegistry(dataDir === null ? null : path.join(dataDir, 'cameras.json'), log);
+    if (registry.file === null) return registry;
+    let text: string;
+    try {
+      text = await readFile(registry.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return registry;
+      throw err;
+    }
+    let parsed: z.infer<typeof fileSchema> | null = null;
+    try {
+      const result = fileSchema.safeParse(JSON.parse(text));
+      if (result.success) parsed = result.data;
+    } catch {
+      parsed = null;
+    }
+    if (!parsed) {
+      const aside = `${registry.file}.damaged-${Date.now()}`;
+      await rename(registry.file, aside);
+      log.warn(`${registry.file} was damaged: set aside as ${path.basename(aside)}; the server starts without its list of known cameras`);
+      return registry;
+    }
+    for (const c of parsed.cameras) registry.records.set(c.id, c);
+    return registry;
+  }
+
+  get(id: string): CameraRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** Every camera kept, the most recently seen first. */
+  all(): CameraRecord[] {
+    return [...this.records.values()].sort((a, b) => b.lastSeen - a.lastSeen);
+  }
+
+  /** A camera connected, streams, was renamed or left: it was seen now, with this name. */
+  seen(id: string, name: string, now = Date.now()): void {
+    const known = this.records.get(id);
+    if (known) {
+      known.name = name;
+      known.lastSeen = Math.max(known.lastSeen, now);
+    } else {
+      if (this.records.size >= MAX_RECORDS) this.forget(this.all().at(-1)!.id);
+      this.records.set(id, { id, name, firstSeen: now, lastSeen: now });
+    }
+    this.schedule();
+  }
+
+  forget(id: string): void {
+    if (this.records.delete(id)) this.schedule();
+  }
+
+  /** Writes what is pending now (the server is stopping). */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.write();
+    }
+    await this.writing;
+  }
+
+  private schedule(): void {
+    if (this.file === null || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.write();
+    }, WRITE_DELAY_MS);
+    this.timer.unref();
+  }
+
+  /** One write at a time, each of the whole list, atomically (a crash never leaves half a file). */
+  private write(): void {
+    const file = this.file;
+    if (file === null) return;
+    const text = `${JSON.stringify({ version: 1, cameras: this.all() } satisfies z.infer<typeof fileSchema>, null, 1)}\n`;
+    this.writing = this.writing.then(async () => {
+      try {
+        await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+        const tmp = `${file}.${process.pid}.tmp`;
+        await writeFile(tmp, text, { mode: 0o600 });
+        await rename(tmp, file);
+      } catch (err) {
+        this.log.error(`could not write ${file}`, err);
+      }
+    });
+  }
+}

@@ -1,0 +1,77 @@
+// The registry of known cameras: kept in the data dir across restarts, written atomically, bounded,
+// and a damaged file set aside rather than trusted or crashing the server.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CameraRegistry, MAX_RECORDS } from '../../src/server/core/registry.ts';
+import { Hub } from '../../src/server/hub.ts';
+
+const quiet = { warned: [] as string[], warn(m: string) { this.warned.push(m); }, error() {} };
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'wsw-registry-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('CameraRegistry', () => {
+  it('keeps each camera’s name and when it was first and last seen, across a restart', () =>
+    withDir(async (dir) => {
+      const a = await CameraRegistry.load(dir, quiet);
+      a.seen('kitchen', 'Kitchen', 1000);
+      a.seen('hall', 'Hall', 2000);
+      a.seen('kitchen', 'Kitchen window', 3000);
+      await a.flush();
+      const b = await CameraRegistry.load(dir, quiet);
+      assert.deepEqual(b.all(), [
+        { id: 'kitchen', name: 'Kitchen window', firstSeen: 1000, lastSeen: 3000 },
+        { id: 'hall', name: 'Hall', firstSeen: 2000, lastSeen: 2000 },
+      ]);
+      assert.deepEqual(await readdir(dir), ['cameras.json'], 'no temporary file left');
+    }));
+
+  it('sets a damaged file aside with a warning and starts empty; refuses hostile entries', () =>
+    withDir(async (dir) => {
+      for (const bad of ['{not json', JSON.stringify({ version: 1, cameras: [{ id: '../../etc', name: 'x', firstSeen: 0, lastSeen: 0 }] }), JSON.stringify({ version: 1, cameras: [{ id: 'a', name: 'evil\u001b[2J', firstSeen: 0, lastSeen: 0 }] })]) {
+        await writeFile(path.join(dir, 'cameras.json'), bad);
+        quiet.warned = [];
+        const r = await CameraRegistry.load(dir, quiet);
+        assert.deepEqual(r.all(), []);
+        assert.match(quiet.warned[0] ?? '', /damaged: set aside/);
+        assert.ok((await readdir(dir)).some((f) => f.startsWith('cameras.json.damaged-')));
+        assert.ok(!(await readdir(dir)).includes('cameras.json'));
+      }
+    }));
+
+  it('keeps at most MAX_RECORDS cameras, forgetting the one seen longest ago', () =>
+    withDir(async (dir) => {
+      const r = await CameraRegistry.load(dir, quiet);
+      for (let i = 0; i <= MAX_RECORDS; i++) r.seen(`c${i}`, `C ${i}`, 1000 + i);
+      assert.equal(r.all().length, MAX_RECORDS);
+      assert.equal(r.get('c0'), undefined);
+      await r.flush();
+      assert.equal((JSON.parse(await readFile(path.join(dir, 'cameras.json'), 'utf8')) as { cameras: unknown[] }).cameras.length, MAX_RECORDS);
+    }));
+
+  it('lets the hub list the cameras seen lately as offline after a restart, and tells it whenever one is seen', () =>
+    withDir(async (dir) => {
+      const r = await CameraRegistry.load(dir, quiet);
+      r.seen('recent', 'Recent', Date.now() - 60_000);
+      r.seen('old', 'Old', Date.now() - 60 * 60_000);
+      const hub = new Hub(10 * 60_000, 100, 1000, r);
+      assert.deepEqual(hub.list().map((c) => [c.id, c.name, c.state]), [['recent', 'Recent', 'offline']]);
+      const link = { sendJson: () => undefined, close: () => undefined, request: () => undefined };
+      const before = r.get('recent')!.lastSeen;
+      hub.attachCamera('recent', 'Recent porch', link);
+      assert.equal(r.get('recent')!.name, 'Recent porch');
+      assert.ok(r.get('recent')!.lastSeen > before);
+      hub.attachCamera('new', 'New', link);
+      assert.equal(r.get('new')?.name, 'New');
+      hub.close();
+    }));
+});
