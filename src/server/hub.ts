@@ -58,7 +58,7 @@ export class Hub implements Cameras {
     const now = Date.now();
     for (const r of registry?.all() ?? []) {
       if (now - r.lastSeen > offlineKeepMs || this.channels.size >= maxCameras) continue;
-      this.create(r.id, r.name);
+      this.create(r.id, r.name, r.lastSeen);
     }
   }
 
@@ -111,8 +111,11 @@ export class Hub implements Cameras {
     this.links.delete(channel);
     channel.camera.disconnect();
     this.registry?.seen(channel.camera.id, channel.camera.name);
-    // A camera that never streamed leaves nothing worth showing.
-    if (!channel.camera.hasStreamed && channel.viewers.count === 0) this.forget(channel);
+    // A camera that never streamed leaves nothing worth showing (nor worth remembering).
+    if (!channel.camera.hasStreamed && channel.viewers.count === 0) {
+      this.forget(channel);
+      this.registry?.forget(channel.camera.id);
+    }
   }
 
   /** Registers a viewer connection; it gets the camera list now and on every change. */
@@ -160,8 +163,9 @@ export class Hub implements Cameras {
     for (const link of this.links.values()) link.close(CLOSE_CODES.SHUTDOWN, 'server shutting down');
   }
 
-  private create(cameraId: string, name: string): Channel {
-    const camera = new Camera(cameraId, this.freeNumber(), name, DEFAULT_MAX_RETAINED_BYTES);
+  /** A new channel; `offlineSince`: when a camera restored from the registry was last seen. */
+  private create(cameraId: string, name: string, offlineSince?: number): Channel {
+    const camera = new Camera(cameraId, this.freeNumber(), name, DEFAULT_MAX_RETAINED_BYTES, undefined, offlineSince);
     const channel: Channel = { camera, viewers: new LiveViewers(camera, makeMuxer, this.maxViewersPerCamera) };
     camera.on('changed', () => {
       // (A rename while connected: the registry keeps the name.)
@@ -171,7 +175,14 @@ export class Hub implements Cameras {
     camera.on('keyframe', () => this.links.get(channel)?.sendJson({ type: 'keyframe' }));
     camera.on('wanted', () => this.sendWanted(channel));
     this.channels.set(cameraId, channel);
-    for (const fn of this.cameraListeners) fn(camera);
+    for (const fn of this.cameraListeners) {
+      // A feature's fault must not keep a camera out.
+      try {
+        fn(camera);
+      } catch (err) {
+        console.error(`a feature failed on camera ${cameraId}:`, err);
+      }
+    }
     return channel;
   }
 

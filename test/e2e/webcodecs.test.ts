@@ -101,9 +101,12 @@ describe('two transports in Chromium: WebCodecs and MediaRecorder', { timeout: 1
     await plain.waitForSelector('.tile[data-playing][data-format="mp4"], .tile[data-playing][data-format="webm"]', { timeout: 15_000 });
     await countFrames(plain);
     await plain.waitForTimeout(1000); // past the seek to the live edge
-    const shownMse = await framesDuring(plain, 2000);
-    t.diagnostic(`viewer without WebCodecs: ${shownMse} frames shown in 2 s`);
-    assert.ok(shownMse >= MIN_FRAMES_2S, `${shownMse} frames shown in 2 s`);
+    // Up to three 2-s windows: Chromium's MSE now and then drops an fMP4 stream's picture up to the
+    // next keyframe (a second away here; see docs/latency.md, "MSE frame rate").
+    const windows: number[] = [];
+    while (windows.length < 3 && !windows.some((n) => n >= MIN_FRAMES_2S)) windows.push(await framesDuring(plain, 2000));
+    t.diagnostic(`viewer without WebCodecs: ${windows.join(', then ')} frames shown in 2 s`);
+    assert.ok(windows.some((n) => n >= MIN_FRAMES_2S), `frames shown per 2 s: ${windows.join(', ')}`);
     await plain.close();
     await camera.close();
   });
@@ -117,9 +120,12 @@ describe('two transports in Chromium: WebCodecs and MediaRecorder', { timeout: 1
     await viewer.waitForSelector('.tile[data-playing][data-format="mp4"]', { timeout: 15_000 });
     await countFrames(viewer);
     await viewer.waitForTimeout(1000); // past the seek to the live edge
-    const shown = await framesDuring(viewer, 2000);
-    t.diagnostic(`viewer without WebCodecs: ${shown} frames shown in 2 s`);
-    assert.ok(shown >= MIN_FRAMES_2S, `${shown} frames shown in 2 s`);
+    // Up to three 2-s windows, as for the MediaRecorder camera above (Chromium's MSE now and then
+    // drops an fMP4 stream's picture up to the next keyframe, 2 s away here).
+    const windows: number[] = [];
+    while (windows.length < 3 && !windows.some((n) => n >= MIN_FRAMES_2S)) windows.push(await framesDuring(viewer, 2000));
+    t.diagnostic(`viewer without WebCodecs: ${windows.join(', then ')} frames shown in 2 s`);
+    assert.ok(windows.some((n) => n >= MIN_FRAMES_2S), `frames shown per 2 s: ${windows.join(', ')}`);
     assert.equal((await statsData(webcodecsCamera)).encoders, '1', 'the camera still runs one encoder');
     await viewer.close();
   });

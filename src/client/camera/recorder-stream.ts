@@ -187,7 +187,8 @@ export class RecorderStream {
       this.recordings[0]!.start(this.settings.timesliceMs);
       return;
     }
-    for (const r of this.recordings) r.start();
+    // The timeslice too: a hidden page's timers run once a second or less, its recorders' slices do not.
+    for (const r of this.recordings) r.start(this.settings.timesliceMs);
     this.pullTimer = setInterval(() => {
       for (const r of this.recordings) if (r.recorder.state === 'recording') r.recorder.requestData();
     }, PULL_MS);
@@ -195,6 +196,8 @@ export class RecorderStream {
 
   /** Pauses recording (viewers keep the last picture). */
   pause(): void {
+    // What was recorded up to now goes with the timestamps it has (after the pause, media time 0 moves).
+    if (this.pullTimer) for (const r of this.recordings) if (r.recorder.state === 'recording') r.recorder.requestData();
     for (const r of this.recordings) r.pause();
   }
 

@@ -24,7 +24,7 @@ export class WebmDemuxer {
   /** Track numbers in blocks → which of ours; tracks of other kinds are left out. */
   private readonly numbers = new Map<number, 'video' | 'audio'>();
   /** Tracks whose H.264 codec string waits for the first keyframe's SPS, and the frames held meanwhile. */
-  private waiting: { tracks: Tracks; held: MediaFrame[] } | null = null;
+  private waiting: { tracks: Tracks; held: MediaFrame[]; seen: number } | null = null;
 
   constructor(limits?: Partial<Omit<WebmLimits, 'frames'>>) {
     this.parser = new WebmParser({ ...limits, frames: true });
@@ -39,7 +39,7 @@ export class WebmDemuxer {
     for (const e of this.parser.push(bytes)) {
       if (e.kind === 'tracks') {
         const tracks = this.tracksOf(e.tracks);
-        if (tracks.video?.codec === AVC) this.waiting = { tracks, held: [] };
+        if (tracks.video?.codec === AVC) this.waiting = { tracks, held: [], seen: 0 };
         else out.push({ kind: 'tracks', tracks });
       } else if (e.kind === 'frame') {
         const track = this.numbers.get(e.track);
@@ -61,11 +61,11 @@ export class WebmDemuxer {
     if (!sets) {
       // A picture before the first keyframe cannot be decoded anyway; sound waits.
       if (frame.track === 'audio') waiting.held.push(frame);
-      if (waiting.held.length > MAX_HELD_FRAMES) throw new WebmError('WEBM_MALFORMED', `H.264 without parameter sets (SPS, PPS) in its first ${MAX_HELD_FRAMES} frames, nor a CodecPrivate`, this.parser.bytesRead);
+      if (++waiting.seen > MAX_HELD_FRAMES) throw new WebmError('WEBM_MALFORMED', `H.264 without parameter sets (SPS, PPS) in its first ${MAX_HELD_FRAMES} frames, nor a CodecPrivate`, this.parser.bytesRead);
       return;
     }
     this.waiting = null;
-    out.push({ kind: 'tracks', tracks: { ...waiting.tracks, video: { ...video, codec: avcCodecString(sets.sps[0]!) } } });
+    out.push({ kind: 'tracks', tracks: { ...waiting.tracks, video: { ...video, codec: avcCodecOf(sets.sps[0]!, this.parser.bytesRead) } } });
     for (const held of waiting.held) out.push({ kind: 'frame', frame: held });
     out.push({ kind: 'frame', frame });
   }
@@ -93,11 +93,11 @@ export class WebmDemuxer {
   }
 }
 
-/** The codec string of an avcC CodecPrivate; a clear error when it is not one. */
-function avcCodecOf(avcC: Uint8Array, at: number): string {
+/** The codec string of an avcC CodecPrivate or an SPS; a clear error when it is neither. */
+function avcCodecOf(spsOrAvcC: Uint8Array, at: number): string {
   try {
-    return avcCodecString(avcC);
+    return avcCodecString(spsOrAvcC);
   } catch (err) {
-    throw new WebmError('WEBM_MALFORMED', `H.264 CodecPrivate: ${(err as Error).message}`, at);
+    throw new WebmError('WEBM_MALFORMED', `H.264 parameter sets: ${(err as Error).message}`, at);
   }
 }

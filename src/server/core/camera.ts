@@ -65,8 +65,11 @@ export class Camera extends EventEmitter<CameraEvents> {
     name: string,
     maxRetainedBytes = DEFAULT_MAX_RETAINED_BYTES,
     now?: () => number,
+    /** When it went offline, for a camera the server knew before it restarted (default: now). */
+    offlineSince?: number,
   ) {
     super();
+    if (offlineSince !== undefined) this._offlineSince = offlineSince;
     this._name = name;
     this.feed = new Feed<CoreFrame>({
       separateAudio: () => (this._tracks?.video ?? null) !== null,

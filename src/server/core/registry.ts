@@ -52,8 +52,8 @@ export class CameraRegistry {
     try {
       text = await readFile(registry.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return registry;
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`could not read ${registry.file} (${(err as Error).message}): the server starts without its list of known cameras`);
+      return registry;
     }
     let parsed: z.infer<typeof fileSchema> | null = null;
     try {
@@ -64,8 +64,12 @@ export class CameraRegistry {
     }
     if (!parsed) {
       const aside = `${registry.file}.damaged-${Date.now()}`;
-      await rename(registry.file, aside);
-      log.warn(`${registry.file} was damaged: set aside as ${path.basename(aside)}; the server starts without its list of known cameras`);
+      try {
+        await rename(registry.file, aside);
+        log.warn(`${registry.file} was damaged: set aside as ${path.basename(aside)}; the server starts without its list of known cameras`);
+      } catch (err) {
+        log.warn(`${registry.file} was damaged and could not be set aside (${(err as Error).message}): the server starts without its list of known cameras`);
+      }
       return registry;
     }
     for (const c of parsed.cameras) registry.records.set(c.id, c);
