@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { countFrames, framesDuring, launchChromium, newContext } from '../helpers/browser.ts';
+import { countFrames, framesDuring, framesInWindows, launchChromium, newContext } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** "Frames advance": at least this many drawn in 2 s (the fake camera sends 30 fps). */
@@ -103,8 +103,7 @@ describe('two transports in Chromium: WebCodecs and MediaRecorder', { timeout: 1
     await plain.waitForTimeout(1000); // past the seek to the live edge
     // Up to three 2-s windows: Chromium's MSE now and then drops an fMP4 stream's picture up to the
     // next keyframe (a second away here; see docs/latency.md, "MSE frame rate").
-    const windows: number[] = [];
-    while (windows.length < 3 && !windows.some((n) => n >= MIN_FRAMES_2S)) windows.push(await framesDuring(plain, 2000));
+    const windows = await framesInWindows(plain, MIN_FRAMES_2S);
     t.diagnostic(`viewer without WebCodecs: ${windows.join(', then ')} frames shown in 2 s`);
     assert.ok(windows.some((n) => n >= MIN_FRAMES_2S), `frames shown per 2 s: ${windows.join(', ')}`);
     await plain.close();
@@ -122,8 +121,7 @@ describe('two transports in Chromium: WebCodecs and MediaRecorder', { timeout: 1
     await viewer.waitForTimeout(1000); // past the seek to the live edge
     // Up to three 2-s windows, as for the MediaRecorder camera above (Chromium's MSE now and then
     // drops an fMP4 stream's picture up to the next keyframe, 2 s away here).
-    const windows: number[] = [];
-    while (windows.length < 3 && !windows.some((n) => n >= MIN_FRAMES_2S)) windows.push(await framesDuring(viewer, 2000));
+    const windows = await framesInWindows(viewer, MIN_FRAMES_2S);
     t.diagnostic(`viewer without WebCodecs: ${windows.join(', then ')} frames shown in 2 s`);
     assert.ok(windows.some((n) => n >= MIN_FRAMES_2S), `frames shown per 2 s: ${windows.join(', ')}`);
     assert.equal((await statsData(webcodecsCamera)).encoders, '1', 'the camera still runs one encoder');

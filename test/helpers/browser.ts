@@ -85,6 +85,17 @@ export async function frames(page: EvaluatingPage): Promise<number> {
   return Number(await page.evaluate('window.__frames'));
 }
 
+/**
+ * Frames presented in up to `tries` windows of `ms`, stopping at the first with at least `enough`:
+ * for a player that may be skipping a moment (a gap in a just-started stream, MSE dropping to a
+ * keyframe). The counts of the windows looked at.
+ */
+export async function framesInWindows(page: EvaluatingPage, enough: number, ms = 2000, tries = 3): Promise<number[]> {
+  const windows: number[] = [];
+  while (windows.length < tries && !windows.some((n) => n >= enough)) windows.push(await framesDuring(page, ms));
+  return windows;
+}
+
 /** Frames presented during the next `ms`. */
 export async function framesDuring(page: EvaluatingPage, ms: number): Promise<number> {
   const a = await frames(page);

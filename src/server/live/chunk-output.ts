@@ -35,10 +35,6 @@ export class ChunkOutput {
     });
   }
 
-  get size(): number {
-    return this.viewers.size;
-  }
-
   has(viewer: ViewerSink): boolean {
     return this.viewers.has(viewer);
   }

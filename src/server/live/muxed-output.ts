@@ -52,10 +52,6 @@ export class MuxedOutput {
     };
   }
 
-  get size(): number {
-    return this.viewers.size;
-  }
-
   has(viewer: ViewerSink): boolean {
     return this.viewers.has(viewer);
   }
