@@ -256,7 +256,7 @@ class CameraSession {
   /** The stream's state in the status line: paused, idle (nobody watches: nothing is encoded) or live. */
   private showState(): void {
     const idle = !this.paused && (this.chunks?.idling ?? false);
-    ui.statState.textContent = this.paused ? 'paused' : idle ? 'idle (nobody watching)' : 'live';
+    ui.statState.textContent = this.paused ? 'paused' : idle ? 'idle' : 'live';
     ui.stats.dataset.idle = idle ? '1' : '0';
   }
 
