@@ -88,6 +88,7 @@ async function startNode(args: string[], ready: RegExp, what: string): Promise<C
   const keep = (d: Buffer): void => {
     // (Enough to say why it failed; a long run's log is not kept.)
     if (output.length < 100_000) output += d.toString();
+    if (process.env.BENCH_SERVER_LOG) process.stderr.write(d);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);

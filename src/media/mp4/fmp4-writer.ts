@@ -30,6 +30,10 @@ const DEFAULT_VIDEO_DURATION = VIDEO_TIMESCALE / 30;
 const AAC_FRAME_SAMPLES = 1024;
 /** A gap longer than this (s) between two frames is a pause, not a frame's duration. */
 const MAX_GUESSED_DURATION_S = 0.5;
+/** A guessed duration is at least this many times the track's usual frame interval (see durationOf). */
+const DURATION_HEADROOM = 1.5;
+/** Weight of each new gap in the usual interval (an exponential moving average). */
+const INTERVAL_WEIGHT = 0.1;
 /** Sample flags (14496-12 §8.8.3.1): sync = depends on no other; non-sync = depends on others + is_non_sync_sample. */
 const SYNC_SAMPLE_FLAGS = 0x02000000;
 const NON_SYNC_SAMPLE_FLAGS = 0x01010000;
@@ -54,9 +58,10 @@ interface TrackPlan {
   annexBInput: boolean;
   /** Annex B H.264: the SPS/PPS of the avcC (from the first keyframe), dropped from frames since the sample entry has them. */
   annexB: ParameterSets | null;
-  /** Decode time (track timescale) and duration of the previous frame. */
+  /** Decode time (track timescale) of the previous frame. */
   lastTime: number | null;
-  lastDuration: number;
+  /** The usual interval between frames (track timescale), null until two frames came. */
+  interval: number | null;
   defaultDuration: number;
   opus: boolean;
 }
@@ -126,7 +131,6 @@ export class Fmp4Writer {
     const time = Math.round((frame.timestamp * plan.timescale) / 1e6);
     const duration = this.durationOf(plan, frame, data, time);
     plan.lastTime = time;
-    plan.lastDuration = duration;
     const key = frame.track === 'video' ? frame.key : this.video === null;
     const flags = frame.track === 'audio' || frame.key ? SYNC_SAMPLE_FLAGS : NON_SYNC_SAMPLE_FLAGS;
     return { bytes: this.fragment(plan.id, time, duration, flags, data), key };
@@ -139,10 +143,19 @@ export class Fmp4Writer {
       const samples = opusPacketSamples(data);
       if (samples > 0) return samples; // 48 kHz samples = the Opus timescale
     }
-    // The next frame's time is not known yet (waiting for it is what this muxer avoids): the last
-    // gap is the best guess, unless it is a pause in the stream rather than a frame interval.
-    if (plan.lastTime !== null && time > plan.lastTime && time - plan.lastTime <= plan.timescale * MAX_GUESSED_DURATION_S) return time - plan.lastTime;
-    return plan.lastTime !== null ? plan.lastDuration : plan.defaultDuration;
+    // The next frame's time is not known yet (waiting for it is what this muxer avoids), so the
+    // duration is a guess, and a short guess is costly: MSE takes a decode time more than twice the
+    // previous frame's duration past it as a discontinuity and drops every frame up to the next
+    // keyframe (MSE coded frame processing, step 6), which one frame the camera skipped, or MediaRecorder's
+    // uneven timestamps (gaps of 21 then 46 ms), set off again and again (1.8 fps shown in one
+    // run). So a guess is never under 1.5 × the usual interval: a skipped frame or jitter passes,
+    // and frames merely overlap a little, which nothing here minds. A gap longer than a pause
+    // threshold says nothing about the interval.
+    const gap = plan.lastTime !== null && time > plan.lastTime && time - plan.lastTime <= plan.timescale * MAX_GUESSED_DURATION_S ? time - plan.lastTime : null;
+    if (gap !== null) plan.interval = plan.interval === null ? gap : plan.interval + (gap - plan.interval) * INTERVAL_WEIGHT;
+    // Audio frames keep their exact length (AAC: the gap, 1024 samples): overlapping audio is trimmed, not merely shown.
+    if (plan.kind === 'audio') return gap ?? (plan.lastTime !== null ? plan.interval ?? plan.defaultDuration : plan.defaultDuration);
+    return Math.max(1, Math.round(Math.max(gap ?? 0, DURATION_HEADROOM * (plan.interval ?? plan.defaultDuration))));
   }
 
   /** moof (mfhd, traf: tfhd, tfdt, trun with one sample) + mdat, in one buffer. */
@@ -199,7 +212,7 @@ function videoPlan(track: VideoTrack): TrackPlan {
     annexBInput: false,
     annexB: null,
     lastTime: null,
-    lastDuration: 0,
+    interval: null,
     defaultDuration: DEFAULT_VIDEO_DURATION,
     opus: false,
   };
@@ -234,7 +247,7 @@ function audioPlan(track: AudioTrack, id: number): TrackPlan {
   if (!(track.sampleRate > 0 && track.channels > 0 && track.channels <= 255)) {
     throw new RangeError(`fMP4 writer: audio ${track.sampleRate} Hz, ${track.channels} channels`);
   }
-  const base = { kind: 'audio' as const, id, annexBInput: false, annexB: null, lastTime: null, lastDuration: 0 };
+  const base = { kind: 'audio' as const, id, annexBInput: false, annexB: null, lastTime: null, interval: null };
   if (track.codec === 'opus') {
     const entry = audioSampleEntry('Opus', track.channels, OPUS_TIMESCALE, [box('dOps', opusSpecific(track))]);
     return { ...base, timescale: OPUS_TIMESCALE, codec: 'opus', sampleEntry: entry, defaultDuration: 960, opus: true };
