@@ -1,7 +1,9 @@
 // Builds the browser code in memory at start-up with esbuild, so users never run a build step.
+// `npm start` has it done by a short-lived process of its own (scripts/build.mjs) and hands the
+// server the result: the server never loads esbuild, which would otherwise stay in its memory.
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, stop } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -28,6 +30,7 @@ const TARGETS: Record<keyof typeof CLIENT_ENTRIES, string[]> = {
 
 /** Bundles every client entry point; resolves to JavaScript (and source map) text by URL path. */
 export async function bundleClients(): Promise<Map<string, string>> {
+  const { build } = await import('esbuild');
   const entries = Object.entries(CLIENT_ENTRIES) as [keyof typeof CLIENT_ENTRIES, string][];
   const out = new Map<string, string>();
   const groups = new Map<string, [keyof typeof CLIENT_ENTRIES, string][]>();
@@ -51,13 +54,11 @@ export async function bundleClients(): Promise<Map<string, string>> {
   return out;
 }
 
-/**
- * Ends esbuild's service process, which would otherwise stay for the server's whole life (~26 MB)
- * for nothing. Only for a process that builds nothing more (the server started by `npm start`): a
- * process that runs TypeScript through a loader built on esbuild must not pull it from under it.
- */
-export async function releaseBundler(): Promise<void> {
-  await stop();
+/** Bundles written by `scripts/build.mjs` (a JSON object: URL path → text), as bundleClients() gives them. */
+export async function readClientBundles(file: string): Promise<Map<string, string>> {
+  const parsed = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  for (const url of Object.keys(CLIENT_ENTRIES)) if (typeof parsed[url] !== 'string') throw new Error(`${file} has no bundle for ${url}: run npm start again`);
+  return new Map(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
 /** The project's folder of static files (HTML, CSS). */

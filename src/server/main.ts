@@ -2,7 +2,7 @@
 import { configOrExit, usage } from './config.ts';
 import { consoleLogger } from './log.ts';
 import { announce } from './announce.ts';
-import { releaseBundler } from './bundler.ts';
+import { readClientBundles } from './bundler.ts';
 import { startServer, type RunningServer } from './server.ts';
 
 async function main(): Promise<void> {
@@ -14,7 +14,10 @@ async function main(): Promise<void> {
   const log = consoleLogger();
   let running: RunningServer;
   try {
+    // `npm start` bundles the browser code in a process of its own (scripts/build.mjs) and says where it is.
+    const prebuilt = process.env.WEBCAM_CLIENT_BUNDLES;
     running = await startServer(config, log, {
+      ...(prebuilt ? { clientBundles: await readClientBundles(prebuilt) } : {}),
       onLinksChanged: (r, why) => {
         void announce(r).then((text) => console.log(`\n${why}\n\n${text}`));
       },
@@ -26,7 +29,6 @@ async function main(): Promise<void> {
     else console.error(`error: ${e.message}`);
     process.exit(1);
   }
-  await releaseBundler();
   console.log(await announce(running));
 
   let stopping = false;

@@ -54,6 +54,8 @@ export interface StartOptions {
   features?: readonly Feature[];
   /** Called when the links changed (rotation, new addresses), to print them again. */
   onLinksChanged?: (running: RunningServer, why: string) => void;
+  /** The browser code, already bundled (by URL path); else it is bundled here at start. */
+  clientBundles?: Map<string, string>;
 }
 
 /** How often the server checks whether its addresses changed (and renews the certificate). */
@@ -77,7 +79,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const registry = await CameraRegistry.load(config.dataDir, log);
   const hub = new Hub(OFFLINE_KEEP_MS, limits.maxCameras, limits.maxViewersPerCamera, registry);
   const detachFeatures = (options.features ?? []).map((feature) => feature.attach(hub));
-  const bundles = await bundleClients();
+  const bundles = options.clientBundles ?? (await bundleClients());
   const routes = await httpsRoutes({ bundles, caCertDer: tls?.caCertDer ?? null, hub });
   const key = userCert?.key ?? tls!.key;
   const cert = userCert?.cert ?? tls!.cert;
