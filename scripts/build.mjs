@@ -56,9 +56,7 @@ async function main() {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((err) => {
-    console.error(`error: could not build the server and its pages: ${err.message}`);
-    process.exit(1);
-  });
-}
+main().catch((err) => {
+  console.error(`error: could not build the server and its pages: ${err.message}`);
+  process.exit(1);
+});

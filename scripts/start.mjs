@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cache = path.join(here, '..', 'node_modules', '.cache', 'websocket-webcam');
 const built = spawnSync(process.execPath, [path.join(here, 'build.mjs')], { stdio: 'inherit' });
+if (built.error) console.error(`error: could not run the build step: ${built.error.message}`);
 if (built.status !== 0) process.exit(built.status ?? 1);
 process.env.WEBCAM_CLIENT_BUNDLES = path.join(cache, 'client-bundles.json');
 process.setSourceMapsEnabled(true);

@@ -525,18 +525,26 @@ async function main(): Promise<void> {
     };
     log(`server ${server.url}, Chromium ${cam.browser.version()}, configurations: ${opts.configs.map((c) => c.name).join(', ')}; sound ${opts.audio ? 'on' : 'off (--audio 0)'}`);
     const results: Result[] = [];
+    const failed: string[] = [];
     for (const cfg of opts.configs) {
+      if (cfg.listen && !opts.audio) {
+        log(`${cfg.name}: skipped (it listens, and --audio 0 has no sound)`);
+        continue;
+      }
       let r: Result;
       try {
         r = cfg.camera === null ? await runWebrtc(s, cfg) : await runProduct(s, cfg);
       } catch (err) {
         // One configuration that fails does not take the others' figures with it.
         log(`${cfg.name}: FAILED, left out: ${(err as Error).stack ?? String(err)}`);
+        failed.push(cfg.name);
         continue;
       }
       results.push(r);
       log(`${cfg.name}: p50 ${fmt(r.main.p50)} p99 ${fmt(r.main.p99)} ms, ${r.main.fpsShown} fps, CPU ${JSON.stringify(r.cpu)}`);
     }
+    if (results.length === 0) throw new Error(`every configuration failed (${failed.join(', ')}); nothing written`);
+    if (failed.length > 0) process.exitCode = 1;
     console.log('');
     console.log(table(results));
     console.log('');
@@ -555,6 +563,7 @@ async function main(): Promise<void> {
       for (const t of targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.what}: ${t.measured}`);
     }
     const busy = results.map((r) => r.machineBusy);
+    if (failed.length > 0) console.log(`FAILED and left out: ${failed.join(', ')} (see the log above)`);
     console.log(`machine: ${os.cpus().length} cores, ${Math.round(busyBefore * 100)}% busy before the run, ${Math.round(Math.min(...busy) * 100)}–${Math.round(Math.max(...busy) * 100)}% while sampling`);
 
     const out = path.resolve(opts.out);

@@ -12,12 +12,19 @@ async function main(): Promise<void> {
     return;
   }
   const log = consoleLogger();
+  // `npm start` bundles the browser code in a process of its own (scripts/build.mjs) and says where it is.
+  const prebuilt = process.env.WEBCAM_CLIENT_BUNDLES;
+  let clientBundles: Map<string, string> | undefined;
+  try {
+    if (prebuilt) clientBundles = await readClientBundles(prebuilt);
+  } catch (err) {
+    console.error(`error: cannot read the bundled pages (WEBCAM_CLIENT_BUNDLES=${prebuilt}): ${(err as Error).message}; npm start makes them`);
+    process.exit(1);
+  }
   let running: RunningServer;
   try {
-    // `npm start` bundles the browser code in a process of its own (scripts/build.mjs) and says where it is.
-    const prebuilt = process.env.WEBCAM_CLIENT_BUNDLES;
     running = await startServer(config, log, {
-      ...(prebuilt ? { clientBundles: await readClientBundles(prebuilt) } : {}),
+      ...(clientBundles ? { clientBundles } : {}),
       onLinksChanged: (r, why) => {
         void announce(r).then((text) => console.log(`\n${why}\n\n${text}`));
       },

@@ -136,7 +136,7 @@ export class Fmp4Writer {
     return { bytes: this.fragment(plan.id, time, duration, flags, data), key };
   }
 
-  /** The frame's duration in the track's timescale: its own, Opus's TOC, the gap to the previous frame, or a default. */
+  /** The frame's duration in the track's timescale: its own, Opus's TOC, or a guess (see below). */
   private durationOf(plan: TrackPlan, frame: MediaFrame, data: Uint8Array, time: number): number {
     if (frame.duration > 0) return Math.max(1, Math.round((frame.duration * plan.timescale) / 1e6));
     if (plan.opus) {
@@ -153,8 +153,9 @@ export class Fmp4Writer {
     // threshold says nothing about the interval.
     const gap = plan.lastTime !== null && time > plan.lastTime && time - plan.lastTime <= plan.timescale * MAX_GUESSED_DURATION_S ? time - plan.lastTime : null;
     if (gap !== null) plan.interval = plan.interval === null ? gap : plan.interval + (gap - plan.interval) * INTERVAL_WEIGHT;
-    // Audio frames keep their exact length (AAC: the gap, 1024 samples): overlapping audio is trimmed, not merely shown.
-    if (plan.kind === 'audio') return gap ?? (plan.lastTime !== null ? plan.interval ?? plan.defaultDuration : plan.defaultDuration);
+    // Audio frames keep their exact length (overlapping audio is trimmed, not merely shown): the gap
+    // to the previous frame (AAC: 1024 samples), after a pause or for the first frame the codec's.
+    if (plan.kind === 'audio') return gap ?? plan.defaultDuration;
     return Math.max(1, Math.round(Math.max(gap ?? 0, DURATION_HEADROOM * (plan.interval ?? plan.defaultDuration))));
   }
 
