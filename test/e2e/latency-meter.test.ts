@@ -228,7 +228,12 @@ for (const transport of ['mediarecorder', 'webcodecs'] as const) describe(`laten
     const said = viewerConsole.slice(consoleBefore);
     if (said.length > 0) t.diagnostic(`viewer console: ${said.join(' | ')}`);
 
-    if (transport === 'mediarecorder') assert.ok(peak > before + 1000, `the block did set the viewer back (peak ${peak} ms, ${before} ms before)`);
+    if (transport === 'mediarecorder') {
+      // The media that piled up during the block reaches the buffer (more than a second of it);
+      // the player may show some of it (the peak) or wait until it is in and jump over it.
+      const maxLead = Math.max(...numbers(rel.map((s) => s.lead)));
+      assert.ok(peak > before + 1000 || maxLead > 1000, `the block did set the viewer back (peak ${peak} ms, ${before} ms before; buffer at most ${maxLead} ms)`);
+    }
     else {
       // The WebCodecs player never shows what arrived late: it drops it and asks for a keyframe.
       const dropped = Number(await viewer.getAttribute('.tile', 'data-frames-dropped'));

@@ -44,6 +44,12 @@ describe('live edge policy', () => {
     assert.equal(at(10, 10 + C.target + C.catchUpAbove + 0.1, { sinceLastTick: 2 }).seekTo !== null, true);
     assert.equal(at(10, 10 + C.target, { sinceLastTick: 2 }).seekTo, null, 'not when already live');
   });
+  it('after a stall, waits for the media that piled up before jumping (a jump into it would land short of live)', () => {
+    const behind = { sinceLastTick: 2, behindFor: 5 };
+    assert.deepEqual(at(10, 10 + C.jumpAbove + 0.5, { ...behind, arriving: true, rate: C.fastCatchUpRate }), { seekTo: null, rate: C.fastCatchUpRate });
+    assert.equal(at(10, 10 + C.jumpAbove + 0.5, { ...behind, arriving: false }).seekTo, 10 + C.jumpAbove + 0.5 - C.target, 'then jumps');
+    assert.equal(at(20, 10, { arriving: true }).seekTo, 10 - C.target, 'a position outside the buffer is still fixed at once');
+  });
   it('moves on when playback is stuck with media ahead (a gap between ranges), a moment after any seek', () => {
     const d = at(1.2, 0, { ranges: [[0, 1.22], [1.35, 5]], stalledFor: C.stuckAfter + 0.1, sinceSeek: C.stuckAfter + 0.1 });
     assert.deepEqual(d, { seekTo: 5 - C.target, rate: 1 });

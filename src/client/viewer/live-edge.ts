@@ -82,6 +82,12 @@ export interface LiveEdgeInput {
   stalledFor: number;
   /** Seconds the lead has been above `jumpAbove` without a break (0 when it is not). */
   behindFor: number;
+  /**
+   * The media that piled up during a stall is still being appended (optional, false when absent):
+   * the buffered end is not the live edge yet, and a jump now would land in old media and then
+   * hold off the real jump for the seek cooldown.
+   */
+  arriving?: boolean;
 }
 
 /** What to do: seek somewhere, and the playback rate. */
@@ -104,6 +110,7 @@ export function decideLiveEdge(input: LiveEdgeInput, config: LiveEdgeConfig = DE
   const liveTarget = Math.max(start, end - config.target);
   const lead = end - input.currentTime;
   if (!inRange || lead < 0) return { seekTo: liveTarget, rate: 1 };
+  if (input.arriving) return { seekTo: null, rate: input.rate };
   // Stuck with media ahead (at a gap between ranges, or a decoder that lost its place): move on.
   const stuck = input.stalledFor > config.stuckAfter && input.sinceSeek > config.stuckAfter;
   if (stuck && lead > config.target + config.catchUpAbove) return { seekTo: liveTarget, rate: 1 };

@@ -24,6 +24,16 @@ export interface PlayerEvents {
 const TICK_MS = 100;
 /** How long after a stall ticks still count as after a stall. */
 const STALL_AFTERMATH_MS = 1000;
+/**
+ * After a stall, the media that piled up is still arriving while the buffered end grows faster
+ * than the clock by more than this between two ticks (s), or, where the stream says when its
+ * media was captured, while the newest media is this much older than usual (ms). It comes in
+ * waves (what the browser held, then what the server held), so neither alone is enough.
+ */
+const BACKLOG_GROWTH_S = 0.1;
+const BACKLOG_LATE_MS = 150;
+/** Weight of a tick in the usual age of the newest media. */
+const END_AGE_WEIGHT = 0.1;
 /** Media kept behind the playback position. */
 const KEEP_BEHIND_S = 10;
 /** Trim once this much is buffered behind the playback position. */
@@ -91,6 +101,11 @@ export class MsePlayer {
   private epoch = 0;
   /** When a gap between ticks last showed the page was blocked or hidden (local ms). */
   private stallSeenAt = -Infinity;
+  /** The buffered end at the previous tick (s), and when that tick ran (local ms). */
+  private prevEnd = 0;
+  private prevEndAt = 0;
+  /** How old the newest buffered media usually is when it is appended (ms, moving average; null = not known yet). */
+  private usualEndAge: number | null = null;
   private readonly onVideoError = (): void => {
     const err = this.video.error;
     if (this.ms) this.requestRejoin(`decode error${err ? ` (${err.code}: ${err.message})` : ''}`);
@@ -171,6 +186,9 @@ export class MsePlayer {
     this.behindSince = null;
     this.epoch = 0;
     this.stallSeenAt = -Infinity;
+    this.prevEnd = 0;
+    this.prevEndAt = this.lastTick;
+    this.usualEndAge = null;
     this.tickTimer = setInterval(() => this.tick(false), TICK_MS);
     this.watchFirstFrame(generation);
   }
@@ -290,6 +308,16 @@ export class MsePlayer {
     const ranges: [number, number][] = [];
     for (let i = 0; i < b.length; i++) ranges.push([b.start(i), b.end(i)]);
     const end = ranges[ranges.length - 1]![1];
+    // Still taking in what piled up during a stall: bytes wait for the SourceBuffer, the end
+    // moved on by much more than the time since the last tick, or the newest media is late.
+    const captured = this.captureTimeAt(end);
+    const endAge = captured === null ? null : performance.timeOrigin + now - captured;
+    const late = endAge !== null && this.usualEndAge !== null && endAge > this.usualEndAge + BACKLOG_LATE_MS;
+    const arriving = afterStall && ((this.queue?.pendingBytes ?? 0) > 0 || end - this.prevEnd > (now - this.prevEndAt) / 1000 + BACKLOG_GROWTH_S || late);
+    // (Learned from appends in normal times: a paused camera's media only gets older.)
+    if (!afterStall && endAge !== null && end !== this.prevEnd) this.usualEndAge = this.usualEndAge === null ? endAge : this.usualEndAge + (endAge - this.usualEndAge) * END_AGE_WEIGHT;
+    this.prevEnd = end;
+    this.prevEndAt = now;
 
     // Progress: new video frames decoded (the clock can run on audio while video is stuck), or,
     // where the browser does not count frames, playback moving forward by itself (seeks reset
@@ -321,11 +349,17 @@ export class MsePlayer {
         // Hidden pages may not decode video at all: that is not a stall.
         stalledFor: document.visibilityState === 'visible' ? (now - this.lastProgressAt) / 1000 : 0,
         behindFor: this.behindSince === null ? 0 : (now - this.behindSince) / 1000,
+        arriving,
       },
       this.options.liveEdge,
     );
     if (decision.seekTo !== null) this.behindSince = null;
-    if (decision.seekTo !== null) v.currentTime = decision.seekTo;
+    if (decision.seekTo !== null) {
+      // (The 'seeking' event comes later: until then `seeking` is already true, and the stuck-seek
+      // check must not measure from the previous seek.)
+      this.seekStart = now;
+      v.currentTime = decision.seekTo;
+    }
     if (v.playbackRate !== decision.rate) v.playbackRate = decision.rate;
     if (v.paused) v.play().catch(() => undefined);
 
