@@ -5,22 +5,54 @@
 const MAX_ENTRIES = 1000;
 
 export class SendLog {
-  /** [capture time, bytes handed over up to and including this entry], oldest first. */
-  private entries: [number, number][] = [];
+  /**
+   * A ring of entries, oldest at `head`: each entry's time, and the bytes handed over up to and
+   * including it. (Numbers in typed arrays rather than pairs: a server adds an entry per frame per
+   * viewer, and a pair would be an object to collect each time.)
+   */
+  private times = new Float64Array(16);
+  private totals = new Float64Array(16);
+  private head = 0;
+  private count = 0;
   private total = 0;
 
   /** `bytes` handed to the socket, stamped with `time` (ms: a capture time, or when it was sent). */
   add(time: number, bytes: number): void {
     this.total += bytes;
-    this.entries.push([time, this.total]);
-    if (this.entries.length > MAX_ENTRIES) this.entries.shift();
+    if (this.count === this.times.length) {
+      if (this.count < MAX_ENTRIES) this.grow();
+      else this.drop();
+    }
+    const at = (this.head + this.count) % this.times.length;
+    this.times[at] = time;
+    this.totals[at] = this.total;
+    this.count++;
   }
 
   /** The time of the oldest data still in the socket, given how many bytes it holds; null when none. */
   oldest(socketBuffered: number): number | null {
     // Everything handed over before the socket's unsent bytes has left.
     const leftUpTo = this.total - socketBuffered;
-    while (this.entries.length > 0 && this.entries[0]![1] <= leftUpTo) this.entries.shift();
-    return this.entries[0]?.[0] ?? null;
+    while (this.count > 0 && this.totals[this.head]! <= leftUpTo) this.drop();
+    return this.count > 0 ? this.times[this.head]! : null;
+  }
+
+  private drop(): void {
+    this.head = (this.head + 1) % this.times.length;
+    this.count--;
+  }
+
+  private grow(): void {
+    const size = Math.min(this.times.length * 2, MAX_ENTRIES);
+    const times = new Float64Array(size);
+    const totals = new Float64Array(size);
+    for (let i = 0; i < this.count; i++) {
+      const from = (this.head + i) % this.times.length;
+      times[i] = this.times[from]!;
+      totals[i] = this.totals[from]!;
+    }
+    this.times = times;
+    this.totals = totals;
+    this.head = 0;
   }
 }

@@ -25,7 +25,7 @@ class SlowSink implements ViewerSink {
     this.json.push(m);
   }
   sendBinary(frame: Uint8Array): void {
-    this.payloads.push(decodeFrame(frame).payload.slice());
+    this.payloads.push(new Uint8Array(decodeFrame(frame).payload)); // (a copy: the server sends Buffers, whose slice() is a view)
   }
   congested(): boolean {
     return this.busy;

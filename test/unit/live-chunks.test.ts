@@ -22,7 +22,7 @@ class Sink implements ViewerSink {
   }
   sendBinary(frame: Uint8Array): void {
     const { header, payload } = decodeFrame(frame);
-    this.frames.push({ header, payload: payload.slice() });
+    this.frames.push({ header, payload: new Uint8Array(payload) }); // (a copy, as a plain Uint8Array: the server sends Buffers)
   }
   congested(): boolean {
     return this.busy;

@@ -27,7 +27,7 @@ class Sink implements ViewerSink {
   sendBinary(frame: Uint8Array): void {
     this.raw.push(frame);
     const { header, payload } = decodeFrame(frame);
-    this.frames.push({ header, payload: payload.slice() });
+    this.frames.push({ header, payload: new Uint8Array(payload) }); // (a copy: the server sends Buffers, whose slice() is a view)
   }
   congested(): boolean {
     return this.busy;

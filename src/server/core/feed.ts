@@ -60,7 +60,8 @@ export interface FeedOptions<I> {
  * was full, so its video is dropped up to the next keyframe it can take, `skipped` counting the
  * video frames it missed.
  */
-interface ConsumerState {
+interface ConsumerState<I> {
+  readonly sink: FeedSink<I>;
   waiting: boolean;
   skipping: boolean;
   skipped: number;
@@ -76,7 +77,8 @@ export class Feed<I extends FeedItem> {
   private keyAt = -Infinity;
   private keyRequestedAt = -Infinity;
   private joinTimer: NodeJS.Timeout | null = null;
-  private readonly consumers = new Map<FeedSink<I>, ConsumerState>();
+  /** (Iterated by value: a frame visits every consumer, and entry pairs would be garbage per visit.) */
+  private readonly consumers = new Map<FeedSink<I>, ConsumerState<I>>();
   private readonly now: () => number;
 
   constructor(private readonly opts: FeedOptions<I>) {
@@ -101,7 +103,11 @@ export class Feed<I extends FeedItem> {
   start(): void {
     this.clear();
     this.active = true;
-    for (const c of this.consumers.values()) Object.assign(c, { waiting: true, skipping: false, skipped: 0 });
+    for (const c of this.consumers.values()) {
+      c.waiting = true;
+      c.skipping = false;
+      c.skipped = 0;
+    }
   }
 
   /** The stream ended: nothing is kept; consumers stay attached for the next start(). */
@@ -112,11 +118,11 @@ export class Feed<I extends FeedItem> {
 
   /** Attaches a consumer (or starts it over); it joins at a keyframe. */
   add(sink: FeedSink<I>): void {
-    const c: ConsumerState = { waiting: true, skipping: false, skipped: 0, askedAt: this.consumers.get(sink)?.askedAt ?? -Infinity };
+    const c: ConsumerState<I> = { sink, waiting: true, skipping: false, skipped: 0, askedAt: this.consumers.get(sink)?.askedAt ?? -Infinity };
     this.consumers.set(sink, c);
     if (!this.active || sink.congested()) return;
     if (this.gop.length > 0 && (this.now() - this.keyAt <= FRESH_KEYFRAME_MS || this.opts.keyframesOnRequest?.() === false)) {
-      this.join(sink, c);
+      this.join(c);
       return;
     }
     this.askKeyframe();
@@ -148,9 +154,10 @@ export class Feed<I extends FeedItem> {
     if (!separate) this.keep(item);
     let waiting = false;
     let ready = false;
-    for (const [sink, c] of this.consumers) {
+    for (const c of this.consumers.values()) {
+      const sink = c.sink;
       if (c.waiting) {
-        if (item.key && !separate && !sink.congested()) this.join(sink, c);
+        if (item.key && !separate && !sink.congested()) this.join(c);
         else {
           // Still waiting: its timer to start from the kept keyframe stays (a camera that does not answer).
           waiting = true;
@@ -192,7 +199,7 @@ export class Feed<I extends FeedItem> {
    * second each, so that one whose queue keeps filling and draining cannot make the camera send
    * keyframes (bigger frames, for everyone) over and over.
    */
-  private mayAsk(c: ConsumerState, now: number): boolean {
+  private mayAsk(c: ConsumerState<I>, now: number): boolean {
     if (now - c.askedAt < CONSUMER_KEYFRAME_SPACING_MS) return false;
     c.askedAt = now;
     return true;
@@ -227,14 +234,16 @@ export class Feed<I extends FeedItem> {
   private joinFromKept(): void {
     this.joinTimer = null;
     if (!this.active) return;
-    for (const [sink, c] of this.consumers) if (c.waiting && !sink.congested()) this.join(sink, c);
+    for (const c of this.consumers.values()) if (c.waiting && !c.sink.congested()) this.join(c);
   }
 
-  private join(sink: FeedSink<I>, c: ConsumerState): void {
+  private join(c: ConsumerState<I>): void {
     if (this.gop.length === 0) return;
     // (join() may detach this very consumer, e.g. one that cannot play the stream.)
-    Object.assign(c, { waiting: false, skipping: false, skipped: 0 });
-    sink.join(this.gop);
+    c.waiting = false;
+    c.skipping = false;
+    c.skipped = 0;
+    c.sink.join(this.gop);
   }
 
   private clear(): void {

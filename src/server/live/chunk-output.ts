@@ -3,11 +3,12 @@
 // viewer is a consumer of the camera with its own queue (its socket); each frame is put on the
 // wire once, however many viewers get it.
 import type { Tracks } from '../../media/frames.ts';
-import { encodeFrame, FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK } from '../../shared/protocol.ts';
+import { FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK } from '../../shared/protocol.ts';
 import type { AudioCodecConfig, VideoCodecConfig } from '../../shared/schemas.ts';
 import type { Camera, CoreFrame } from '../core/camera.ts';
 import type { FeedSink } from '../core/feed.ts';
 import type { ViewerSink } from './viewer-sink.ts';
+import { wireFrame } from './wire.ts';
 
 /** A period's tracks as the `stream` message tells them (descriptions in base64). */
 export function wireConfigs(tracks: Tracks): { video: VideoCodecConfig | null; audio: AudioCodecConfig | null } {
@@ -67,7 +68,7 @@ export class ChunkOutput {
     let bytes = this.wire.get(f);
     if (!bytes) {
       const flags = (f.key ? FLAG_KEY : 0) | (f.track === 'audio' ? FLAG_AUDIO : 0);
-      bytes = encodeFrame({ kind: FRAME_KIND_CHUNK, flags, channel: this.camera.number, seq: this.nextSeq(), time: f.time }, f.data);
+      bytes = wireFrame({ kind: FRAME_KIND_CHUNK, flags, channel: this.camera.number, seq: this.nextSeq(), time: f.time }, f.data);
       this.wire.set(f, bytes);
     }
     return bytes;

@@ -4,12 +4,13 @@
 // viewer is a consumer of the muxed units with its own queue (its socket), under the same policy
 // as every consumer: it joins, and goes on after falling behind, at a unit that starts at a keyframe.
 import type { Tracks } from '../../media/frames.ts';
-import { encodeFrame, FLAG_INIT, FLAG_KEY, FRAME_KIND_MEDIA } from '../../shared/protocol.ts';
+import { FLAG_INIT, FLAG_KEY, FRAME_KIND_MEDIA } from '../../shared/protocol.ts';
 import type { Camera, CoreFrame } from '../core/camera.ts';
 import { DEFAULT_MAX_RETAINED_BYTES } from '../core/camera.ts';
 import { Feed, type FeedItem, type FeedSink } from '../core/feed.ts';
 import type { LiveMuxer, MuxForm } from './muxers.ts';
 import type { ViewerSink } from './viewer-sink.ts';
+import { wireFrame } from './wire.ts';
 
 /** One frame's bytes in the muxed stream, on the wire. */
 interface MuxUnit extends FeedItem {
@@ -130,7 +131,7 @@ export class MuxedOutput {
   }
 
   private wire(flags: number, payload: Uint8Array, time: number): Uint8Array {
-    return encodeFrame({ kind: FRAME_KIND_MEDIA, flags, channel: this.camera.number, seq: this.nextSeq(), time: Math.max(0, time) }, payload);
+    return wireFrame({ kind: FRAME_KIND_MEDIA, flags, channel: this.camera.number, seq: this.nextSeq(), time: Math.max(0, time) }, payload);
   }
 
   private sinkFor(viewer: ViewerSink): FeedSink<MuxUnit> {

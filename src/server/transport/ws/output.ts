@@ -9,20 +9,56 @@ import { WebSocket } from 'ws';
 import { SendLog } from '../../../shared/send-log.ts';
 import type { Logger } from '../../log.ts';
 
-const withOutput = new Set<Outbox>();
-let flushScheduled = false;
+/**
+ * A list that is filled and emptied over and over without giving its memory back (emptying an
+ * array by its length would, and it would be grown again the next turn: a frame goes to every
+ * viewer, so that would be garbage made hundreds of times a turn). Emptied to `undefined`, so it
+ * holds on to nothing; past `KEEP_CAPACITY` (a burst) its memory is let go.
+ */
+class ReusedList<T> {
+  private items: (T | undefined)[] = [];
+  length = 0;
+
+  push(item: T): void {
+    this.items[this.length++] = item;
+  }
+
+  /** Calls `f` with each item in order and empties the list (all of it, even if `f` throws). */
+  drain(f: (item: T) => void): void {
+    const n = this.length;
+    this.length = 0;
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const item = this.items[i] as T;
+        this.items[i] = undefined;
+        f(item);
+      }
+    } finally {
+      for (; i < n; i++) this.items[i] = undefined;
+      if (this.items.length > KEEP_CAPACITY) this.items = [];
+    }
+  }
+}
+const KEEP_CAPACITY = 1024;
+const ignore = (): void => undefined;
+
+// Two lists taking turns: what is queued while one is written out goes to the other.
+let withOutput = new ReusedList<Outbox>();
+let flushing = new ReusedList<Outbox>();
+const flushOne = (outbox: Outbox): void => outbox.flush();
+
+function flushAll(): void {
+  const batch = withOutput;
+  withOutput = flushing;
+  flushing = batch;
+  // (flush() cannot throw: it catches for its own connection, so the others are written.)
+  batch.drain(flushOne);
+}
 
 function scheduleFlush(outbox: Outbox): void {
-  withOutput.add(outbox);
-  if (flushScheduled) return;
-  flushScheduled = true;
-  setImmediate(() => {
-    flushScheduled = false;
-    const batch = [...withOutput];
-    withOutput.clear();
-    // (flush() cannot throw: it catches for its own connection, so the others are written.)
-    for (const outbox of batch) outbox.flush();
-  });
+  if (withOutput.length === 0) setImmediate(flushAll);
+  withOutput.push(outbox);
 }
 
 /** One socket's outgoing messages: queued, written at the end of the turn, and measured (bytes, age). */
@@ -30,8 +66,11 @@ export class Outbox {
   /** Binary frames handed to the socket, to tell how long the oldest still queued has waited. */
   private readonly sent = new SendLog();
   /** Messages not yet handed to the socket, and their bytes. */
-  private messages: (string | Uint8Array)[] = [];
+  private messages = new ReusedList<string | Uint8Array>();
+  /** The list being written out, the next turn's queue. */
+  private spare = new ReusedList<string | Uint8Array>();
   private bytes = 0;
+  private readonly write = (m: string | Uint8Array): void => this.ws.send(m);
 
   constructor(
     private readonly ws: WebSocket,
@@ -46,11 +85,11 @@ export class Outbox {
   /** Queues a text or binary message (dropped once the socket is no longer open). */
   push(message: string | Uint8Array): void {
     if (!this.open) return;
+    if (this.messages.length === 0) scheduleFlush(this);
     this.messages.push(message);
     // (A string's length: close enough to its bytes for a queue limit.)
     this.bytes += typeof message === 'string' ? message.length : message.byteLength;
     if (typeof message !== 'string') this.sent.add(performance.now(), message.byteLength);
-    scheduleFlush(this);
   }
 
   /** Writes at once, ahead of what is queued (clock sync: an answer that waited would skew the estimate). */
@@ -62,11 +101,15 @@ export class Outbox {
   flush(): void {
     const out = this.messages;
     if (out.length === 0) return;
-    this.messages = [];
+    this.messages = this.spare;
+    this.spare = out;
     this.bytes = 0;
-    if (!this.open) return;
+    if (!this.open) {
+      out.drain(ignore);
+      return;
+    }
     try {
-      for (const m of out) this.ws.send(m);
+      out.drain(this.write);
     } catch (err) {
       this.log.error(`${this.label()}: could not write`, err);
       this.ws.terminate();
