@@ -67,8 +67,14 @@ export class ChunkPlayer {
   private needKey = true;
   private droppingSince: number | null = null;
   private lastAskAt = -Infinity;
-  /** The newest decoded frame not yet drawn. */
+  /**
+   * Decoded frames not yet drawn, oldest first: at most two. Two frames decoded within one
+   * animation frame (jitter) are drawn one per animation frame, the second a refresh later, rather
+   * than the first never being shown; a third replaces the oldest, so a burst costs no more than
+   * one refresh of delay.
+   */
   private pending: VideoFrame | null = null;
+  private next: VideoFrame | null = null;
   private raf = 0;
   private firstFrameSeen = false;
   private lastOutputAt = 0;
@@ -220,6 +226,8 @@ export class ChunkPlayer {
     this.nextConfig = null;
     this.pending?.close();
     this.pending = null;
+    this.next?.close();
+    this.next = null;
     for (const f of this.paced) f.close();
     this.paced = [];
     this.pacer.reset();
@@ -296,11 +304,14 @@ export class ChunkPlayer {
       this.raf ||= requestAnimationFrame(() => this.draw());
       return;
     }
-    if (this.pending) {
+    if (!this.pending) this.pending = frame;
+    else if (!this.next) this.next = frame;
+    else {
       this.pending.close();
       this.counts.replaced++;
+      this.pending = this.next;
+      this.next = frame;
     }
-    this.pending = frame;
     this.raf ||= requestAnimationFrame(() => this.draw());
   }
 
@@ -326,7 +337,11 @@ export class ChunkPlayer {
     this.raf = 0;
     const frame = this.keyframesOnRequest ? this.pending : this.takePaced();
     if (!frame) return;
-    if (frame === this.pending) this.pending = null;
+    if (frame === this.pending) {
+      this.pending = this.next;
+      this.next = null;
+      if (this.pending) this.raf = requestAnimationFrame(() => this.draw());
+    }
     try {
       const width = frame.displayWidth;
       const height = frame.displayHeight;
