@@ -6,6 +6,10 @@
 // browser, viewer browser and server, a late joiner's first frame, and recovery after two stalls
 // (the viewer's main thread blocked for 2 s; the server frozen for 2 s with SIGSTOP). WebRTC between
 // the same two browsers, with the same pattern and reader, is the reference.
+// "fps shown" counts the distinct frames the reader read. A <video> presents frames on the
+// compositor, off the page's main thread: when that thread is busy, two frames may be presented
+// between two of the reader's frame callbacks, and one is never read. Such rows also give the
+// element's own counts (presented: the callbacks' presentedFrames; dropped: its playback quality).
 // Sound is on, as it is for users (the pattern's 440 Hz tone as the microphone, in WebRTC too);
 // `--audio 0` turns it off everywhere.
 // Usage: npm run bench:latency -- [--seconds 30] [--configs webrtc,webcodecs,mediarecorder,...] [--stall-seconds 15]
@@ -135,6 +139,8 @@ interface Summary {
   maxGapMs: number | null;
   leadP50Ms: number | null;
   seeks: number;
+  /** A <video>'s own counts per second (null on a canvas): frames presented, decoded, and dropped by its renderer. */
+  videoFps: { presented: number; decoded: number; dropped: number } | null;
 }
 
 function summarize(c: Collected, sourceFps: number | null): Summary {
@@ -158,6 +164,7 @@ function summarize(c: Collected, sourceFps: number | null): Summary {
     maxGapMs: round(c.samples.length > 1 ? gap : null),
     leadP50Ms: round(median(c.leads.map((l) => l[1]))),
     seeks: c.seeks,
+    videoFps: c.video ? { presented: round(c.video.presented / seconds, 1)!, decoded: round(c.video.decoded / seconds, 1)!, dropped: round(c.video.dropped / seconds, 1)! } : null,
   };
 }
 
@@ -452,7 +459,7 @@ function fmt(v: number | null | undefined, suffix = ''): string {
 function table(results: Result[]): string {
   const ref = results.find((r) => r.config === 'webrtc');
   const ratio = (v: number | null, r: number | null | undefined): string => (v === null || !r ? '' : ` (${(v / r).toFixed(1)}×)`);
-  const header = ['configuration', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'fps shown/sent', 'drift ms', 'late join ms (WebRTC: connect)', 'CPU % cam/view/server', 'recover: viewer block', 'recover: server freeze'];
+  const header = ['configuration', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'fps shown/sent', '<video> fps presented/dropped', 'drift ms', 'late join ms (WebRTC: connect)', 'CPU % cam/view/server', 'recover: viewer block', 'recover: server freeze'];
   const rows = results.map((r) => [
     r.config,
     fmt(r.main.p50) + ratio(r.main.p50, ref?.main.p50),
@@ -460,6 +467,7 @@ function table(results: Result[]): string {
     fmt(r.main.p99) + ratio(r.main.p99, ref?.main.p99),
     fmt(r.main.max),
     `${fmt(r.main.fpsShown)}/${fmt(r.main.fpsSent)}`,
+    r.main.videoFps ? `${r.main.videoFps.presented}/${r.main.videoFps.dropped}` : '-',
     fmt(r.main.drift),
     r.firstFrameMs.length ? `${median(r.firstFrameMs)} (max ${Math.max(...r.firstFrameMs)})` : '-',
     `${r.cpu.camera}${ratio(r.cpu.camera, ref?.cpu.camera)}/${r.cpu.viewer}/${r.cpu.server}`,
@@ -542,7 +550,7 @@ async function main(): Promise<void> {
         continue;
       }
       results.push(r);
-      log(`${cfg.name}: p50 ${fmt(r.main.p50)} p99 ${fmt(r.main.p99)} ms, ${r.main.fpsShown} fps, CPU ${JSON.stringify(r.cpu)}`);
+      log(`${cfg.name}: p50 ${fmt(r.main.p50)} p99 ${fmt(r.main.p99)} ms, ${r.main.fpsShown} fps${r.main.videoFps ? ` (video element: ${JSON.stringify(r.main.videoFps)} per s)` : ''}, CPU ${JSON.stringify(r.cpu)}`);
     }
     if (results.length === 0) throw new Error(`every configuration failed (${failed.join(', ')}); nothing written`);
     if (failed.length > 0) process.exitCode = 1;

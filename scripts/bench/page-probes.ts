@@ -6,7 +6,7 @@ import { codeAge, codeRegion, readTimeCode } from '../../src/client/common/time-
 import { startTestPattern } from '../../src/client/camera/test-pattern.ts';
 import type { PlayerCanvas } from '../../src/client/viewer/chunk-player.ts';
 
-type FrameMeta = { mediaTime: number; width: number; height: number };
+type FrameMeta = { mediaTime: number; width: number; height: number; presentedFrames?: number };
 type RvfcVideo = HTMLVideoElement & {
   requestVideoFrameCallback(cb: (now: number, meta: FrameMeta) => void): number;
   cancelVideoFrameCallback(handle: number): void;
@@ -28,10 +28,15 @@ export interface Collected {
   waiting: number;
   /** [wall ms, estimate ms, measured ms] from the product's own overlay (tile data attributes). */
   meter: [number, number | null, number | null][];
+  /**
+   * A <video>'s own counts over the window: frames it presented (the frame callbacks' count, which
+   * sees frames the reader's callbacks missed), and decoded and dropped (its playback quality).
+   */
+  video: { presented: number; decoded: number; dropped: number } | null;
 }
 
 function fresh(): Collected {
-  return { samples: [], leads: [], frames: 0, bad: 0, since: now(), until: 0, seeks: 0, waiting: 0, meter: [] };
+  return { samples: [], leads: [], frames: 0, bad: 0, since: now(), until: 0, seeks: 0, waiting: 0, meter: [], video: null };
 }
 
 /**
@@ -45,6 +50,14 @@ function reader(find: () => HTMLVideoElement | null) {
   let handle: number | null = null;
   let lastFrameAt = 0;
   let good = 0;
+  /** The video's counts when the window began, and now. */
+  type Counts = { presented: number; decoded: number; dropped: number };
+  let startCounts: Counts | null = null;
+  let lastCounts: Counts | null = null;
+  const counts = (v: RvfcVideo, presented: number): Counts => {
+    const q = v.getVideoPlaybackQuality();
+    return { presented, decoded: q.totalVideoFrames, dropped: q.droppedVideoFrames };
+  };
   const canvas = document.createElement('canvas');
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
   /** Reads the code in `image` (shown at `t`, this page's clock) and keeps the sample. */
@@ -79,6 +92,10 @@ function reader(find: () => HTMLVideoElement | null) {
     const v = video;
     if (!v) return;
     handle = v.requestVideoFrameCallback(onFrame);
+    if (meta.presentedFrames !== undefined) {
+      lastCounts = counts(v, meta.presentedFrames);
+      startCounts ??= lastCounts;
+    }
     read(v, meta.width || v.videoWidth, meta.height || v.videoHeight, t);
   };
   // The WebCodecs player's canvas, checked at every animation frame (it draws at animation frames
@@ -103,6 +120,7 @@ function reader(find: () => HTMLVideoElement | null) {
       if (video && handle !== null) video.cancelVideoFrameCallback(handle);
       handle = null;
       video = v;
+      startCounts = lastCounts = null;
       if (v) {
         v.addEventListener('seeking', () => v === video && w.seeks++);
         v.addEventListener('waiting', () => v === video && w.waiting++);
@@ -127,9 +145,15 @@ function reader(find: () => HTMLVideoElement | null) {
   watch();
   return {
     good: () => good,
-    reset: () => void (w = fresh()),
+    reset: () => {
+      w = fresh();
+      startCounts = lastCounts;
+    },
     collect: (): string => {
       w.until = now();
+      if (startCounts && lastCounts) {
+        w.video = { presented: lastCounts.presented - startCounts.presented, decoded: lastCounts.decoded - startCounts.decoded, dropped: lastCounts.dropped - startCounts.dropped };
+      }
       return JSON.stringify(w);
     },
   };
