@@ -58,6 +58,22 @@ function reader(find: () => HTMLVideoElement | null) {
     const q = v.getVideoPlaybackQuality();
     return { presented, decoded: q.totalVideoFrames, dropped: q.droppedVideoFrames };
   };
+  /** What was counted before the element's counts started over (a new stream in it, or a new element). */
+  let carried: Counts = { presented: 0, decoded: 0, dropped: 0 };
+  const sinceStart = (): Counts =>
+    startCounts && lastCounts
+      ? { presented: lastCounts.presented - startCounts.presented, decoded: lastCounts.decoded - startCounts.decoded, dropped: lastCounts.dropped - startCounts.dropped }
+      : { presented: 0, decoded: 0, dropped: 0 };
+  const carry = (): void => {
+    const d = sinceStart();
+    carried = { presented: carried.presented + d.presented, decoded: carried.decoded + d.decoded, dropped: carried.dropped + d.dropped };
+    startCounts = lastCounts = null;
+  };
+  const note = (c: Counts): void => {
+    if (lastCounts && c.presented < lastCounts.presented) carry();
+    lastCounts = c;
+    startCounts ??= c;
+  };
   const canvas = document.createElement('canvas');
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
   /** Reads the code in `image` (shown at `t`, this page's clock) and keeps the sample. */
@@ -92,10 +108,7 @@ function reader(find: () => HTMLVideoElement | null) {
     const v = video;
     if (!v) return;
     handle = v.requestVideoFrameCallback(onFrame);
-    if (meta.presentedFrames !== undefined) {
-      lastCounts = counts(v, meta.presentedFrames);
-      startCounts ??= lastCounts;
-    }
+    if (meta.presentedFrames !== undefined) note(counts(v, meta.presentedFrames));
     read(v, meta.width || v.videoWidth, meta.height || v.videoHeight, t);
   };
   // The WebCodecs player's canvas, checked at every animation frame (it draws at animation frames
@@ -120,7 +133,7 @@ function reader(find: () => HTMLVideoElement | null) {
       if (video && handle !== null) video.cancelVideoFrameCallback(handle);
       handle = null;
       video = v;
-      startCounts = lastCounts = null;
+      carry();
       if (v) {
         v.addEventListener('seeking', () => v === video && w.seeks++);
         v.addEventListener('waiting', () => v === video && w.waiting++);
@@ -147,13 +160,14 @@ function reader(find: () => HTMLVideoElement | null) {
     good: () => good,
     reset: () => {
       w = fresh();
+      carried = { presented: 0, decoded: 0, dropped: 0 };
       startCounts = lastCounts;
     },
     collect: (): string => {
       w.until = now();
-      if (startCounts && lastCounts) {
-        w.video = { presented: lastCounts.presented - startCounts.presented, decoded: lastCounts.decoded - startCounts.decoded, dropped: lastCounts.dropped - startCounts.dropped };
-      }
+      const d = sinceStart();
+      const total = { presented: carried.presented + d.presented, decoded: carried.decoded + d.decoded, dropped: carried.dropped + d.dropped };
+      if (lastCounts || total.presented > 0) w.video = total;
       return JSON.stringify(w);
     },
   };

@@ -104,7 +104,8 @@ export class MsePlayer {
   /** The buffered end at the previous tick (s), and when that tick ran (local ms). */
   private prevEnd = 0;
   private prevEndAt = 0;
-  /** How old the newest buffered media usually is when it is appended (ms, moving average; null = not known yet). */
+  /** How old the newest buffered media was when it was appended (ms; null = not known), and usually is (moving average). */
+  private endAge: number | null = null;
   private usualEndAge: number | null = null;
   private readonly onVideoError = (): void => {
     const err = this.video.error;
@@ -188,6 +189,7 @@ export class MsePlayer {
     this.stallSeenAt = -Infinity;
     this.prevEnd = 0;
     this.prevEndAt = this.lastTick;
+    this.endAge = null;
     this.usualEndAge = null;
     this.tickTimer = setInterval(() => this.tick(false), TICK_MS);
     this.watchFirstFrame(generation);
@@ -310,12 +312,16 @@ export class MsePlayer {
     const end = ranges[ranges.length - 1]![1];
     // Still taking in what piled up during a stall: bytes wait for the SourceBuffer, the end
     // moved on by much more than the time since the last tick, or the newest media is late.
-    const captured = this.captureTimeAt(end);
-    const endAge = captured === null ? null : performance.timeOrigin + now - captured;
-    const late = endAge !== null && this.usualEndAge !== null && endAge > this.usualEndAge + BACKLOG_LATE_MS;
+    // (How old the newest media was when it came in: measured at the tick after an append, so
+    // that the time between appends, long for a slow recorder, does not count.)
+    if (end !== this.prevEnd) {
+      const captured = this.captureTimeAt(end);
+      this.endAge = captured === null ? null : performance.timeOrigin + now - captured;
+      // Learned in normal times.
+      if (!afterStall && this.endAge !== null) this.usualEndAge = this.usualEndAge === null ? this.endAge : this.usualEndAge + (this.endAge - this.usualEndAge) * END_AGE_WEIGHT;
+    }
+    const late = this.endAge !== null && this.usualEndAge !== null && this.endAge > this.usualEndAge + BACKLOG_LATE_MS;
     const arriving = afterStall && ((this.queue?.pendingBytes ?? 0) > 0 || end - this.prevEnd > (now - this.prevEndAt) / 1000 + BACKLOG_GROWTH_S || late);
-    // (Learned from appends in normal times: a paused camera's media only gets older.)
-    if (!afterStall && endAge !== null && end !== this.prevEnd) this.usualEndAge = this.usualEndAge === null ? endAge : this.usualEndAge + (endAge - this.usualEndAge) * END_AGE_WEIGHT;
     this.prevEnd = end;
     this.prevEndAt = now;
 

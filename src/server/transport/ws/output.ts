@@ -23,7 +23,10 @@ class ReusedList<T> {
     this.items[this.length++] = item;
   }
 
-  /** Calls `f` with each item in order and empties the list (all of it, even if `f` throws). */
+  /**
+   * Calls `f` with each item in order and empties the list (all of it, even if `f` throws). `f`
+   * must not push into this list (the lists take turns so that it never does).
+   */
   drain(f: (item: T) => void): void {
     const n = this.length;
     this.length = 0;
@@ -46,13 +49,19 @@ const ignore = (): void => undefined;
 // Two lists taking turns: what is queued while one is written out goes to the other.
 let withOutput = new ReusedList<Outbox>();
 let flushing = new ReusedList<Outbox>();
-const flushOne = (outbox: Outbox): void => outbox.flush();
+const flushOne = (outbox: Outbox): void => {
+  try {
+    outbox.flush();
+  } catch {
+    // (flush() catches and closes for its own connection. Should it ever throw anyway, the rest of
+    // the turn's outboxes must still be written: they are in no other list.)
+  }
+};
 
 function flushAll(): void {
   const batch = withOutput;
   withOutput = flushing;
   flushing = batch;
-  // (flush() cannot throw: it catches for its own connection, so the others are written.)
   batch.drain(flushOne);
 }
 
@@ -70,6 +79,8 @@ export class Outbox {
   /** The list being written out, the next turn's queue. */
   private spare = new ReusedList<string | Uint8Array>();
   private bytes = 0;
+  /** In the list of outboxes to flush at the end of this turn. */
+  private scheduled = false;
   private readonly write = (m: string | Uint8Array): void => this.ws.send(m);
 
   constructor(
@@ -85,7 +96,10 @@ export class Outbox {
   /** Queues a text or binary message (dropped once the socket is no longer open). */
   push(message: string | Uint8Array): void {
     if (!this.open) return;
-    if (this.messages.length === 0) scheduleFlush(this);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      scheduleFlush(this);
+    }
     this.messages.push(message);
     // (A string's length: close enough to its bytes for a queue limit.)
     this.bytes += typeof message === 'string' ? message.length : message.byteLength;
@@ -99,6 +113,7 @@ export class Outbox {
 
   /** Hands what is queued to the socket. */
   flush(): void {
+    this.scheduled = false;
     const out = this.messages;
     if (out.length === 0) return;
     this.messages = this.spare;
