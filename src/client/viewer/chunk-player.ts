@@ -307,6 +307,7 @@ export class ChunkPlayer {
     if (!this.pending) this.pending = frame;
     else if (!this.next) this.next = frame;
     else {
+      this.captured.delete(this.pending.timestamp);
       this.pending.close();
       this.counts.replaced++;
       this.pending = this.next;

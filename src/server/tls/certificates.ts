@@ -272,11 +272,20 @@ function describe(cert: NodeX509Certificate): { notBefore: Date; notAfter: Date;
   const ips: string[] = [];
   for (const entry of (cert.subjectAltName ?? '').split(', ')) {
     if (entry.startsWith('DNS:') && /^[A-Za-z0-9_.-]+$/.test(entry.slice(4))) dns.push(entry.slice(4));
-    const ip = entry.startsWith('IP Address:') ? entry.slice('IP Address:'.length) : '';
-    const family = net.isIP(ip);
-    if (family !== 0) ips.push(family === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip);
+    const ip = canonicalIp(entry.startsWith('IP Address:') ? entry.slice('IP Address:'.length) : '');
+    if (ip !== null) ips.push(ip);
   }
   return { notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo), names: { dns, ips } };
+}
+
+/**
+ * An IP address in the one form equal addresses share (IPv6 the RFC 5952 way, "::1", as the WHATWG
+ * URL parser prints it), or null when it is not one a certificate can carry (zone ids included).
+ */
+function canonicalIp(ip: string): string | null {
+  const family = ip.includes('%') ? 0 : net.isIP(ip);
+  if (family === 0) return null;
+  return family === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
 }
 
 /** Lower-cased, de-duplicated names; IPv6 in its canonical short form. Throws on anything a certificate cannot carry. */
@@ -291,11 +300,9 @@ function normalizeNames(names: TlsNames): TlsNames {
   }
   const ips = new Set<string>();
   for (const raw of names.ips) {
-    const ip = raw.trim().toLowerCase();
-    const family = ip.includes('%') ? 0 : net.isIP(ip);
-    if (family === 0) throw new CertificateError('INVALID_NAME', `"${raw}" is not an IP address a certificate can carry (no zone ids)`);
-    // The WHATWG URL parser prints IPv6 the RFC 5952 way ("::1"), so equal addresses compare equal.
-    ips.add(family === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip);
+    const ip = canonicalIp(raw.trim().toLowerCase());
+    if (ip === null) throw new CertificateError('INVALID_NAME', `"${raw}" is not an IP address a certificate can carry (no zone ids)`);
+    ips.add(ip);
   }
   if (dns.size === 0 && ips.size === 0) throw new CertificateError('INVALID_NAME', 'a server certificate needs at least one name or address');
   return { dns: [...dns], ips: [...ips] };
