@@ -8,7 +8,7 @@ import type { AudioCodecConfig, VideoCodecConfig } from '../../shared/schemas.ts
 import { localNow } from '../common/clock.ts';
 import { ArrivalDelay } from './arrival-delay.ts';
 import { AudioOutput, type AudioStats } from './audio-output.ts';
-import { FramePacer } from './frame-pacer.ts';
+import { FramePacer, STALL_GAP_MS } from './frame-pacer.ts';
 
 export interface ChunkPlayerEvents {
   /** The first frame of a stream was drawn. */
@@ -148,6 +148,7 @@ export class ChunkPlayer {
     const arrived = performance.now();
     // After a gap in the stream (a paused camera) the decoder has had nothing to do: not stuck.
     if (arrived - this.lastChunkAt > STUCK_MS) this.lastOutputAt = arrived;
+    if (!this.keyframesOnRequest && arrived - this.lastChunkAt >= STALL_GAP_MS && this.decodedInStream > 0) this.pacer.stalled(now);
     this.lastChunkAt = arrived;
     const key = (flags & FLAG_KEY) !== 0;
     if (key && this.nextConfig) {
@@ -294,7 +295,7 @@ export class ChunkPlayer {
     this.decodedInStream++;
     this.lastOutputAt = performance.now();
     if (!this.keyframesOnRequest) {
-      this.pacer.decoded(this.capturedAt(frame), localNow());
+      this.pacer.decoded(this.capturedAt(frame), localNow(), this.decoder?.decodeQueueSize ?? 0);
       this.paced.push(frame);
       // Bounded: a decoder far ahead of the screen loses its oldest frames.
       while (this.paced.length > MAX_PACED_FRAMES) {

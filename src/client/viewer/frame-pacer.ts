@@ -10,6 +10,12 @@ export const MAX_DELAY_MS = 400;
 const WINDOW_MS = 3000;
 /** …taking this quantile of their lateness (a rare straggler does not set it). */
 const QUANTILE = 0.9;
+/** No chunk for this long: the page, the network or the server stalled, and what piled up is no measure of the camera's bursts. */
+export const STALL_GAP_MS = 700;
+/** After a stall, stop waiting for the decoder to get through the pile after this long (a decoder that never catches up). */
+export const MAX_DRAIN_MS = 1000;
+/** After a stall, a frame this much later than frames were before it still came behind the pile. */
+const SETTLED_SLACK_MS = 50;
 
 /** Chooses, at each animation frame, which of the waiting frames to show. */
 export class FramePacer {
@@ -17,9 +23,48 @@ export class FramePacer {
   private lateness: [number, number][] = [];
   private base = Infinity;
   private delayMs = 0;
+  /** Frames captured before this (this page's clock, ms) came late because of a stall: not measured. */
+  private stallEndedAt = -Infinity;
+  /** Since a stall, while what piled up is still coming through (the frames behind it come late too): since when, or null. */
+  private drainingSince: number | null = null;
+  /** How late frames were shown before the stall (its quickest frames' lateness plus the delay), ms. */
+  private usualLate = Infinity;
 
-  /** A frame was decoded at `now` (this page's clock); it was captured at `captured`. */
-  decoded(captured: number, now: number): void {
+  /**
+   * Nothing arrived for STALL_GAP_MS or more until `now` (a blocked page, a frozen network or
+   * server). What piled up comes at once, up to seconds late, and the frames behind it wait for
+   * the decoder (or the server) to get through it: measured, they would set the delay to the most
+   * for the whole window (seconds behind live for no reason). Instead the window starts afresh
+   * after the pile: with the first frame decoded with nothing much queued behind it, no later than
+   * usual (+ SETTLED_SLACK_MS), or after MAX_DRAIN_MS; the frames captured before are not
+   * measured. Until then the frames wait; then they are dropped but for the newest due one.
+   */
+  stalled(now: number): void {
+    const usual = this.base + this.delayMs;
+    this.reset();
+    this.usualLate = usual;
+    this.stallEndedAt = now;
+    this.drainingSince = now;
+  }
+
+  /**
+   * A frame was decoded at `now` (this page's clock); it was captured at `captured`; `queued`:
+   * chunks still waiting in the decoder.
+   */
+  decoded(captured: number, now: number, queued = 0): void {
+    if (this.drainingSince !== null) {
+      const settled = queued <= 1 && now - captured <= this.usualLate + SETTLED_SLACK_MS;
+      if (!settled && now - this.drainingSince < MAX_DRAIN_MS) return;
+      this.drainingSince = null;
+      if (!settled) {
+        // Waited long enough: measured again from the frames captured from now on.
+        this.stallEndedAt = now;
+        return;
+      }
+      // Through: this frame is as late as they come now; the ones captured before it came behind the pile.
+      this.stallEndedAt = captured;
+    }
+    if (captured < this.stallEndedAt) return;
     const late = now - captured;
     this.lateness.push([now, late]);
     while (this.lateness.length > 0 && now - this.lateness[0]![0] > WINDOW_MS) this.lateness.shift();
@@ -47,6 +92,9 @@ export class FramePacer {
   }
 
   reset(): void {
+    this.stallEndedAt = -Infinity;
+    this.drainingSince = null;
+    this.usualLate = Infinity;
     this.lateness = [];
     this.base = Infinity;
     this.delayMs = 0;
