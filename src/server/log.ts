@@ -1,4 +1,7 @@
-// Timestamped lines on stdout/stderr: what people running the server read.
+// Timestamped lines on stdout/stderr: what people running the server read. Lines carry text from
+// peers (names, Origins, what a camera says it records): control and bidi characters in them are
+// escaped, so a name cannot steer the terminal or forge a line.
+import { printable } from '../shared/text.ts';
 
 /** The server's logger. */
 export interface Logger {
@@ -15,11 +18,11 @@ function stamp(): string {
 export function consoleLogger(quiet = false): Logger {
   return {
     info: (m) => {
-      if (!quiet) console.log(`${stamp()} ${m}`);
+      if (!quiet) console.log(`${stamp()} ${printable(m)}`);
     },
     warn: (m) => {
-      if (!quiet) console.warn(`${stamp()} ${m}`);
+      if (!quiet) console.warn(`${stamp()} ${printable(m)}`);
     },
-    error: (m, err) => console.error(`${stamp()} ${m}`, err ?? ''),
+    error: (m, err) => console.error(`${stamp()} ${printable(m)}`, err ?? ''),
   };
 }

@@ -3,19 +3,22 @@
 import { z } from 'zod';
 import { ERROR_CODES, ProtocolError } from './errors.ts';
 import { MAX_TEXT_BYTES, MAX_TIME } from './protocol.ts';
+import { hasControl, plainText, withoutBidi } from './text.ts';
 
 export const cameraId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'camera ids are 1-64 characters of A-Z a-z 0-9 _ -');
-/** Display names: 1-64 characters after trimming, no control characters. */
+/** Display names: 1-64 characters after trimming, no control characters (C0, DEL, C1), bidi formatting characters removed. */
 export const cameraName = z
   .string()
-  .transform((s) => s.trim())
+  .transform((s) => withoutBidi(s).trim())
   .pipe(
     z
       .string()
       .min(1, 'name must not be empty')
       .max(64, 'name is longer than 64 characters')
-      .regex(/^[^\u0000-\u001f\u007f]*$/, 'name must not contain control characters'),
+      .refine((s) => !hasControl(s), 'name must not contain control characters'),
   );
+/** Free text from a peer, shown or logged: control and bidi formatting characters removed. */
+const peerText = (max: number) => z.string().max(max).transform(plainText);
 const requestId = z.string().min(1).max(64);
 const command = z.enum(['pause', 'resume']);
 const dimension = z.number().int().min(1).max(16384);
@@ -66,9 +69,9 @@ export const cameraMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('stream'),
     /** `webm` (the default): WebM bytes follow, `mime` says which; `chunks`: encoded chunks follow, each track after its `codec`. */
     format: streamFormat.default('webm'),
-    mime: z.string().min(1).max(128).optional(),
+    mime: z.string().min(1).max(128).transform(plainText).optional(),
     /** A WebM stream whose sound has a recorder of its own: that recorder's type (its bytes are the binary frames flagged AUDIO). */
-    audioMime: z.string().min(1).max(128).optional(),
+    audioMime: z.string().min(1).max(128).transform(plainText).optional(),
     /** A WebM stream that a chunk camera runs, when asked, for viewers that cannot decode its chunks. */
     fallback: z.boolean().optional(),
     width: dimension.nullable(),
@@ -81,7 +84,7 @@ export const cameraMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('codec'), video: videoCodecConfigSchema.optional(), audio: audioCodecConfigSchema.optional() }),
   z.object({ type: z.literal('name'), name: cameraName }),
   /** A chunk camera asked for its WebM fallback cannot record it (e.g. its browser records only MP4): why, for the viewers that wait. */
-  z.object({ type: z.literal('fallback-failed'), reason: z.string().min(1).max(300) }),
+  z.object({ type: z.literal('fallback-failed'), reason: peerText(300) }),
   clockRequest,
   /** The camera's clock offset to the server's (server = camera + offset), from its clock sync: the server turns capture times into its own clock with it. */
   z.object({ type: z.literal('clock-offset'), offset: z.number().min(-1e13).max(1e13), rtt: z.number().min(0).max(60_000) }),
@@ -90,7 +93,7 @@ export const cameraMessageSchema = z.discriminatedUnion('type', [
     requestId,
     ok: z.boolean(),
     state: z.enum(['live', 'paused']).optional(),
-    error: z.string().max(500).optional(),
+    error: peerText(500).optional(),
   }),
 ]);
 

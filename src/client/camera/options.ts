@@ -1,5 +1,6 @@
 // Camera settings from the page's query string and the saved settings. Pure, so it is unit-tested.
 import type { CodecChoice } from './webcodecs-stream.ts';
+import { hasControl, withoutBidi } from '../../shared/text.ts';
 
 /** How the camera streams: WebCodecs chunks or MediaRecorder's WebM. */
 export type Transport = 'auto' | 'webcodecs' | 'mediarecorder';
@@ -57,8 +58,9 @@ export function readCameraOptions(
   const errors: string[] = [];
   const name = params.get('name');
   if (name !== null) {
-    const clean = name.trim();
-    if (clean === '' || clean.length > 64 || /[\u0000-\u001f\u007f]/.test(clean)) errors.push('The name in the link must be 1–64 characters with no control characters.');
+    // As the server takes names: bidi formatting characters dropped, control characters refused.
+    const clean = withoutBidi(name).trim();
+    if (clean === '' || clean.length > 64 || hasControl(clean)) errors.push('The name in the link must be 1–64 characters with no control characters.');
     else options.name = clean;
   }
   const transport = params.get('transport');
@@ -119,7 +121,7 @@ function parseSaved(saved: string | null): Partial<CameraOptions> {
   try {
     const v = JSON.parse(saved) as Record<string, unknown>;
     const out: Partial<CameraOptions> = {};
-    if (typeof v.name === 'string' && v.name.trim() !== '' && v.name.length <= 64) out.name = v.name.trim();
+    if (typeof v.name === 'string' && withoutBidi(v.name).trim() !== '' && v.name.length <= 64 && !hasControl(v.name)) out.name = withoutBidi(v.name).trim();
     if (typeof v.deviceId === 'string') out.deviceId = v.deviceId;
     if (typeof v.resolution === 'number' && RESOLUTIONS.includes(v.resolution)) out.resolution = v.resolution;
     if (typeof v.fps === 'number' && FPS.includes(v.fps)) out.fps = v.fps;

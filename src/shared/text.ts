@@ -1,0 +1,35 @@
+// Text that comes from peers (camera names, recorder types, error strings from a camera) is shown to
+// people and written to the server's log: characters that steer a terminal or reorder what is shown
+// must not get through. Pure: used by the schemas (both sides) and the server's logger.
+
+/** C0 and C1 control characters and DEL (U+009B alone is a terminal's Control Sequence Introducer). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+/**
+ * Characters that change the order text is shown in (bidi marks, embeddings, overrides and
+ * isolates): "Kitchen\u202Eelbat" shows as another name. Joiners (U+200C/U+200D) stay: emoji and
+ * some scripts need them.
+ */
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** Everything a log line shows escaped. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** True when the text has a control character. */
+export function hasControl(text: string): boolean {
+  return CONTROL.test(text);
+}
+
+/** The text without bidi formatting characters. */
+export function withoutBidi(text: string): string {
+  return text.replace(BIDI, '');
+}
+
+/** The text without control or bidi formatting characters (free text from a peer). */
+export function plainText(text: string): string {
+  return text.replace(CONTROLS, '').replace(BIDI, '');
+}
+
+/** The text with every control and bidi formatting character written as an escape (`\u{9b}`), for a log line. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
