@@ -33,7 +33,10 @@ export class Connection implements Peer {
     readonly budgets: Budgets,
   ) {
     this.label = `client ${address}`;
-    this.outbox = new Outbox(ws, log, () => this.label);
+    this.outbox = new Outbox(ws, log, () => this.label, { queueBytes: opts.viewerQueueBytes, queueMs: opts.viewerQueueMs, stalledMs: opts.stalledViewerMs }, (why) =>
+      // Stuck (a sleeping tablet, a dead Wi-Fi) or not reading on purpose: its page reconnects by itself once it can.
+      this.fail(new ProtocolError('TOO_SLOW', `this ${this.session?.role ?? 'client'} does not read what is sent to it (${why}); it reconnects by itself when the network allows`)),
+    );
     this.helloTimer = setTimeout(() => this.fail(new ProtocolError('HELLO_TIMEOUT', `no hello within ${opts.helloTimeoutMs} ms`)), opts.helloTimeoutMs);
     ws.on('message', (data, isBinary) => {
       if (this.failed) return;
@@ -45,6 +48,7 @@ export class Connection implements Peer {
     });
     ws.on('close', (code, reason) => {
       clearTimeout(this.helloTimer);
+      this.outbox.close();
       this.session?.closed(code, reason.toString());
     });
     ws.on('error', (err) => {

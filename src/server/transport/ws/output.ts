@@ -70,7 +70,21 @@ function scheduleFlush(outbox: Outbox): void {
   withOutput.push(outbox);
 }
 
-/** One socket's outgoing messages: queued, written at the end of the turn, and measured (bytes, age). */
+/** The bound on what waits for one socket, and how long it may stay over it. */
+export interface QueueLimits {
+  /** Past this many bytes (or with binary messages older than `queueMs`), the queue is full. */
+  queueBytes: number;
+  queueMs: number;
+  /** Full this long: the peer is not reading (a sleeping tablet, a dead Wi-Fi, or on purpose). */
+  stalledMs: number;
+}
+
+/**
+ * One socket's outgoing messages: queued, written at the end of the turn, and measured (bytes,
+ * age). One rule for every socket and every kind of message (media, JSON): a queue full for
+ * `stalledMs`, or past twice its bound at any time, means the peer does not read, and `stalled`
+ * is called (the connection is let go).
+ */
 export class Outbox {
   /** Binary frames handed to the socket, to tell how long the oldest still queued has waited. */
   private readonly sent = new SendLog();
@@ -81,12 +95,17 @@ export class Outbox {
   private bytes = 0;
   /** In the list of outboxes to flush at the end of this turn. */
   private scheduled = false;
+  /** Set while the queue is full: when it fires, the queue had better not be full any more. */
+  private stallTimer: NodeJS.Timeout | null = null;
+  private gaveUp = false;
   private readonly write = (m: string | Uint8Array): void => this.ws.send(m);
 
   constructor(
     private readonly ws: WebSocket,
     private readonly log: Logger,
     private readonly label: () => string,
+    private readonly limits: QueueLimits,
+    private readonly stalled: (why: string) => void,
   ) {}
 
   get open(): boolean {
@@ -104,6 +123,51 @@ export class Outbox {
     // (A string's length: close enough to its bytes for a queue limit.)
     this.bytes += typeof message === 'string' ? message.length : message.byteLength;
     if (typeof message !== 'string') this.sent.add(performance.now(), message.byteLength);
+    else this.full();
+  }
+
+  /**
+   * Whether the queue is full (media for this peer should skip to a keyframe), starting the stall
+   * clock when it is, stopping it when not. Past twice the bound the peer is let go at once.
+   */
+  full(): boolean {
+    const queued = this.queuedBytes;
+    const full = queued > this.limits.queueBytes || this.ageMs() > this.limits.queueMs;
+    if (!full) {
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    } else if (queued > 2 * this.limits.queueBytes) {
+      this.giveUp(`${Math.round(queued / 1024)} KiB waiting for it`);
+    } else {
+      this.stallTimer ??= setTimeout(() => this.checkStalled(), this.limits.stalledMs).unref();
+    }
+    return full;
+  }
+
+  /** Past the hard bound: not even sound is queued any more. */
+  choked(): boolean {
+    return this.queuedBytes > 2 * this.limits.queueBytes;
+  }
+
+  /** The queue has been full since the timer was set: if it still is, the peer does not read. */
+  private checkStalled(): void {
+    this.stallTimer = null;
+    const queued = this.queuedBytes;
+    if (queued > this.limits.queueBytes || this.ageMs() > this.limits.queueMs) this.giveUp(`full for ${Math.round(this.limits.stalledMs / 1000)} s`);
+  }
+
+  private giveUp(why: string): void {
+    if (this.gaveUp) return;
+    this.gaveUp = true;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+    this.stalled(why);
+  }
+
+  /** The connection ended: no timer outlives it. */
+  close(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
   }
 
   /** Writes at once, ahead of what is queued (clock sync: an answer that waited would skew the estimate). */

@@ -1,5 +1,5 @@
 // A viewer's connection after its hello: its subscriptions and commands, and its queue as the live
-// outputs see it (full: its video skips to a keyframe; full for long: it is let go).
+// outputs see it (full: its video skips to a keyframe; full for long: the connection lets it go).
 import { ProtocolError } from '../../../shared/errors.ts';
 import { PROTOCOL_VERSION } from '../../../shared/protocol.ts';
 import { parseMessage, viewerMessageSchema, type ServerMessage, type ViewerMessage } from '../../../shared/schemas.ts';
@@ -9,7 +9,6 @@ import type { Peer, Session } from './session.ts';
 
 export class ViewerSession implements Session, ViewerSink {
   readonly role = 'viewer';
-  private stallTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly peer: Peer,
@@ -30,31 +29,11 @@ export class ViewerSession implements Session, ViewerSink {
   }
 
   congested(): boolean {
-    const full = this.queueFull();
-    if (!full && this.stallTimer) {
-      clearTimeout(this.stallTimer);
-      this.stallTimer = null;
-    } else if (full && !this.stallTimer) {
-      this.stallTimer = setTimeout(() => this.checkStalled(), this.peer.opts.stalledViewerMs).unref();
-    }
-    return full;
+    return this.peer.outbox.full();
   }
 
   choked(): boolean {
-    return this.peer.outbox.queuedBytes > 2 * this.peer.opts.viewerQueueBytes;
-  }
-
-  private queueFull(): boolean {
-    const { outbox, opts } = this.peer;
-    return outbox.queuedBytes > opts.viewerQueueBytes || outbox.ageMs() > opts.viewerQueueMs;
-  }
-
-  /** The queue has been full since the timer was set: if it still is, let this viewer go. */
-  private checkStalled(): void {
-    this.stallTimer = null;
-    if (!this.queueFull()) return;
-    // Stuck for long (a sleeping tablet, a dead Wi-Fi): its page reconnects by itself once it can.
-    this.peer.fail(new ProtocolError('TOO_SLOW', `this viewer has not kept up for ${Math.round(this.peer.opts.stalledViewerMs / 1000)} s; it reconnects by itself when the network allows`));
+    return this.peer.outbox.choked();
   }
 
   // ---- Session ----
@@ -113,8 +92,6 @@ export class ViewerSession implements Session, ViewerSink {
   }
 
   leave(): void {
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.stallTimer = null;
     this.hub.removeViewer(this);
   }
 
