@@ -119,14 +119,17 @@ export function requestUrl(req: Pick<IncomingMessage, 'url'>): URL | null {
 }
 
 /** Dispatches a request through a route table: 400 for an unparseable target, then see dispatchUrl. */
-export function dispatch(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse): void {
+export function dispatch(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse, authenticated?: () => void): void {
   const url = requestUrl(req);
-  if (url) dispatchUrl(routes, access, req, res, url);
+  if (url) dispatchUrl(routes, access, req, res, url, authenticated);
   else send(res, 400, PLAIN, 'Bad request\n');
 }
 
-/** Dispatches a request whose URL is parsed: 405 for non-GET/HEAD, 404 for unknown paths, 401/403/429 when access is missing. */
-export function dispatchUrl(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse, url: URL): void {
+/**
+ * Dispatches a request whose URL is parsed: 405 for non-GET/HEAD, 404 for unknown paths, 401/403/429
+ * when access is missing; `authenticated` is called when the request carried a valid credential.
+ */
+export function dispatchUrl(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse, url: URL, authenticated?: () => void): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, PLAIN, 'Method not allowed\n', { Allow: 'GET, HEAD' });
     return;
@@ -153,6 +156,7 @@ export function dispatchUrl(routes: Route[], access: AccessControl | null, req: 
     return;
   }
   if (result.kind !== 'ok') throw new Error('unreachable: refusalFor passes only ok results');
+  authenticated?.();
   route.handle(req, res, { url, roles: result.roles, headers: result.setCookie ? { 'Set-Cookie': result.setCookie } : {} });
 }
 

@@ -1,7 +1,7 @@
 // Assembles the server: certificates, the HTTPS origin (pages + WebSocket), the plain-HTTP helper.
 import https from 'node:https';
 import http from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
 import { watchFile, unwatchFile } from 'node:fs';
 import { AccessControl, KEY_PARAM } from './access.ts';
 import { bundleClients } from './bundler.ts';
@@ -16,6 +16,7 @@ import { caRoute, dispatch, httpsRoutes, requestUrl, send, type Route } from './
 import type { RateLimitOptions } from './rate-limit.ts';
 import { ensureCertificates, loadUserCertificate, type TlsNames } from './tls/certificates.ts';
 import { lanNames } from './tls/lan-names.ts';
+import { DEFAULT_PRE_AUTH_LIMITS, PreAuthLimit, type PreAuthLimits } from './pre-auth.ts';
 import { qrSvg, renderTrustPage } from './trust-page.ts';
 
 /** Links for one address the server can be reached at, each carrying its key. */
@@ -56,8 +57,12 @@ export interface StartOptions {
   onLinksChanged?: (running: RunningServer, why: string) => void;
   /** The browser code, already bundled (by URL path); else it is bundled here at start. */
   clientBundles?: Map<string, string>;
+  /** Caps on connections that have shown no credential yet (see pre-auth.ts). */
+  preAuth?: Partial<PreAuthLimits>;
 }
 
+/** A TLS handshake, and then the first request's headers, must come within this long. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How often the server checks whether its addresses changed (and renews the certificate). */
 const ADDRESS_CHECK_MS = 60_000;
 /** How often the server looks for a secret written by `npm run rotate-links`. */
@@ -83,8 +88,13 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const routes = await httpsRoutes({ bundles, caCertDer: tls?.caCertDer ?? null, hub });
   const key = userCert?.key ?? tls!.key;
   const cert = userCert?.cert ?? tls!.cert;
-  const server = https.createServer({ key, cert }, (req, res) => dispatch(routes, access, req, res));
-  const sockets = attachWebSockets(server, hub, log, access, {
+  // A TLS handshake not done within 10 s, or a first request not sent within 10 s, is given up.
+  const server = https.createServer({ key, cert, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, headersTimeout: HANDSHAKE_TIMEOUT_MS }, (req, res) =>
+    dispatch(routes, access, req, res, () => preAuth.authenticated(req.socket)),
+  );
+  const preAuth = new PreAuthLimit({ ...DEFAULT_PRE_AUTH_LIMITS, ...options.preAuth }, log);
+  server.on('connection', (socket: Socket) => preAuth.admit(socket));
+  const sockets = attachWebSockets(server, hub, log, access, (socket) => preAuth.authenticated(socket), {
     viewerQueueBytes: limits.viewerQueueBytes,
     viewerQueueMs: limits.viewerQueueMs,
     stalledViewerMs: limits.stalledViewerMs,

@@ -12,6 +12,7 @@ import type { ConnectionOptions } from '../../src/server/transport/ws/web-socket
 import type { Feature } from '../../src/server/core/feature.ts';
 import type { Limits } from '../../src/server/config.ts';
 import type { RateLimitOptions } from '../../src/server/rate-limit.ts';
+import type { PreAuthLimits } from '../../src/server/pre-auth.ts';
 import { HEADER_BYTES, PROTOCOL_VERSION, decodeFrame, type FrameHeader } from '../../src/shared/protocol.ts';
 import type { ServerMessage } from '../../src/shared/schemas.ts';
 
@@ -73,7 +74,7 @@ export interface TestServer extends RunningServer {
 /** Starts the real server on free ports with a throw-away data dir and TEST_TOKEN as its secret. */
 export async function startTestServer(
   ws: Partial<ConnectionOptions> = {},
-  more: { rateLimit?: Partial<RateLimitOptions>; noAuth?: boolean; token?: string | null; limits?: Partial<Limits>; features?: readonly Feature[] } = {},
+  more: { rateLimit?: Partial<RateLimitOptions>; noAuth?: boolean; token?: string | null; limits?: Partial<Limits>; features?: readonly Feature[]; preAuth?: Partial<PreAuthLimits> } = {},
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wsw-test-'));
   const token = more.noAuth || more.token === null ? undefined : (more.token ?? TEST_TOKEN);
@@ -82,7 +83,7 @@ export async function startTestServer(
   const running = await startServer(
     { port: 0, httpPort: await freePort(), host: '127.0.0.1', dataDir, cert: undefined, key: undefined, token, noAuth: more.noAuth ?? false, limits: more.limits },
     consoleLogger(true),
-    { ws, rateLimit, ...(more.features ? { features: more.features } : {}) },
+    { ws, rateLimit, ...(more.features ? { features: more.features } : {}), ...(more.preAuth ? { preAuth: more.preAuth } : {}) },
   );
   const url = `https://127.0.0.1:${running.httpsPort}`;
   // The same object, not a copy: links change on rotation.

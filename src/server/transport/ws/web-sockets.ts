@@ -3,6 +3,7 @@
 // heartbeat lets go of peers that went silent. Any protocol violation closes only the offending
 // connection, with an error message and the close code of the error catalog (shared/errors.ts).
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_CODES } from '../../../shared/errors.ts';
@@ -32,7 +33,15 @@ export interface WebSockets {
  * needs a credential (the session cookie; scripts may use ?token= or ?key=) and, from a browser, this
  * server's own Origin; the hello's role must be one the credential grants.
  */
-export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, access: AccessControl, options: Partial<ConnectionOptions> = {}): WebSockets {
+export function attachWebSockets(
+  server: HttpServer,
+  hub: Hub,
+  log: Logger,
+  access: AccessControl,
+  /** A socket's upgrade carried a valid credential (it no longer counts as a stranger's). */
+  onAdmitted: (socket: Socket) => void,
+  options: Partial<ConnectionOptions> = {},
+): WebSockets {
   const opts = { ...DEFAULT_CONNECTION_OPTIONS, ...options };
   const wss = new WebSocketServer({ noServer: true, maxPayload: Math.min(opts.maxBinaryBytes, MAX_BINARY_BYTES), perMessageDeflate: false });
   const admission = new Admission(access, log, opts.maxConnectionsPerAddress);
@@ -52,6 +61,7 @@ export function attachWebSockets(server: HttpServer, hub: Hub, log: Logger, acce
     const admitted = admission.check(req, socket);
     if (!admitted) return;
     const { client } = admitted;
+    onAdmitted(req.socket);
     wss.handleUpgrade(req, socket, head, (ws) => {
       admission.opened(client);
       heartbeat.watch(ws);
