@@ -6,7 +6,8 @@
 //   session cookie   = roles + HMAC(secret, "cookie:" + roles), set when a link is opened
 // A new secret (rotation) invalidates every link and cookie at once.
 import { createHash, createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './core/data-dir.ts';
 import path from 'node:path';
 import type { Logger } from './log.ts';
 import { FailureLimiter, normalizeAddress, type RateLimitOptions, DEFAULT_RATE_LIMIT } from './rate-limit.ts';
@@ -285,8 +286,5 @@ async function readSecret(file: string): Promise<string | null> {
 
 /** Writes the secret readable by the owner only, atomically (a crash never leaves half a file). */
 async function writeSecret(file: string, secret: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify({ secret, created: new Date().toISOString() }, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, file);
+  await writeFileAtomic(file, `${JSON.stringify({ secret, created: new Date().toISOString() }, null, 2)}\n`, 0o600);
 }

@@ -16,6 +16,7 @@ import { caRoute, dispatch, httpsRoutes, requestUrl, send, type Route } from './
 import type { RateLimitOptions } from './rate-limit.ts';
 import { ensureCertificates, loadUserCertificate, type TlsNames } from './tls/certificates.ts';
 import { lanNames } from './tls/lan-names.ts';
+import { secureDataDir } from './core/data-dir.ts';
 import { DEFAULT_PRE_AUTH_LIMITS, PreAuthLimit, type PreAuthLimits } from './pre-auth.ts';
 import { qrSvg, renderTrustPage } from './trust-page.ts';
 
@@ -72,11 +73,13 @@ const RENEW_CHECK_MS = 24 * 60 * 60 * 1000;
 
 /** Starts everything; resolves once both ports listen. */
 export async function startServer(config: ServerConfig, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  await secureDataDir(config.dataDir, log);
   const { access, created } = await AccessControl.load({ dataDir: config.dataDir, token: config.token, open: config.noAuth, log, ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}) });
   if (created) log.info(`created an access secret in ${access.file}`);
   const userCert = config.cert && config.key ? await loadUserCertificate(config.cert, config.key) : null;
   let names = lanNames();
   const tls = userCert ? null : await ensureCertificates(config.dataDir, names);
+  if (tls?.retiredCa) log.warn(`the certificate authority in ${config.dataDir} was near its end: kept as ca.crt.${tls.retiredCa} and ca.key.${tls.retiredCa}; every phone must trust the new one`);
   if (tls?.createdCa) log.info(`created a local certificate authority in ${config.dataDir}`);
   if (tls?.issued) log.info(`issued a server certificate for ${[...tls.names.dns, ...tls.names.ips].join(', ')}`);
 
@@ -88,8 +91,9 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const routes = await httpsRoutes({ bundles, caCertDer: tls?.caCertDer ?? null, hub });
   const key = userCert?.key ?? tls!.key;
   const cert = userCert?.cert ?? tls!.cert;
-  // A TLS handshake not done within 10 s, or a first request not sent within 10 s, is given up.
-  const server = https.createServer({ key, cert, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, headersTimeout: HANDSHAKE_TIMEOUT_MS }, (req, res) =>
+  // A TLS handshake not done within 10 s, or a request's headers not sent within 10 s, is given up
+  // (checked every 2 s: Node's default looks every 30 s).
+  const server = https.createServer({ key, cert, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, headersTimeout: HANDSHAKE_TIMEOUT_MS, connectionsCheckingInterval: 2000 }, (req, res) =>
     dispatch(routes, access, req, res, () => preAuth.authenticated(req.socket)),
   );
   const preAuth = new PreAuthLimit({ ...DEFAULT_PRE_AUTH_LIMITS, ...options.preAuth }, log);

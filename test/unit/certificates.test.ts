@@ -173,13 +173,40 @@ describe('ensureCertificates', () => {
     assert.equal(leaf(repaired).checkPrivateKey(createPrivateKey(repaired.key)), true);
   });
 
-  it('creates a new CA (and server certificate) when the CA key is unreadable', async () => {
-    await writeFile(path.join(dir, 'ca.key'), '');
-    const fresh = await ensureCertificates(dir, NAMES);
-    assert.equal(fresh.createdCa, true);
-    assert.equal(fresh.issued, true);
-    assert.notEqual(fresh.caFingerprint256, first.caFingerprint256);
-    assert.equal(leaf(fresh).verify(new X509Certificate(fresh.caCert).publicKey), true);
+  it('refuses a damaged CA with what to do, and leaves its files as they were', async () => {
+    const own = path.join(root, 'damaged');
+    await ensureCertificates(own, NAMES);
+    const cert = await readFile(path.join(own, 'ca.crt'), 'utf8');
+    const cases: [string, () => Promise<void>, RegExp][] = [
+      ['an empty key', () => writeFile(path.join(own, 'ca.key'), ''), /ca\.key is not a private key/],
+      ['a key of another pair', async () => writeFile(path.join(own, 'ca.key'), await readFile(path.join(own, 'server.key'))), /ca\.key does not belong to ca\.crt/],
+      ['a missing key', () => rm(path.join(own, 'ca.key')), /ca\.key is missing/],
+      ['a certificate that is not one', async () => {
+        await writeFile(path.join(own, 'ca.key'), 'x');
+        await writeFile(path.join(own, 'ca.crt'), 'garbage');
+      }, /ca\.crt is not a certificate/],
+    ];
+    for (const [what, damage, reason] of cases) {
+      await damage();
+      const before = await Promise.all(['ca.crt', 'ca.key'].map((f) => readFile(path.join(own, f), 'utf8').catch(() => null)));
+      await assert.rejects(ensureCertificates(own, NAMES), (e: unknown) => e instanceof CertificateError && e.code === 'CA_DAMAGED' && reason.test(e.message) && /restore ca\.crt and ca\.key from a backup, or move both aside/.test(e.message), what);
+      const after = await Promise.all(['ca.crt', 'ca.key'].map((f) => readFile(path.join(own, f), 'utf8').catch(() => null)));
+      assert.deepEqual(after, before, `${what}: the files are left as they were`);
+    }
+    assert.notEqual(cert, 'garbage');
+  });
+
+  it('keeps a CA near its end beside the new one (never overwritten)', async () => {
+    const own = path.join(root, 'retiring');
+    const old = await ensureCertificates(own, NAMES);
+    const later = new Date(Date.now() + (10 * 365 - 300) * DAY_MS);
+    const renewed = await ensureCertificates(own, NAMES, { now: later });
+    assert.equal(renewed.createdCa, true);
+    assert.notEqual(renewed.caFingerprint256, old.caFingerprint256);
+    const suffix = `expired-${later.toISOString().slice(0, 10)}`;
+    assert.equal(renewed.retiredCa, suffix);
+    assert.equal(new X509Certificate(await readFile(path.join(own, `ca.crt.${suffix}`), 'utf8')).fingerprint256, old.caFingerprint256);
+    assert.ok((await stat(path.join(own, `ca.key.${suffix}`))).isFile());
   });
 
   it('rejects names a certificate cannot carry', async () => {

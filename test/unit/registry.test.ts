@@ -48,6 +48,15 @@ describe('CameraRegistry', () => {
       }
     }));
 
+  it('reads names an older version kept with characters it no longer takes (C1, bidi), cleaned of them', () =>
+    withDir(async (dir) => {
+      await writeFile(path.join(dir, 'cameras.json'), JSON.stringify({ version: 1, cameras: [{ id: 'a', name: 'Kitchen\u009b\u202e', firstSeen: 1, lastSeen: 2 }, { id: 'b', name: 'Hall', firstSeen: 1, lastSeen: 2 }] }));
+      quiet.warned = [];
+      const r = await CameraRegistry.load(dir, quiet);
+      assert.deepEqual(r.all().map((c) => c.name).sort(), ['Hall', 'Kitchen']);
+      assert.deepEqual(quiet.warned, []);
+    }));
+
   it('keeps at most MAX_RECORDS cameras, forgetting the one seen longest ago', () =>
     withDir(async (dir) => {
       const r = await CameraRegistry.load(dir, quiet);

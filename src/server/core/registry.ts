@@ -3,10 +3,12 @@
 // features that need a camera's lasting facts (its recording switch, its own secret, its place in
 // the grid) keep them here. Written atomically, at most once a second; a damaged file is set aside
 // with a warning and the server starts with none (nothing else depends on it yet).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
+import { writeFileAtomic } from './data-dir.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { cameraId, cameraName } from '../../shared/schemas.ts';
+import { withoutBidi } from '../../shared/text.ts';
 
 /** What the server keeps of one camera. */
 export interface CameraRecord {
@@ -23,9 +25,18 @@ export const MAX_RECORDS = 1000;
 const WRITE_DELAY_MS = 1000;
 
 const time = z.number().int().min(0).max(1e14);
+/**
+ * A name as stored: what the protocol takes now, or one an older version kept with characters it
+ * took then (C1 controls, bidi formatting) and no longer does, cleaned of them: one such name must
+ * not set the whole list aside. Anything else that is not a name is damage.
+ */
+const storedName = z
+  .string()
+  .transform((s) => withoutBidi(s).replace(/[\u0080-\u009f]/g, ''))
+  .pipe(cameraName);
 const fileSchema = z.object({
   version: z.literal(1),
-  cameras: z.array(z.object({ id: cameraId, name: cameraName, firstSeen: time, lastSeen: time })).max(MAX_RECORDS),
+  cameras: z.array(z.object({ id: cameraId, name: storedName, firstSeen: time, lastSeen: time })).max(MAX_RECORDS),
 });
 
 export interface RegistryLog {
@@ -128,10 +139,7 @@ export class CameraRegistry {
     const text = `${JSON.stringify({ version: 1, cameras: this.all() } satisfies z.infer<typeof fileSchema>, null, 1)}\n`;
     this.writing = this.writing.then(async () => {
       try {
-        await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-        const tmp = `${file}.${process.pid}.tmp`;
-        await writeFile(tmp, text, { mode: 0o600 });
-        await rename(tmp, file);
+        await writeFileAtomic(file, text, 0o600);
       } catch (err) {
         this.log.error(`could not write ${file}`, err);
       }

@@ -2,7 +2,8 @@
 // Profile: RFC 5280 (https://www.rfc-editor.org/rfc/rfc5280) and Apple's TLS rules
 // (https://support.apple.com/en-us/103769, https://support.apple.com/en-us/102028).
 import { X509Certificate as NodeX509Certificate, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/data-dir.ts';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +33,7 @@ export interface TlsMaterial {
 }
 
 /** Why a certificate could not be used. */
-export type CertificateErrorCode = 'FILE_MISSING' | 'FILE_UNREADABLE' | 'CERT_UNPARSABLE' | 'KEY_UNPARSABLE' | 'KEY_MISMATCH' | 'INVALID_NAME';
+export type CertificateErrorCode = 'CA_DAMAGED' | 'FILE_MISSING' | 'FILE_UNREADABLE' | 'CERT_UNPARSABLE' | 'KEY_UNPARSABLE' | 'KEY_MISMATCH' | 'INVALID_NAME';
 
 /** A certificate or key problem; the message names the file. */
 export class CertificateError extends Error {
@@ -68,21 +69,32 @@ export async function ensureCertificates(
   dataDir: string,
   names: TlsNames,
   opts: { now?: Date } = {},
-): Promise<TlsMaterial & { createdCa: boolean; issued: boolean }> {
+): Promise<TlsMaterial & { createdCa: boolean; issued: boolean; retiredCa: string | null }> {
   const now = opts.now ?? new Date();
   const wanted = normalizeNames(names);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const file = (name: string): string => path.join(dataDir, name);
 
-  // The CA is kept while it outlives a fresh server certificate; replacing it means every phone must trust it again.
-  let ca = await readPair(file(FILES.caCert), file(FILES.caKey));
-  const caUsable =
-    ca !== null && ca.cert.ca && validAt(ca, now) && ca.notAfter.getTime() - now.getTime() > (SERVER_VALIDITY_DAYS + 1) * DAY_MS;
+  // The CA is kept while it outlives a fresh server certificate; replacing it means every phone must
+  // trust it again, so a damaged one is never replaced behind people's backs.
+  const found = await readCa(file(FILES.caCert), file(FILES.caKey));
+  if ('damaged' in found) {
+    throw new CertificateError(
+      'CA_DAMAGED',
+      `the certificate authority in ${dataDir} cannot be used: ${found.damaged}. Every phone that trusts this server trusts that CA: ` +
+        `restore ${FILES.caCert} and ${FILES.caKey} from a backup, or move both aside to make a new CA (every phone must then trust it again)`,
+    );
+  }
+  let ca = found.pair;
+  const caUsable = ca !== null && ca.notAfter.getTime() - now.getTime() > (SERVER_VALIDITY_DAYS + 1) * DAY_MS;
   let createdCa = false;
+  let retiredCa: string | null = null;
   if (!ca || !caUsable) {
+    // A CA near its end is kept beside the new one, never overwritten.
+    if (ca) retiredCa = await moveAside(dataDir, [FILES.caCert, FILES.caKey], `expired-${now.toISOString().slice(0, 10)}`);
     const created = await createCa(now);
-    await writeAtomic(file(FILES.caKey), created.keyPem, 0o600);
-    await writeAtomic(file(FILES.caCert), created.certPem, 0o644);
+    await writeFileAtomic(file(FILES.caKey), created.keyPem, 0o600);
+    await writeFileAtomic(file(FILES.caCert), created.certPem, 0o644);
     ca = await readPair(file(FILES.caCert), file(FILES.caKey));
     if (!ca) throw new Error(`the CA just written to ${dataDir} cannot be read back`);
     createdCa = true;
@@ -92,8 +104,8 @@ export async function ensureCertificates(
   let issued = false;
   if (!server || !serverUsable(server, ca, wanted, now)) {
     const created = await issueServerCertificate(ca, wanted, now);
-    await writeAtomic(file(FILES.serverKey), created.keyPem, 0o600);
-    await writeAtomic(file(FILES.serverCert), created.certPem, 0o644);
+    await writeFileAtomic(file(FILES.serverKey), created.keyPem, 0o600);
+    await writeFileAtomic(file(FILES.serverCert), created.certPem, 0o644);
     server = await readPair(file(FILES.serverCert), file(FILES.serverKey));
     if (!server) throw new Error(`the server certificate just written to ${dataDir} cannot be read back`);
     issued = true;
@@ -109,6 +121,7 @@ export async function ensureCertificates(
     names: server.names,
     notAfter: server.notAfter,
     createdCa,
+    retiredCa,
     issued,
   };
 }
@@ -235,6 +248,43 @@ interface StoredPair {
 }
 
 /** A certificate and its key from disk, or null when either is missing, unparsable, or they do not belong together. */
+/**
+ * The CA from disk: none (neither file exists), a usable pair, or why the files that exist cannot
+ * be used (missing half, unreadable, not a CA, a key that does not belong to it).
+ */
+async function readCa(certPath: string, keyPath: string): Promise<{ pair: StoredPair | null } | { damaged: string }> {
+  const [cert, key] = await Promise.all([readFile(certPath, 'utf8').catch(missingOrThrow), readFile(keyPath, 'utf8').catch(missingOrThrow)]);
+  if (cert === null && key === null) return { pair: null };
+  if (cert === null || key === null) return { damaged: `${path.basename(cert === null ? certPath : keyPath)} is missing` };
+  let parsed: NodeX509Certificate;
+  try {
+    parsed = new NodeX509Certificate(cert);
+  } catch {
+    return { damaged: `${path.basename(certPath)} is not a certificate` };
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    return { damaged: `${path.basename(keyPath)} is not a private key` };
+  }
+  if (!parsed.ca) return { damaged: `${path.basename(certPath)} is not a CA certificate` };
+  if (!parsed.checkPrivateKey(privateKey)) return { damaged: `${path.basename(keyPath)} does not belong to ${path.basename(certPath)}` };
+  return { pair: { certPem: parsed.toString(), keyPem: key, cert: parsed, key: privateKey, ...describe(parsed) } };
+}
+
+/** A file's text, or null when it does not exist (other errors are thrown: the server cannot tell). */
+function missingOrThrow(err: unknown): null {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+  throw err;
+}
+
+/** Renames files of the data dir with a suffix, keeping them; returns the suffix used. */
+async function moveAside(dataDir: string, names: readonly string[], suffix: string): Promise<string> {
+  for (const name of names) await rename(path.join(dataDir, name), path.join(dataDir, `${name}.${suffix}`));
+  return suffix;
+}
+
 async function readPair(certPath: string, keyPath: string): Promise<StoredPair | null> {
   try {
     const [certText, keyPem] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
@@ -321,13 +371,3 @@ async function readText(file: string, what: string): Promise<string> {
 }
 
 /** Writes a whole new file then renames it into place: a crash never leaves half a key, and the mode is always applied. */
-async function writeAtomic(file: string, data: string, mode: number): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, data, { mode, flag: 'wx' });
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-}
