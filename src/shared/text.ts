@@ -11,8 +11,8 @@ const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
  * some scripts need them.
  */
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-/** Everything a log line shows escaped. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** Everything a log line shows escaped (line and paragraph separators too: they end a line in some terminals and viewers). */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** True when the text has a control character. */
 export function hasControl(text: string): boolean {

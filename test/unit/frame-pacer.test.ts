@@ -87,4 +87,18 @@ describe('FramePacer', () => {
     pacer.decoded(MAX_DRAIN_MS + 10, MAX_DRAIN_MS + 60, 50);
     assert.equal(pacer.due([MAX_DRAIN_MS + 10], MAX_DRAIN_MS + 60), 1, 'measured again, and shown');
   });
+
+  it('stalled again while still waiting: how late frames were before the first stall still holds', () => {
+    const pacer = new FramePacer();
+    for (let k = 0; k < 90; k++) pacer.decoded(k * 33, k * 33 + 50);
+    pacer.stalled(5000);
+    pacer.stalled(6000);
+    // A pile frame decoded with nothing queued behind it, 900 ms late: still the pile, not measured.
+    pacer.decoded(5100, 6000, 0);
+    assert.equal(pacer.due([5100], 6000), 0);
+    // Then one as late as before the stalls: measured, shown.
+    pacer.decoded(6010, 6060, 0);
+    assert.equal(pacer.due([5100, 6010], 6060), 2);
+    assert.equal(pacer.delay, 0);
+  });
 });

@@ -8,7 +8,7 @@ import type { AudioCodecConfig, VideoCodecConfig } from '../../shared/schemas.ts
 import { localNow } from '../common/clock.ts';
 import { ArrivalDelay } from './arrival-delay.ts';
 import { AudioOutput, type AudioStats } from './audio-output.ts';
-import { FramePacer, STALL_GAP_MS } from './frame-pacer.ts';
+import { FramePacer, STALL_GAP_FACTOR, STALL_GAP_MS } from './frame-pacer.ts';
 
 export interface ChunkPlayerEvents {
   /** The first frame of a stream was drawn. */
@@ -103,6 +103,9 @@ export class ChunkPlayer {
   /** Such a camera's decoded frames wait here to be shown at a steady delay (see frame-pacer.ts). */
   private paced: VideoFrame[] = [];
   private readonly pacer = new FramePacer();
+  /** The latest gaps between such a camera's video chunks, ms (a ring): what a stall is measured against. */
+  private readonly gaps = new Float64Array(30);
+  private gapAt = 0;
 
   constructor(private readonly events: Partial<ChunkPlayerEvents>) {
     this.canvas = Object.assign(document.createElement('canvas'), { framesDrawn: 0, drawnAt: 0 });
@@ -148,7 +151,11 @@ export class ChunkPlayer {
     const arrived = performance.now();
     // After a gap in the stream (a paused camera) the decoder has had nothing to do: not stuck.
     if (arrived - this.lastChunkAt > STUCK_MS) this.lastOutputAt = arrived;
-    if (!this.keyframesOnRequest && arrived - this.lastChunkAt >= STALL_GAP_MS && this.decodedInStream > 0) this.pacer.stalled(now);
+    const gap = arrived - this.lastChunkAt;
+    if (!this.keyframesOnRequest && this.decodedInStream > 0) {
+      if (gap >= Math.max(STALL_GAP_MS, STALL_GAP_FACTOR * Math.max(0, ...this.gaps))) this.pacer.stalled(now);
+      this.gaps[this.gapAt++ % this.gaps.length] = gap;
+    }
     this.lastChunkAt = arrived;
     const key = (flags & FLAG_KEY) !== 0;
     if (key && this.nextConfig) {
@@ -232,6 +239,8 @@ export class ChunkPlayer {
     for (const f of this.paced) f.close();
     this.paced = [];
     this.pacer.reset();
+    this.gaps.fill(0);
+    this.gapAt = 0;
     cancelAnimationFrame(this.raf);
     this.raf = 0;
     this.captured.clear();

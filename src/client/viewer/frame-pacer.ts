@@ -10,8 +10,13 @@ export const MAX_DELAY_MS = 400;
 const WINDOW_MS = 3000;
 /** …taking this quantile of their lateness (a rare straggler does not set it). */
 const QUANTILE = 0.9;
-/** No chunk for this long: the page, the network or the server stalled, and what piled up is no measure of the camera's bursts. */
+/**
+ * No chunk for this long (or for 2.5 times the longest of the recent gaps, for a recorder that
+ * hands over its frames seldom): the page, the network or the server stalled, and what piled up is
+ * no measure of the camera's bursts.
+ */
 export const STALL_GAP_MS = 700;
+export const STALL_GAP_FACTOR = 2.5;
 /** After a stall, stop waiting for the decoder to get through the pile after this long (a decoder that never catches up). */
 export const MAX_DRAIN_MS = 1000;
 /** After a stall, a frame this much later than frames were before it still came behind the pile. */
@@ -40,7 +45,8 @@ export class FramePacer {
    * measured. Until then the frames wait; then they are dropped but for the newest due one.
    */
   stalled(now: number): void {
-    const usual = this.base + this.delayMs;
+    // (Stalled again while still waiting: how late frames were before the first stall still holds.)
+    const usual = Number.isFinite(this.base) ? this.base + this.delayMs : this.usualLate;
     this.reset();
     this.usualLate = usual;
     this.stallEndedAt = now;

@@ -122,22 +122,23 @@ export class Outbox {
     this.messages.push(message);
     // (A string's length: close enough to its bytes for a queue limit.)
     this.bytes += typeof message === 'string' ? message.length : message.byteLength;
-    if (typeof message !== 'string') this.sent.add(performance.now(), message.byteLength);
+    if (typeof message !== 'string') {
+      this.sent.add(performance.now(), message.byteLength);
+      return;
+    }
+    // Nothing else bounds JSON (media is bounded by the outputs, which skip and then stop queueing):
+    // past twice the bound, the peer is let go at once.
+    const queued = this.queuedBytes;
+    if (queued > 2 * this.limits.queueBytes) this.giveUp(`${Math.round(queued / 1024)} KiB waiting for it`);
     else this.full();
   }
 
-  /**
-   * Whether the queue is full (media for this peer should skip to a keyframe), starting the stall
-   * clock when it is, stopping it when not. Past twice the bound the peer is let go at once.
-   */
+  /** Whether the queue is full (media for this peer should skip to a keyframe), starting the stall clock when it is, stopping it when not. */
   full(): boolean {
-    const queued = this.queuedBytes;
-    const full = queued > this.limits.queueBytes || this.ageMs() > this.limits.queueMs;
+    const full = this.queuedBytes > this.limits.queueBytes || this.ageMs() > this.limits.queueMs;
     if (!full) {
       if (this.stallTimer) clearTimeout(this.stallTimer);
       this.stallTimer = null;
-    } else if (queued > 2 * this.limits.queueBytes) {
-      this.giveUp(`${Math.round(queued / 1024)} KiB waiting for it`);
     } else {
       this.stallTimer ??= setTimeout(() => this.checkStalled(), this.limits.stalledMs).unref();
     }
@@ -192,7 +193,10 @@ export class Outbox {
     } catch (err) {
       this.log.error(`${this.label()}: could not write`, err);
       this.ws.terminate();
+      return;
     }
+    // (A queue that has emptied stops the stall clock, whatever it holds.)
+    if (this.stallTimer) this.full();
   }
 
   /** Bytes queued for the peer: not yet handed over, and in the socket. */
