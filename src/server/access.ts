@@ -119,6 +119,8 @@ export interface AccessSettings {
 /** The access secret, its credentials, and the failed-attempt limiter. */
 export class AccessControl {
   readonly limiter: FailureLimiter;
+  /** Wrong keys on the plain-HTTP helper: a lock-out of the helper only. */
+  private readonly helperLimiter: FailureLimiter;
   private keys: AccessKeys;
   private readonly rotateListeners: (() => void)[] = [];
 
@@ -131,6 +133,7 @@ export class AccessControl {
   ) {
     this.keys = new AccessKeys(secret);
     this.limiter = new FailureLimiter({ ...DEFAULT_RATE_LIMIT, ...rateLimit });
+    this.helperLimiter = new FailureLimiter({ ...DEFAULT_RATE_LIMIT, ...rateLimit });
   }
 
   /** Reads the secret from the data dir (creating it on first start), or takes --token. */
@@ -158,6 +161,19 @@ export class AccessControl {
 
   /** Checks what a request presents: link or token (which set a cookie), else the cookie. */
   authenticate(p: Presented): AuthResult {
+    return this.check(p, this.limiter);
+  }
+
+  /**
+   * The same check for the plain-HTTP setup helper, whose wrong keys count against a lock-out of
+   * their own: plain HTTP carries no `Sec-Fetch-*` headers, so a page on any site could send this
+   * device's browser there with wrong keys, and that must not lock the device out of its cameras.
+   */
+  authenticateOnHelper(p: Presented): AuthResult {
+    return this.check(p, this.helperLimiter);
+  }
+
+  private check(p: Presented, limiter: FailureLimiter): AuthResult {
     if (this.isOpen) return { kind: 'ok', roles: new Set(ROLES), setCookie: null };
     const cookie = readCookie(p.cookieHeader, COOKIE_NAME);
     if (p.key === null && p.token === null && cookie === null) return { kind: 'refused', invalid: null, clearCookie: null };
@@ -166,7 +182,7 @@ export class AccessControl {
     // While locked out, links and tokens are not even checked, so guessing cannot go on. A device's
     // own cookie (a 192-bit MAC nobody can guess) still works: whoever caused the lock-out, perhaps
     // a page on another site sending wrong links from this device's browser, cannot lock it out.
-    const wait = this.limiter.retryAfterMs(p.address);
+    const wait = limiter.retryAfterMs(p.address);
     if (wait > 0) {
       if (cookieRoles && p.key === null && p.token === null) return { kind: 'ok', roles: new Set(cookieRoles), setCookie: null };
       return { kind: 'limited', retryAfterMs: wait };
@@ -183,9 +199,9 @@ export class AccessControl {
       invalid = 'cookie';
     }
     if (invalid) {
-      const locked = this.limiter.fail(p.address);
+      const locked = limiter.fail(p.address);
       const who = `client ${normalizeAddress(p.address)}`;
-      this.log?.warn(`${who}: wrong ${invalid === 'link' ? 'link key' : invalid}${locked ? `; too many wrong attempts, locked out for ${Math.round(this.limiter.options.lockoutMs / 1000)} s` : ''}`);
+      this.log?.warn(`${who}: wrong ${invalid === 'link' ? 'link key' : invalid}${limiter === this.helperLimiter ? ' on the setup helper' : ''}${locked ? `; too many wrong attempts, locked out${limiter === this.helperLimiter ? ' of the helper' : ''} for ${Math.round(limiter.options.lockoutMs / 1000)} s` : ''}`);
       return { kind: 'refused', invalid, clearCookie };
     }
     const roles = new Set<Role>([...(cookieRoles ?? []), ...(linkRoles ?? [])]);

@@ -169,7 +169,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
           const key = ctx.url.searchParams.get(KEY_PARAM);
           if (access.isOpen) return send(res, 200, html, invited, csp);
           if (key === null) return send(res, 200, html, pages.stranger, csp);
-          const result = access.authenticate({ address: req.socket.remoteAddress ?? '?', key, token: null, cookieHeader: undefined });
+          const result = access.authenticateOnHelper({ address: req.socket.remoteAddress ?? '?', key, token: null, cookieHeader: undefined });
           if (result.kind === 'limited') {
             return send(res, 429, html, stranger(`Too many attempts with a wrong link from this device. Try again in ${Math.ceil(result.retryAfterMs / 1000)} s.`), csp);
           }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { COOKIE_NAME, rotateSecretFile, type Role } from '../../src/server/access.ts';
 import type { Route } from '../../src/server/routes.ts';
 import { PROTOCOL_VERSION } from '../../src/shared/protocol.ts';
+import http from 'node:http';
 import { fetchRaw } from '../helpers/http.ts';
 import { TEST_TOKEN, TestClient, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -261,6 +262,28 @@ describe('access: failed attempts are rate-limited per address', () => {
     // Everyone else is unaffected.
     assert.equal((await fetchRaw(server.page('/'))).status, 200);
     assert.equal(await wsOutcome(server, { query: `token=${TEST_TOKEN}` }, 'viewer'), 'welcome');
+  });
+  it('counts wrong keys on the plain-HTTP helper against the helper only (security finding 5)', async () => {
+    // A page on any site can send a browser to http://server:port/?key=x with <img> tags, and plain
+    // HTTP carries no Sec-Fetch-* to tell: that must not lock the device out of its cameras.
+    const device = '127.0.0.4';
+    const helper = (key: string) => `http://127.0.0.1:${server.httpPort}/?key=${key}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await new Promise<number>((resolve, reject) => {
+        http.get(helper(`x${i}`), { localAddress: device }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+      statuses.push(r);
+    }
+    assert.deepEqual(statuses.slice(0, 4), [401, 401, 401, 401]);
+    assert.equal(statuses.at(-1), 429, `the helper locks itself for this device: ${statuses.join(' ')}`);
+    // The HTTPS side is not locked for it: a link works, a wrong key there is still a plain refusal.
+    assert.equal((await fetchRaw(server.page('/'), { localAddress: device })).status, 200);
+    assert.equal((await fetchRaw(`${server.url}/?key=guess`, { localAddress: device })).status, 401);
+    assert.equal(await wsOutcome(server, { query: `token=${TEST_TOKEN}` }, 'viewer', {}, device), 'welcome');
   });
 });
 
