@@ -188,7 +188,7 @@ export class AccessControl {
       return { kind: 'limited', retryAfterMs: wait };
     }
     let linkRoles: Role[] | null = null;
-    let invalid: 'link' | 'token' | 'cookie' | null = null;
+    let invalid: 'link' | 'token' | null = null;
     if (p.token !== null) {
       linkRoles = this.keys.rolesOfToken(p.token);
       if (!linkRoles) invalid = 'token';
@@ -196,7 +196,11 @@ export class AccessControl {
       linkRoles = this.keys.rolesOfKey(p.key);
       if (!linkRoles) invalid = 'link';
     } else if (clearCookie) {
-      invalid = 'cookie';
+      // A cookie this server did not issue (another service or instance on this host can set one
+      // of the same name; cookies are not bound to a port) is cleared, and never counted as a
+      // wrong guess: nobody guesses a 192-bit MAC, and counting it would let that other service
+      // lock the device out.
+      return { kind: 'refused', invalid: 'cookie', clearCookie };
     }
     if (invalid) {
       const locked = limiter.fail(p.address);

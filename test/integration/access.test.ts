@@ -263,6 +263,18 @@ describe('access: failed attempts are rate-limited per address', () => {
     assert.equal((await fetchRaw(server.page('/'))).status, 200);
     assert.equal(await wsOutcome(server, { query: `token=${TEST_TOKEN}` }, 'viewer'), 'welcome');
   });
+  it('never counts a cookie it did not issue as a wrong guess (security finding 6)', async () => {
+    // Another HTTPS service on this host (or another instance on another port) can set a cookie of
+    // the same name: cookies are not bound to a port.
+    const device = '127.0.0.5';
+    for (let i = 0; i < 8; i++) {
+      const r = await fetchRaw(`${server.url}/`, { localAddress: device, headers: { Cookie: `__Host-webcam=cv.forged${i}` } });
+      assert.equal(r.status, 401, `attempt ${i}`);
+      assert.match(String(r.headers['set-cookie'] ?? ''), /__Host-webcam=;/, 'the foreign cookie is cleared');
+    }
+    assert.equal((await fetchRaw(server.page('/'), { localAddress: device })).status, 200, 'not locked out');
+  });
+
   it('counts wrong keys on the plain-HTTP helper against the helper only (security finding 5)', async () => {
     // A page on any site can send a browser to http://server:port/?key=x with <img> tags, and plain
     // HTTP carries no Sec-Fetch-* to tell: that must not lock the device out of its cameras.
