@@ -69,7 +69,20 @@ describe('sockets that do not read', { timeout: 30_000 }, () => {
       await Promise.all([slow.close(), reading.close()]);
     }
 
-    // Past twice the bound at once: no waiting for the stalled time.
+    // Media past twice the bound (a join's kept group overshoots), then a JSON message: not the
+    // immediate rule (that is for JSON piling up); the stall rule decides, in its time.
+    const joined = await pair(false);
+    try {
+      for (let i = 0; i < 12; i++) joined.outbox.push(new Uint8Array(1024 * 1024));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      joined.outbox.push(JSON.stringify({ type: 'skipped', frames: 1 }));
+      assert.ok(joined.outbox.queuedBytes > 2 * LIMITS.queueBytes, `past twice the bound (${joined.outbox.queuedBytes} bytes)`);
+      assert.deepEqual(joined.stalled, [], 'not let go at once for media');
+    } finally {
+      await joined.close();
+    }
+
+    // JSON past twice the bound: at once, no waiting for the stalled time.
     const flood = await pair(false);
     try {
       await queueJson(flood.outbox, 16 * 1024, 200);

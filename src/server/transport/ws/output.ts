@@ -98,6 +98,8 @@ export class Outbox {
   /** Set while the queue is full: when it fires, the queue had better not be full any more. */
   private stallTimer: NodeJS.Timeout | null = null;
   private gaveUp = false;
+  /** JSON queued since the queue was last seen full (what the immediate rule counts). */
+  private jsonWhileFull = 0;
   private readonly write = (m: string | Uint8Array): void => this.ws.send(m);
 
   constructor(
@@ -127,9 +129,11 @@ export class Outbox {
       return;
     }
     // Nothing else bounds JSON (media is bounded by the outputs, which skip and then stop queueing):
-    // past twice the bound, the peer is let go at once.
+    // a peer past twice the bound, with more than a bound's worth of JSON queued since it was full,
+    // is let go at once. (Not for JSON after media: a join's kept group may overshoot the bound.)
+    if (this.stallTimer) this.jsonWhileFull += message.length;
     const queued = this.queuedBytes;
-    if (queued > 2 * this.limits.queueBytes) this.giveUp(`${Math.round(queued / 1024)} KiB waiting for it`);
+    if (queued > 2 * this.limits.queueBytes && this.jsonWhileFull > this.limits.queueBytes) this.giveUp(`${Math.round(queued / 1024)} KiB waiting for it`);
     else this.full();
   }
 
@@ -139,6 +143,7 @@ export class Outbox {
     if (!full) {
       if (this.stallTimer) clearTimeout(this.stallTimer);
       this.stallTimer = null;
+      this.jsonWhileFull = 0;
     } else {
       this.stallTimer ??= setTimeout(() => this.checkStalled(), this.limits.stalledMs).unref();
     }
