@@ -127,6 +127,20 @@ describe('relay', () => {
     viewer.close();
   });
 
+  it('tells a camera only whether it is wanted, never how many watch (security finding 4: a camera link is shared with phones)', async () => {
+    const camera = await connectCamera(server.wsUrl, 'cam-count', 'Count');
+    const viewers = await Promise.all([connectViewer(server.wsUrl), connectViewer(server.wsUrl), connectViewer(server.wsUrl)]);
+    for (const v of viewers) v.send({ type: 'subscribe', cameraId: 'cam-count', chunks: true });
+    await viewers[0]!.message('cameras', (m) => m.cameras.some((c) => c.id === 'cam-count' && c.viewers === 3));
+    for (const v of viewers.slice(1)) v.send({ type: 'unsubscribe', cameraId: 'cam-count' });
+    await viewers[0]!.message('cameras', (m) => m.cameras.some((c) => c.id === 'cam-count' && c.viewers === 1));
+    await camera.message('wanted', (m) => m.wanted);
+    const said = JSON.stringify(camera.messages);
+    assert.doesNotMatch(said, /"viewers"|"count"/, `what the camera was told: ${said.slice(0, 300)}`);
+    assert.deepEqual([...new Set(camera.messages.map((m) => m.type))].sort(), ['wanted', 'welcome']);
+    for (const c of [camera, ...viewers]) c.close();
+  });
+
   it('closes the older connection when the same camera connects again', async () => {
     const first = await connectCamera(server.wsUrl, 'cam-dup', 'Dup');
     const second = await connectCamera(server.wsUrl, 'cam-dup', 'Dup');
