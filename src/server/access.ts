@@ -205,7 +205,8 @@ export class AccessControl {
     if (invalid) {
       const locked = limiter.fail(p.address);
       const who = `client ${normalizeAddress(p.address)}`;
-      this.log?.warn(`${who}: wrong ${invalid === 'link' ? 'link key' : invalid}${limiter === this.helperLimiter ? ' on the setup helper' : ''}${locked ? `; too many wrong attempts, locked out${limiter === this.helperLimiter ? ' of the helper' : ''} for ${Math.round(limiter.options.lockoutMs / 1000)} s` : ''}`);
+      const helper = limiter === this.helperLimiter;
+      this.log?.warn(`${who}: wrong ${invalid === 'link' ? 'link key' : invalid}${helper ? ' on the setup helper' : ''}${locked ? `; too many wrong attempts, locked out${helper ? ' of the helper' : ''} for ${Math.round(limiter.options.lockoutMs / 1000)} s` : ''}`);
       return { kind: 'refused', invalid, clearCookie };
     }
     const roles = new Set<Role>([...(cookieRoles ?? []), ...(linkRoles ?? [])]);

@@ -58,11 +58,6 @@ export class PreAuthLimit {
     this.release(keyOf(socket));
   }
 
-  /** Connections counted now, in all. */
-  get count(): number {
-    return this.total;
-  }
-
   private release(key: string): void {
     const client = this.counted.get(key);
     if (client === undefined) return;

@@ -58,9 +58,8 @@ export function readCameraOptions(
   const errors: string[] = [];
   const name = params.get('name');
   if (name !== null) {
-    // As the server takes names: bidi formatting characters dropped, control characters refused.
-    const clean = withoutBidi(name).trim();
-    if (clean === '' || clean.length > 64 || hasControl(clean)) errors.push('The name in the link must be 1–64 characters with no control characters.');
+    const clean = cleanName(name);
+    if (clean === null) errors.push('The name in the link must be 1–64 characters with no control characters.');
     else options.name = clean;
   }
   const transport = params.get('transport');
@@ -116,12 +115,19 @@ export function readCameraOptions(
   return { options, autostart: autostartParam === '1', warnings, errors };
 }
 
+/** A camera name as the server takes it (bidi formatting characters dropped, trimmed, 1–64 characters, no control characters), or null. */
+function cleanName(raw: string): string | null {
+  const clean = withoutBidi(raw).trim();
+  return clean === '' || clean.length > 64 || hasControl(clean) ? null : clean;
+}
+
 function parseSaved(saved: string | null): Partial<CameraOptions> {
   if (!saved) return {};
   try {
     const v = JSON.parse(saved) as Record<string, unknown>;
     const out: Partial<CameraOptions> = {};
-    if (typeof v.name === 'string' && withoutBidi(v.name).trim() !== '' && v.name.length <= 64 && !hasControl(v.name)) out.name = withoutBidi(v.name).trim();
+    const name = typeof v.name === 'string' ? cleanName(v.name) : null;
+    if (name !== null) out.name = name;
     if (typeof v.deviceId === 'string') out.deviceId = v.deviceId;
     if (typeof v.resolution === 'number' && RESOLUTIONS.includes(v.resolution)) out.resolution = v.resolution;
     if (typeof v.fps === 'number' && FPS.includes(v.fps)) out.fps = v.fps;

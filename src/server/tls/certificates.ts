@@ -249,10 +249,10 @@ interface StoredPair {
 
 /** A certificate and its key from disk, or null when either is missing, unparsable, or they do not belong together. */
 /**
- * The CA from disk: none (neither file exists), a usable pair, or why the files that exist cannot
- * be used (missing half, unreadable, not a CA, a key that does not belong to it).
+ * A certificate and its key from disk: none (neither file exists), a pair that belongs together,
+ * or why the files that exist cannot be used (half missing, unparsable, a key of another pair).
  */
-async function readCa(certPath: string, keyPath: string): Promise<{ pair: StoredPair | null } | { damaged: string }> {
+async function readStored(certPath: string, keyPath: string): Promise<{ pair: StoredPair | null } | { damaged: string }> {
   const [cert, key] = await Promise.all([readFile(certPath, 'utf8').catch(missingOrThrow), readFile(keyPath, 'utf8').catch(missingOrThrow)]);
   if (cert === null && key === null) return { pair: null };
   if (cert === null || key === null) return { damaged: `${path.basename(cert === null ? certPath : keyPath)} is missing` };
@@ -268,9 +268,15 @@ async function readCa(certPath: string, keyPath: string): Promise<{ pair: Stored
   } catch {
     return { damaged: `${path.basename(keyPath)} is not a private key` };
   }
-  if (!parsed.ca) return { damaged: `${path.basename(certPath)} is not a CA certificate` };
   if (!parsed.checkPrivateKey(privateKey)) return { damaged: `${path.basename(keyPath)} does not belong to ${path.basename(certPath)}` };
   return { pair: { certPem: parsed.toString(), keyPem: key, cert: parsed, key: privateKey, ...describe(parsed) } };
+}
+
+/** The CA from disk, as readStored says, and damaged too when its certificate is not a CA's. */
+async function readCa(certPath: string, keyPath: string): Promise<{ pair: StoredPair | null } | { damaged: string }> {
+  const found = await readStored(certPath, keyPath);
+  if ('pair' in found && found.pair && !found.pair.cert.ca) return { damaged: `${path.basename(certPath)} is not a CA certificate` };
+  return found;
 }
 
 /** A file's text, or null when it does not exist (other errors are thrown: the server cannot tell). */
@@ -287,11 +293,8 @@ async function moveAside(dataDir: string, names: readonly string[], suffix: stri
 
 async function readPair(certPath: string, keyPath: string): Promise<StoredPair | null> {
   try {
-    const [certText, keyPem] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
-    const cert = new NodeX509Certificate(certText);
-    const key = createPrivateKey(keyPem);
-    if (!cert.checkPrivateKey(key)) return null;
-    return { certPem: cert.toString(), keyPem, cert, key, ...describe(cert) };
+    const found = await readStored(certPath, keyPath);
+    return 'pair' in found ? found.pair : null;
   } catch {
     return null;
   }
