@@ -62,7 +62,7 @@ ws.on('message', (data, isBinary) => {
   if (m.type === 'welcome') start();
   else if (m.type === 'keyframe') report.keyframeRequests++;
 });
-ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId, name: `Replay ${cameraId.slice(0, 4)}` })));
+ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId, secret: `${cameraId}-replay-secret`, name: `Replay ${cameraId.slice(0, 4)}` })));
 
 function start(): void {
   ws.send(JSON.stringify({ type: 'clock-offset', offset: 0, rtt: 1 }));

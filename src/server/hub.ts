@@ -1,8 +1,10 @@
 // The cameras the server knows, by id, each with its viewers; the viewer connections; and the
-// camera list pushed to every viewer when it changes.
+// camera list pushed to every viewer when it changes. A camera id is held by the device that
+// registered it (the registry checks its secret); names are unique among the cameras listed.
 import { Camera, DEFAULT_MAX_RETAINED_BYTES } from './core/camera.ts';
 import type { Cameras } from './core/feature.ts';
-import type { CameraRegistry } from './core/registry.ts';
+import { CameraRegistry, MAX_RECORDS } from './core/registry.ts';
+import { nameKey } from '../shared/text.ts';
 import { makeMuxer } from './live/muxers.ts';
 import type { ViewerSink } from './live/viewer-sink.ts';
 import { DEFAULT_MAX_VIEWERS_PER_CAMERA, LiveViewers } from './live/viewers.ts';
@@ -49,16 +51,17 @@ export class Hub implements Cameras {
     private readonly maxCameras = DEFAULT_MAX_CAMERAS,
     private readonly maxViewersPerCamera = DEFAULT_MAX_VIEWERS_PER_CAMERA,
     /** The cameras known across restarts: told when each is seen; those seen lately are listed (offline) at start. */
-    private readonly registry: CameraRegistry | null = null,
+    private readonly registry: CameraRegistry = CameraRegistry.inMemory({ warn: () => undefined, error: () => undefined }),
   ) {
     this.sweepTimer = setInterval(() => this.sweep(), 30_000);
     this.sweepTimer.unref();
     // After a restart, the cameras that were about a moment ago are listed offline (viewers keep
     // their tiles and subscriptions) until they come back, or are forgotten as any offline camera.
     const now = Date.now();
-    for (const r of registry?.all() ?? []) {
+    for (const r of registry.all()) {
       if (now - r.lastSeen > offlineKeepMs || this.channels.size >= maxCameras) continue;
-      this.create(r.id, r.name, r.lastSeen);
+      // (Names kept by an older version may repeat: the later ones are numbered.)
+      this.create(r.id, this.uniqueName(r.name, r.id), r.lastSeen);
     }
   }
 
@@ -86,20 +89,26 @@ export class Hub implements Cameras {
     return this.links.get(channel);
   }
 
-  /** A camera said hello: returns its channel, replacing an older connection with the same id. */
-  attachCamera(cameraId: string, name: string, link: CameraLink): Channel {
+  /**
+   * A camera said hello with its device's `secret`: returns its channel, replacing an older
+   * connection of the same device. Its name is `name`, or numbered ("Kitchen 2") when another listed
+   * camera has that name: the camera's `name` then differs from the one asked for.
+   */
+  attachCamera(cameraId: string, name: string, secret: string, link: CameraLink): Channel {
     let channel = this.channels.get(cameraId);
-    if (!channel) {
-      if (this.channels.size >= this.maxCameras && !this.forgetOldestOffline()) {
-        throw new ProtocolError('LIMIT', `this server already has ${this.maxCameras} cameras`);
-      }
-      channel = this.create(cameraId, name);
+    if (!channel && this.channels.size >= this.maxCameras && !this.forgetOldestOffline()) {
+      throw new ProtocolError('LIMIT', `this server already has ${this.maxCameras} cameras`);
     }
+    const unique = this.uniqueName(name, cameraId);
+    const claim = this.registry.claim(cameraId, secret, unique);
+    if (claim === 'taken') throw new ProtocolError('CAMERA_TAKEN', 'this camera id belongs to another device: the page takes a new one');
+    if (claim === 'full') throw new ProtocolError('LIMIT', `this server remembers ${MAX_RECORDS} cameras, each seen within 30 days (cameras.json in the data dir)`);
+    channel ??= this.create(cameraId, unique);
     const old = this.links.get(channel);
     if (old) old.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection of the same camera');
     this.links.set(channel, link);
-    channel.camera.connect(name);
-    this.registry?.seen(cameraId, name);
+    channel.camera.connect(unique);
+    this.registry.seen(cameraId, unique);
     this.wanted.delete(channel);
     this.sendWanted(channel);
     return channel;
@@ -110,11 +119,30 @@ export class Hub implements Cameras {
     if (this.links.get(channel) !== link) return;
     this.links.delete(channel);
     channel.camera.disconnect();
-    this.registry?.seen(channel.camera.id, channel.camera.name);
+    this.registry.seen(channel.camera.id, channel.camera.name);
     // A camera that never streamed leaves nothing worth showing (nor worth remembering).
     if (!channel.camera.hasStreamed && channel.viewers.count === 0) {
       this.forget(channel);
-      this.registry?.forget(channel.camera.id);
+      this.registry.forget(channel.camera.id);
+    }
+  }
+
+  /** A connected camera asks for a new name: returns the name it gets (numbered when another camera has it). */
+  rename(channel: Channel, name: string): string {
+    const unique = this.uniqueName(name, channel.camera.id);
+    channel.camera.rename(unique);
+    return unique;
+  }
+
+  /** `name`, or the first of "name 2", "name 3"... that no other listed camera has (compared by `nameKey`). */
+  private uniqueName(name: string, cameraId: string): string {
+    const taken = new Set<string>();
+    for (const c of this.channels.values()) if (c.camera.id !== cameraId) taken.add(nameKey(c.camera.name));
+    if (!taken.has(nameKey(name))) return name;
+    for (let n = 2; ; n++) {
+      const suffix = ` ${n}`;
+      const candidate = `${name.slice(0, 64 - suffix.length).replace(/[\ud800-\udbff]$/, '').trimEnd()}${suffix}`;
+      if (!taken.has(nameKey(candidate))) return candidate;
     }
   }
 
@@ -169,7 +197,7 @@ export class Hub implements Cameras {
     const channel: Channel = { camera, viewers: new LiveViewers(camera, makeMuxer, this.maxViewersPerCamera) };
     camera.on('changed', () => {
       // (A rename while connected: the registry keeps the name.)
-      if (this.links.has(channel) && this.registry?.get(camera.id)?.name !== camera.name) this.registry?.seen(camera.id, camera.name);
+      if (this.links.has(channel) && this.registry.get(camera.id)?.name !== camera.name) this.registry.seen(camera.id, camera.name);
       this.changed();
     });
     camera.on('keyframe', () => this.links.get(channel)?.sendJson({ type: 'keyframe' }));

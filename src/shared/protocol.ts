@@ -4,7 +4,7 @@
 // Described for people in docs/protocol.md; keep the two in step.
 
 /** Protocol version; exchanged in the first message of every connection. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 /** Path of the one WebSocket endpoint on the HTTPS origin. */
 export const WS_PATH = '/ws';
 /** Largest text (JSON) message accepted, in bytes. */

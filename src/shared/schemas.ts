@@ -59,8 +59,10 @@ export const cameraInfoSchema = z.object({
 });
 
 // ---- client → server ----
+/** A camera device's secret, made by its page beside its id: the id is the device's that registered it first. */
+export const cameraSecret = z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'a camera secret is 16-128 characters of A-Z a-z 0-9 _ -');
 export const helloSchema = z.discriminatedUnion('role', [
-  z.object({ type: z.literal('hello'), protocol: z.number().int(), role: z.literal('camera'), cameraId, name: cameraName }),
+  z.object({ type: z.literal('hello'), protocol: z.number().int(), role: z.literal('camera'), cameraId, secret: cameraSecret, name: cameraName }),
   z.object({ type: z.literal('hello'), protocol: z.number().int(), role: z.literal('viewer') }),
 ]);
 
@@ -113,7 +115,10 @@ export const viewerMessageSchema = z.discriminatedUnion('type', [
 
 // ---- server → client ----
 export const serverMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('welcome'), protocol: z.number(), role: z.enum(['camera', 'viewer']), channel: z.number().optional() }),
+  /** Camera: `name` is the name it has, which differs from the one it asked for when another camera has that name ("Kitchen 2"). */
+  z.object({ type: z.literal('welcome'), protocol: z.number(), role: z.enum(['camera', 'viewer']), channel: z.number().optional(), name: z.string().optional() }),
+  /** To a camera that asked for a new name: the name it has now (numbered when another camera has the one it asked for). */
+  z.object({ type: z.literal('name'), name: z.string() }),
   /** `cameraId`: the error is about that camera only (UNKNOWN_CAMERA, VIEWERS_FULL, NO_FORMAT; see errors.ts). */
   z.object({ type: z.literal('error'), code: z.enum(ERROR_CODES), message: z.string(), cameraId: cameraId.optional() }),
   z.object({ type: z.literal('cameras'), cameras: z.array(cameraInfoSchema) }),

@@ -37,3 +37,16 @@ export function plainText(text: string): string {
 export function printable(text: string): string {
   return text.replace(UNPRINTABLE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 }
+
+/** Characters that show as nothing (zero-width spaces and joiners, soft hyphens, format characters). */
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+
+/**
+ * What two camera names are compared by: "Kitchen", "KITCHEN", "Ｋｉｔｃｈｅｎ" (full width),
+ * "Kit\u200bchen" (a zero-width space) and "Kitchen\u202e" are one name. NFKC normalisation, case
+ * folding (upper then lower case: "Straße" and "STRASSE" fold alike), invisible characters removed,
+ * runs of white space as one.
+ */
+export function nameKey(name: string): string {
+  return name.normalize('NFKC').replace(INVISIBLE, '').toUpperCase().toLowerCase().normalize('NFKC').replace(/\s+/gu, ' ').trim();
+}

@@ -171,6 +171,34 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
     assert.ok(shown >= MIN_FRAMES_2S, `frames shown in 2 s after the restart: ${shown}`);
   });
 
+  it('a page that presents another device’s camera id cannot take its place: it becomes a camera of its own, named apart', async () => {
+    const realId = await camera.evaluate(() => localStorage.getItem('websocket-webcam.cameraId'));
+    assert.ok(realId);
+    // A second phone whose storage carries the first one's id (copied, or forged by whoever holds the camera link).
+    const context = await newContext(cameraBrowser, { width: 412, height: 860 });
+    await context.addInitScript((id) => localStorage.setItem('websocket-webcam.cameraId', id), realId);
+    const other = await context.newPage();
+    await other.goto(server.cameraLink);
+    await other.fill('#name', NAME.toUpperCase());
+    await other.click('#start');
+    await other.waitForSelector('body[data-state="live"]', { timeout: 15_000 });
+    assert.notEqual(await other.evaluate(() => localStorage.getItem('websocket-webcam.cameraId')), realId, 'it took a new id');
+    assert.equal(await other.getAttribute('body', 'data-camera-name'), `${NAME.toUpperCase()} 2`);
+    assert.match((await other.textContent('#message')) ?? '', /Another camera is called/);
+    // The real camera was never replaced; the viewer shows both, each under its own name.
+    assert.equal(await camera.getAttribute('body', 'data-state'), 'live');
+    await viewer.waitForFunction((n) => document.querySelectorAll('.tile').length === n, 2);
+    const names = await viewer.$$eval('.tile .tile-name', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(names.sort(), [NAME, `${NAME.toUpperCase()} 2`].sort());
+    // A wall link by name finds the one camera of that name, however the link writes it.
+    const wall = await (await newContext(viewerBrowser)).newPage();
+    await wall.goto(`${server.viewerLink}&camera=${encodeURIComponent(NAME.toLowerCase())}`);
+    await wall.waitForSelector('.tile');
+    assert.deepEqual(await wall.$$eval('.tile .tile-name', (els) => els.map((e) => e.textContent)), [NAME]);
+    await wall.context().close();
+    await context.close();
+  });
+
   it('`npm run rotate-links` withdraws every link: both pages say so, and the old links stop working', async () => {
     const rotate = spawn(process.execPath, ['--import', 'tsx', 'src/server/rotate-links.ts', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let said = '';

@@ -59,18 +59,18 @@ const scripts: Record<string, Script> = {
     for (;;) yield pick(['{"type":', 'null', '[]', '{"type":"hello"}', '\u0000\u0001', 'x'.repeat(1000), JSON.stringify({ type: 'subscribe', cameraId: '../../etc' })]);
   },
   *randomWebm() {
-    yield JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: `hostile-${hostileId++ % 8}`, name: '<b>hostile</b>' });
+    yield JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: `hostile-${hostileId++ % 8}`, secret: 'hostile-camera-secret', name: '<b>hostile</b>' });
     yield JSON.stringify({ type: 'stream', mime: 'video/webm;codecs=vp8', width: 1, height: 1, fps: 1, audio: false });
     for (let seq = 0; ; seq++) yield media(seq, random(1 + ((Math.random() * 65536) | 0)));
   },
   *mutatedWebm() {
-    yield JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: `hostile-${hostileId++ % 8}`, name: 'x'.repeat(64) });
+    yield JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: `hostile-${hostileId++ % 8}`, secret: 'hostile-camera-secret', name: 'x'.repeat(64) });
     yield JSON.stringify({ type: 'stream', mime: 'video/webm;codecs=vp8,opus', width: null, height: null, fps: null, audio: true });
     yield media(0, mutated());
     for (let seq = 1; ; seq++) yield media(seq, random(4096));
   },
   *badHeaders() {
-    yield JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: `hostile-${hostileId++ % 8}`, name: 'H' });
+    yield JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: `hostile-${hostileId++ % 8}`, secret: 'hostile-camera-secret', name: 'H' });
     yield JSON.stringify({ type: 'stream', mime: 'video/webm;codecs=vp8', width: 1, height: 1, fps: 1, audio: false });
     for (;;) yield pick([Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0), Uint8Array.of(1, 0xff, 0, 0, 0, 0, 0, 0), Uint8Array.of(1), media(7, random(100))]);
   },

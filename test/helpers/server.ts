@@ -217,10 +217,20 @@ export class TestClient {
 }
 
 /** A connected camera that has said hello. */
+/** The secret a test's camera device presents with its id (the same for every connection of that id). */
+export function secretFor(cameraId: string): string {
+  return `secret-of-${cameraId}-in-this-test`.slice(0, 128);
+}
+
+/** A camera's hello, as the device that registered `cameraId` (or another, with its own `secret`). */
+export function cameraHello(cameraId: string, name: string, secret = secretFor(cameraId)): object {
+  return { type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId, secret, name };
+}
+
 export async function connectCamera(wsUrl: string, cameraId: string, name: string): Promise<TestClient> {
   const c = new TestClient(wsUrl);
   await c.opened();
-  c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId, name });
+  c.send(cameraHello(cameraId, name));
   await c.message('welcome');
   return c;
 }

@@ -8,7 +8,7 @@ import type { Route } from '../../src/server/routes.ts';
 import { PROTOCOL_VERSION } from '../../src/shared/protocol.ts';
 import http from 'node:http';
 import { fetchRaw } from '../helpers/http.ts';
-import { TEST_TOKEN, TestClient, startTestServer, type TestServer } from '../helpers/server.ts';
+import { TEST_TOKEN, TestClient, cameraHello, startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** One way of presenting (or not) a credential, and the role it should grant. */
 interface Credential {
@@ -56,7 +56,7 @@ async function wsOutcome(server: TestServer, cred: Pick<Credential, 'query' | 'c
     const early = c.closed as { code: number } | null;
     if (c.refused !== null) return `refused ${c.refused}`;
     if (early) return `closed ${early.code}`;
-    c.send(role === 'camera' ? { type: 'hello', protocol: PROTOCOL_VERSION, role, cameraId: 'matrix-cam', name: 'Matrix' } : { type: 'hello', protocol: PROTOCOL_VERSION, role });
+    c.send(role === 'camera' ? cameraHello('matrix-cam', 'Matrix') : { type: 'hello', protocol: PROTOCOL_VERSION, role });
     await c.until(() => c.messages.some((m) => m.type === 'welcome') || c.closed, 'welcome or close');
     return c.closed ? `closed ${c.closed.code}` : 'welcome';
   } finally {
@@ -223,7 +223,7 @@ describe('access: rotation revokes at once', () => {
     try {
       const camera = new TestClient(withQuery(server.wsBare, `key=${keyOf(server.links[0]!.camera)}`));
       await camera.opened();
-      camera.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: 'rot-cam', name: 'R' });
+      camera.send(cameraHello('rot-cam', 'R'));
       camera.send({ type: 'stream', mime: 'video/webm;codecs=vp8', width: null, height: null, fps: null, audio: false });
       const viewer = new TestClient(withQuery(server.wsBare, `key=${keyOf(server.links[0]!.viewer)}`));
       await viewer.opened();

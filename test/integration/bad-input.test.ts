@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { FLAG_AUDIO, FLAG_INIT, FLAG_KEY, FRAME_KIND_CHUNK, FRAME_KIND_MEDIA, MAX_BINARY_BYTES, PROTOCOL_VERSION, encodeFrame } from '../../src/shared/protocol.ts';
 import { fetchRaw } from '../helpers/http.ts';
 import { WebmParser } from '../../src/media/webm/webm-parser.ts';
-import { concat, connectCamera, connectViewer, loadFixture, startTestServer, TestClient } from '../helpers/server.ts';
+import { cameraHello, concat, connectCamera, connectViewer, loadFixture, startTestServer, TestClient } from '../helpers/server.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const STREAM = { type: 'stream', mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30, audio: true };
@@ -98,12 +98,12 @@ describe('bad input', () => {
   });
   it('hostile camera name → 4400', async () => {
     const c = await fresh();
-    c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: 'x', name: 'a\u0000b' });
+    c.send(cameraHello('x', 'a\u0000b'));
     await expectClose(c, 4400, /control characters/);
   });
   it('very long camera name → 4400', async () => {
     const c = await fresh();
-    c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: 'x', name: 'n'.repeat(65) });
+    c.send(cameraHello('x', 'n'.repeat(65)));
     await expectClose(c, 4400, /at name/);
   });
   it('renaming to a hostile name → 4400', async () => {
@@ -121,7 +121,7 @@ describe('bad input', () => {
   it('camera id with path tricks → 4400', async () => {
     for (const cameraId of ['../../etc/passwd', 'a/b', '', 'x'.repeat(65), 'a b', '%2e%2e']) {
       const c = await fresh();
-      c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId, name: 'N' });
+      c.send(cameraHello(cameraId, 'N'));
       await expectClose(c, 4400, /cameraId/);
     }
   });

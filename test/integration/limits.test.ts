@@ -3,8 +3,8 @@
 // carries on.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FRAME_KIND_MEDIA, PROTOCOL_VERSION, encodeFrame } from '../../src/shared/protocol.ts';
-import { TestClient, connectCamera, connectViewer, loadFixture, startTestServer, type TestServer } from '../helpers/server.ts';
+import { FRAME_KIND_MEDIA, encodeFrame } from '../../src/shared/protocol.ts';
+import { TestClient, cameraHello, connectCamera, connectViewer, loadFixture, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const STREAM = { type: 'stream', mime: 'video/webm;codecs=vp8,opus', width: 320, height: 240, fps: 30, audio: true };
 const media = (seq: number, bytes: Uint8Array) => encodeFrame({ kind: FRAME_KIND_MEDIA, flags: 0, channel: 0, seq }, bytes);
@@ -64,7 +64,7 @@ describe('limits', () => {
     const fourth = new TestClient(server.wsUrl);
     track(fourth);
     await fourth.opened();
-    fourth.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: 'fourth', name: 'Fourth' });
+    fourth.send(cameraHello('fourth', 'Fourth'));
     const closed = await fourth.closedWith();
     assert.equal(closed.code, 4429);
     assert.match(fourth.messages.find((m) => m.type === 'error')?.message ?? '', /already has 2 cameras/);

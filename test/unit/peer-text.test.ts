@@ -7,7 +7,7 @@ import { cameraMessageSchema, helloSchema, parseMessage } from '../../src/shared
 import { ProtocolError } from '../../src/shared/errors.ts';
 import { plainText, printable } from '../../src/shared/text.ts';
 
-const hello = (name: string) => JSON.stringify({ type: 'hello', protocol: 1, role: 'camera', cameraId: 'abc-1', name });
+const hello = (name: string) => JSON.stringify({ type: 'hello', protocol: 1, role: 'camera', cameraId: 'abc-1', secret: 'a-secret-of-16-chars', name });
 
 describe('text from peers', () => {
   it('refuses names with C1 controls (U+009B starts a terminal escape sequence), as it does C0 ones', () => {

@@ -67,10 +67,10 @@ describe('binary frames', () => {
 });
 
 describe('message validation', () => {
-  const hello = (extra: object) => JSON.stringify({ type: 'hello', protocol: 1, role: 'camera', cameraId: 'abc-1', name: 'Kitchen', ...extra });
+  const hello = (extra: object) => JSON.stringify({ type: 'hello', protocol: 1, role: 'camera', cameraId: 'abc-1', secret: 'a-secret-of-16-chars', name: 'Kitchen', ...extra });
 
   it('accepts good hellos and trims names', () => {
-    assert.deepEqual(parseMessage(helloSchema, hello({ name: '  Porch ' })), { type: 'hello', protocol: 1, role: 'camera', cameraId: 'abc-1', name: 'Porch' });
+    assert.deepEqual(parseMessage(helloSchema, hello({ name: '  Porch ' })), { type: 'hello', protocol: 1, role: 'camera', cameraId: 'abc-1', secret: 'a-secret-of-16-chars', name: 'Porch' });
     assert.equal(parseMessage(helloSchema, JSON.stringify({ type: 'hello', protocol: 1, role: 'viewer' })).role, 'viewer');
   });
 

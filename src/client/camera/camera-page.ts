@@ -33,18 +33,35 @@ const ui = {
 };
 
 const ID_KEY = 'websocket-webcam.cameraId';
+const SECRET_KEY = 'websocket-webcam.cameraSecret';
 const SETTINGS_KEY = 'websocket-webcam.camera';
 const RESOLUTIONS: Record<string, [number, number]> = { '480': [640, 480], '720': [1280, 720], '1080': [1920, 1080] };
 const STATS_MS = 500;
 
-/** The camera's stable id, kept in localStorage. */
-function cameraId(): string {
+/**
+ * The camera's stable id and its device's secret, kept in localStorage. The server holds the id for
+ * the device that first presented it with its secret (so nobody else with the camera link can take
+ * this camera's place).
+ */
+function identity(): { id: string; secret: string } {
   let id = localStorage.getItem(ID_KEY);
+  let secret = localStorage.getItem(SECRET_KEY);
   if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
     id = crypto.randomUUID();
     localStorage.setItem(ID_KEY, id);
   }
-  return id;
+  if (!secret || !/^[A-Za-z0-9_-]{16,128}$/.test(secret)) {
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    secret = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    localStorage.setItem(SECRET_KEY, secret);
+  }
+  return { id, secret };
+}
+
+/** Another device holds this page's camera id: the next hello is a new camera. */
+function newIdentity(): void {
+  localStorage.removeItem(ID_KEY);
+  localStorage.removeItem(SECRET_KEY);
 }
 
 function showMessage(text: string, kind: 'info' | 'error' = 'info'): void {
@@ -76,7 +93,8 @@ class CameraSession {
   private bytesThisSecond = 0;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private paused = false;
-  /** Viewers watching, as the server last said (null: not told yet). */
+  /** Says so while the server shows this camera under another name than the one asked for (another camera has it). */
+  private nameNote = '';
   /** Whether the server says anyone wants the media; null until it says. */
   private wanted: boolean | null = null;
 
@@ -94,8 +112,11 @@ class CameraSession {
     ui.previewEmpty.hidden = true;
     if (this.options.source !== 'test') await fillLenses(this.options.deviceId);
     void this.wakeLock.acquire();
-    this.socket = new ServerSocket<CameraMessage>(() => helloFor('camera', cameraId(), this.options.name), {
-      welcome: () => void this.startStreams(),
+    this.socket = new ServerSocket<CameraMessage>(() => helloFor('camera', identity(), this.options.name), {
+      welcome: (m) => {
+        this.named(m.name);
+        void this.startStreams();
+      },
       message: (m) => this.onMessage(m),
       state: (s, detail) => this.onSocketState(s, detail),
       // Capture times are stamped on this page's clock; the server turns them into its own with this.
@@ -250,7 +271,7 @@ class CameraSession {
   private showLive(): void {
     this.showState();
     setConn(this.paused ? 'paused' : 'live', this.paused ? 'paused by a viewer' : 'live');
-    showMessage('');
+    showMessage(this.nameNote);
   }
 
   /** The stream's state in the status line: paused, idle (nobody watches: nothing is encoded) or live. */
@@ -280,9 +301,20 @@ class CameraSession {
       }
       this.socket?.sendJson({ type: 'ack', requestId: m.requestId, ok: true, state: this.paused ? 'paused' : 'live' });
       this.showLive();
+    } else if (m.type === 'name') {
+      this.named(m.name);
     } else if (m.type === 'error') {
+      if (m.code === 'CAMERA_TAKEN') newIdentity();
       showMessage(`Server: ${m.message}`, 'error');
     }
+  }
+
+  /** The server says the name this camera has: another camera has the one asked for when they differ. */
+  private named(name: string | undefined): void {
+    if (name === undefined) return;
+    document.body.dataset.cameraName = name;
+    this.nameNote = name === this.options.name ? '' : `Another camera is called “${this.options.name}”: this one shows as “${name}”. Pick another name to change it.`;
+    showMessage(this.nameNote);
   }
 
   private onSocketState(state: SocketState, detail: string): void {

@@ -176,10 +176,10 @@ function safeJson(text: string): unknown {
 
 /** The hello message for this protocol version. */
 export function helloFor(role: 'viewer'): Hello;
-export function helloFor(role: 'camera', cameraId: string, name: string): Hello;
-export function helloFor(role: 'camera' | 'viewer', cameraId?: string, name?: string): Hello {
+export function helloFor(role: 'camera', device: { id: string; secret: string }, name: string): Hello;
+export function helloFor(role: 'camera' | 'viewer', device?: { id: string; secret: string }, name?: string): Hello {
   return role === 'camera'
-    ? { type: 'hello', protocol: PROTOCOL_VERSION, role, cameraId: cameraId!, name: name! }
+    ? { type: 'hello', protocol: PROTOCOL_VERSION, role, cameraId: device!.id, secret: device!.secret, name: name! }
     : { type: 'hello', protocol: PROTOCOL_VERSION, role };
 }
 

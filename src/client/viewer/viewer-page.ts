@@ -4,6 +4,7 @@ import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor } from '../common/socket.ts';
 import { FLAG_INIT, FRAME_KIND_CHUNK, decodeFrame } from '../../shared/protocol.ts';
 import type { CameraInfo, Command, ServerMessage, ViewerMessage } from '../../shared/schemas.ts';
+import { nameKey } from '../../shared/text.ts';
 import { CameraTile, type TileContext } from './camera-tile.ts';
 import { liveEdgeFromParams } from './live-edge.ts';
 
@@ -76,9 +77,24 @@ function setConn(state: string, text: string): void {
   conn.textContent = text;
 }
 
-/** Does this camera belong on the page? */
-function wanted(info: CameraInfo): boolean {
-  return solo === null || info.id === solo || info.name === solo;
+/**
+ * The cameras on the page: every one, or the one a wall link names, by its id or else by its name
+ * (compared as the server keeps names unique: "kitchen" finds "Kitchen"). A name that matches more
+ * than one camera shows none (see `soloWaiting`): a wall display never shows a camera by chance.
+ */
+function onPage(cameras: CameraInfo[]): CameraInfo[] {
+  if (solo === null) return cameras;
+  const byId = cameras.filter((c) => c.id === solo);
+  if (byId.length > 0) return byId;
+  const exact = cameras.filter((c) => c.name === solo);
+  const named = exact.length > 0 ? exact : cameras.filter((c) => nameKey(c.name) === nameKey(solo));
+  return named.length === 1 ? named : [];
+}
+
+/** What a wall link's page says while it shows no camera. */
+function soloWaiting(cameras: CameraInfo[], name: string): string {
+  const alike = cameras.filter((c) => nameKey(c.name) === nameKey(name)).length;
+  return alike > 1 ? `${alike} cameras are called “${name}”: open the link with the camera's id (?camera=<id>) instead.` : `Waiting for camera “${name}”…`;
 }
 
 function onMessage(m: ServerMessage): void {
@@ -132,8 +148,8 @@ function onBinary(data: ArrayBuffer): void {
 /** Brings the tiles in line with the camera list. */
 function reconcile(cameras: CameraInfo[]): void {
   const seen = new Set<string>();
-  const list = cameras.filter(wanted).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-  for (const info of solo === null ? list : list.slice(0, 1)) {
+  const list = onPage(cameras).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  for (const info of list) {
     seen.add(info.id);
     let tile = tiles.get(info.id);
     if (!tile) {
@@ -158,7 +174,7 @@ function reconcile(cameras: CameraInfo[]): void {
   grid.dataset.count = String(tiles.size);
   grid.style.setProperty('--cols', String(columnsFor(tiles.size)));
   empty.hidden = tiles.size > 0;
-  empty.textContent = solo === null ? 'No cameras yet. Open the camera page on a phone and press Start.' : `Waiting for camera “${solo}”…`;
+  empty.textContent = solo === null ? 'No cameras yet. Open the camera page on a phone and press Start.' : soloWaiting(cameras, solo);
 }
 
 /** Columns that fill a 16:9 screen best for n tiles. */

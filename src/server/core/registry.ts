@@ -3,6 +3,12 @@
 // features that need a camera's lasting facts (its recording switch, its own secret, its place in
 // the grid) keep them here. Written atomically, at most once a second; a damaged file is set aside
 // with a warning and the server starts with none (nothing else depends on it yet).
+//
+// A camera's id is its device's: the camera page makes a random secret beside its id and presents
+// both in its hello. The first hello of an id registers the secret (kept as its SHA-256, compared in
+// constant time); later ones must present it, so nobody else holding the camera link can take the
+// camera's place. A camera forgotten here (see `forget` and MAX_RECORDS) gives its id up.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile, rename } from 'node:fs/promises';
 import { writeFileAtomic } from './data-dir.ts';
 import path from 'node:path';
@@ -17,10 +23,20 @@ export interface CameraRecord {
   /** ms since the epoch. */
   firstSeen: number;
   lastSeen: number;
+  /** SHA-256 (hex) of the secret of the device that registered the id; absent in files of older versions (the next hello claims it). */
+  secret?: string | undefined;
 }
 
-/** Cameras kept at most: the oldest seen is forgotten first. */
+/** A claim to a camera id: the id is another device's. */
+export type Claim = 'ok' | 'taken' | 'full';
+
+/** Cameras kept at most. When full, a camera unseen for FORGET_AFTER_MS makes room (the one unseen longest); else a new camera is refused. */
 export const MAX_RECORDS = 1000;
+/**
+ * A camera this long unseen may be forgotten to make room. (Not sooner: whoever holds the camera link
+ * could otherwise register cameras until a real one is forgotten, then claim its id.)
+ */
+export const FORGET_AFTER_MS = 30 * 24 * 3600 * 1000;
 /** Writes wait this long, so that a burst of changes is one write. */
 const WRITE_DELAY_MS = 1000;
 
@@ -36,7 +52,9 @@ const storedName = z
   .pipe(cameraName);
 const fileSchema = z.object({
   version: z.literal(1),
-  cameras: z.array(z.object({ id: cameraId, name: storedName, firstSeen: time, lastSeen: time })).max(MAX_RECORDS),
+  cameras: z
+    .array(z.object({ id: cameraId, name: storedName, firstSeen: time, lastSeen: time, secret: z.string().regex(/^[0-9a-f]{64}$/).optional() }))
+    .max(MAX_RECORDS),
 });
 
 export interface RegistryLog {
@@ -48,6 +66,11 @@ export class CameraRegistry {
   private readonly records = new Map<string, CameraRecord>();
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
+
+  /** A registry kept in memory only. */
+  static inMemory(log: RegistryLog): CameraRegistry {
+    return new CameraRegistry(null, log);
+  }
 
   private constructor(
     /** The file, or null: kept in memory only (tests, a read-only data dir). */
@@ -96,16 +119,36 @@ export class CameraRegistry {
     return [...this.records.values()].sort((a, b) => b.lastSeen - a.lastSeen);
   }
 
-  /** A camera connected, streams, was renamed or left: it was seen now, with this name. */
-  seen(id: string, name: string, now = Date.now()): void {
+  /**
+   * A device says hello as camera `id` with its `secret`: 'ok' when the id is new (now registered to
+   * this secret, as a camera of this name) or the secret is the one that registered it; 'taken' when
+   * another device registered it; 'full' when the id is new and no camera may be forgotten to make room.
+   */
+  claim(id: string, secret: string, name: string, now = Date.now()): Claim {
+    const hash = createHash('sha256').update(secret).digest();
     const known = this.records.get(id);
-    if (known) {
-      known.name = name;
-      known.lastSeen = Math.max(known.lastSeen, now);
-    } else {
-      if (this.records.size >= MAX_RECORDS) this.forget(this.all().at(-1)!.id);
+    if (known?.secret !== undefined) {
+      return timingSafeEqual(Buffer.from(known.secret, 'hex'), hash) ? 'ok' : 'taken';
+    }
+    if (!known) {
+      if (this.records.size >= MAX_RECORDS) {
+        const oldest = this.all().at(-1)!;
+        if (now - oldest.lastSeen < FORGET_AFTER_MS) return 'full';
+        this.records.delete(oldest.id);
+      }
       this.records.set(id, { id, name, firstSeen: now, lastSeen: now });
     }
+    this.records.get(id)!.secret = hash.toString('hex');
+    this.schedule();
+    return 'ok';
+  }
+
+  /** A camera connected, streams, was renamed or left: it was seen now, with this name (a camera not claimed yet is not kept). */
+  seen(id: string, name: string, now = Date.now()): void {
+    const known = this.records.get(id);
+    if (!known) return;
+    known.name = name;
+    known.lastSeen = Math.max(known.lastSeen, now);
     this.schedule();
   }
 

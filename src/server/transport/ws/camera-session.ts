@@ -33,10 +33,18 @@ export class CameraSession implements Session, CameraLink {
     private readonly hub: Hub,
     cameraId: string,
     name: string,
+    secret: string,
   ) {
-    peer.label = `camera "${name}" (${cameraId}) from ${peer.address}`;
-    this.channel = hub.attachCamera(cameraId, name, this);
-    this.sendJson({ type: 'welcome', protocol: PROTOCOL_VERSION, role: 'camera', channel: this.channel.camera.number });
+    this.labelAs(name, cameraId);
+    this.channel = hub.attachCamera(cameraId, name, secret, this);
+    // (The name it got: numbered when another camera has the one asked for.)
+    this.labelAs(this.channel.camera.name, cameraId);
+    this.sendJson({ type: 'welcome', protocol: PROTOCOL_VERSION, role: 'camera', channel: this.channel.camera.number, name: this.channel.camera.name });
+  }
+
+  /** How the log names this connection. */
+  private labelAs(name: string, cameraId: string): void {
+    this.peer.label = `camera "${name}" (${cameraId}) from ${this.peer.address}`;
   }
 
   // ---- CameraLink ----
@@ -92,9 +100,12 @@ export class CameraSession implements Session, CameraLink {
       case 'state':
         camera.setState(msg.state);
         return;
-      case 'name':
-        camera.rename(msg.name);
+      case 'name': {
+        const given = this.hub.rename(this.channel, msg.name);
+        this.labelAs(given, camera.id);
+        this.sendJson({ type: 'name', name: given });
         return;
+      }
       case 'fallback-failed':
         // (Older camera pages only: the server asks for no fallback any more.)
         return;

@@ -104,7 +104,7 @@ export class Connection implements Peer {
       throw new ProtocolError('FORBIDDEN', hello.role === 'camera' ? 'this link may watch, not publish: open a camera link' : 'this link may publish, not watch: open a viewer link');
     }
     clearTimeout(this.helloTimer);
-    this.session = hello.role === 'camera' ? new CameraSession(this, this.hub, hello.cameraId, hello.name) : new ViewerSession(this, this.hub);
+    this.session = hello.role === 'camera' ? new CameraSession(this, this.hub, hello.cameraId, hello.name, hello.secret) : new ViewerSession(this, this.hub);
     this.log.info(`${this.label} connected`);
   }
 
