@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import { freePort, npmStartArgs } from '../../test/helpers/server.ts';
+import { freePort, npmStartArgs, npmStartEnv } from '../../test/helpers/server.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -83,7 +83,8 @@ export function rssMiB(pid: number): number | null {
  * or if it exits first, it is killed and the promise rejects with what it printed.
  */
 async function startNode(args: string[], ready: RegExp, what: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // (With the environment `npm start` sets, e.g. its allocator setting.)
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: npmStartEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (d: Buffer): void => {
     // (Enough to say why it failed; a long run's log is not kept.)

@@ -4,6 +4,7 @@
 import { Camera, DEFAULT_MAX_RETAINED_BYTES } from './core/camera.ts';
 import type { Cameras } from './core/feature.ts';
 import { CameraRegistry, MAX_RECORDS } from './core/registry.ts';
+import type { RetentionPool } from './core/retention.ts';
 import { nameKey } from '../shared/text.ts';
 import { makeMuxer } from './live/muxers.ts';
 import type { ViewerSink } from './live/viewer-sink.ts';
@@ -26,6 +27,8 @@ export interface CameraLink {
   close(code: number, reason: string): void;
   /** Forwards a viewer's command; the viewer gets a command-result (the camera's ack or a timeout). */
   request(command: Command, viewer: ViewerSink, viewerRequestId: string): void;
+  /** The share of memory what is kept of this camera is charged to (its client address's). */
+  readonly retention?: RetentionPool | null;
 }
 
 /** One camera and its viewers. */
@@ -107,7 +110,7 @@ export class Hub implements Cameras {
     const old = this.links.get(channel);
     if (old) old.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection of the same camera');
     this.links.set(channel, link);
-    channel.camera.connect(unique);
+    channel.camera.connect(unique, link.retention ?? null);
     this.registry.seen(cameraId, unique);
     this.wanted.delete(channel);
     this.sendWanted(channel);

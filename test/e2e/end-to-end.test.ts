@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { countFrames, framesDuring, framesInWindows, launchChromium, newContext } from '../helpers/browser.ts';
-import { freePort, npmStartArgs } from '../helpers/server.ts';
+import { freePort, npmStartArgs, npmStartEnv } from '../helpers/server.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NAME = 'E2E Cam';
@@ -31,6 +31,7 @@ interface ServerProcess {
 async function startServerProcess(port: number, httpPort: number, dataDir: string): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...npmStartArgs(), '--port', String(port), '--http-port', String(httpPort), '--host', '127.0.0.1', '--data-dir', dataDir], {
     cwd: ROOT,
+    env: npmStartEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

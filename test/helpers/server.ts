@@ -48,10 +48,25 @@ export async function loadChunkFixture(name: string): Promise<{ stream: Extract<
 
 /** The Node arguments `npm start` runs the server with (package.json's start script), to start it in a child process exactly as users do. */
 export function npmStartArgs(): string[] {
+  return npmStart().args;
+}
+
+/** The environment variables `npm start` sets (`NAME=value` before the command), added to this process's. */
+export function npmStartEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, ...npmStart().env };
+}
+
+function npmStart(): { env: Record<string, string>; args: string[] } {
   const pkg = JSON.parse(readFileSync(path.join(FIXTURES, '..', '..', 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const [command, ...args] = pkg.scripts.start.split(' ');
+  const words = pkg.scripts.start.split(' ');
+  const env: Record<string, string> = {};
+  while (/^[A-Z_]+=/.test(words[0] ?? '')) {
+    const [name, value] = words.shift()!.split('=') as [string, string];
+    env[name] = value;
+  }
+  const [command, ...args] = words;
   if (command !== 'node') throw new Error(`npm start does not run node: ${pkg.scripts.start}`);
-  return args;
+  return { env, args };
 }
 
 /** The access secret test servers use (`?token=` grants full access). */

@@ -15,7 +15,8 @@ const STALLED_MS = 2000;
 describe('a stalled viewer', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ viewerQueueBytes: QUEUE_BYTES, viewerQueueMs: 500, stalledViewerMs: STALLED_MS });
+    // (Its camera sends ~1200 chunks a second, far past an address's media budget, to fill queues fast.)
+    server = await startTestServer({ viewerQueueBytes: QUEUE_BYTES, viewerQueueMs: 500, stalledViewerMs: STALLED_MS, mediaWorkPerSecond: 1e6, mediaWorkBurst: 1e6 });
   });
   after(async () => {
     await server.stop();

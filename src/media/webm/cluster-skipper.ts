@@ -12,7 +12,8 @@ const MAX_HELD_BYTES = 4 * 1024 * 1024;
 
 /** Feeds the recorder's chunks through; says, for each, which bytes to send. */
 export class ClusterSkipper {
-  private readonly parser = new WebmParser();
+  // (This page's own recorder: no bound on the blocks in one of its blobs.)
+  private readonly parser = new WebmParser({ maxBlocksPerPush: Infinity });
   private videoTrack: number | null = null;
   private state: 'sending' | 'finishing' | 'dropping' = 'sending';
   /**

@@ -73,6 +73,11 @@ export interface WebmLimits {
   maxDepth: number;
   /** Also read every block's payload and report it as a `frame` event (a demuxer); off: positions only (a relay). */
   frames: boolean;
+  /**
+   * Most blocks in one push: the work of one message stays bounded (a 4 MiB message of the smallest
+   * blocks holds ~600,000). A recorder's timeslice holds tens.
+   */
+  maxBlocksPerPush: number;
 }
 
 /** Limits used for any field not given to the constructor. */
@@ -82,6 +87,7 @@ export const DEFAULT_WEBM_LIMITS: Readonly<WebmLimits> = Object.freeze({
   maxInitBytes: 1024 * 1024,
   maxDepth: 8,
   frames: false,
+  maxBlocksPerPush: 2048,
 });
 
 /** Most TrackEntries accepted: a phone sends 1 or 2; this keeps a hostile Tracks small. */
@@ -127,6 +133,7 @@ export class WebmParser {
   private state = HEADER;
   /** Bytes of a header or block head split across pushes (no allocation per element). */
   private readonly scratch = new Uint8Array(MAX_HEADER);
+  private blocksThisPush = 0;
   private scratchLen = 0;
   /** For SKIP, FIELD and BLOCK_HEAD: the element being read, where its body starts and ends. */
   private elementId = 0;
@@ -165,6 +172,10 @@ export class WebmParser {
     return this.pos;
   }
 
+  private countBlock(offset: number): void {
+    if (++this.blocksThisPush > this.limits.maxBlocksPerPush) throw limit(`more than ${this.limits.maxBlocksPerPush} blocks in one piece of the stream`, offset);
+  }
+
   /** Absolute offset of the first Cluster (= length of the init segment) once seen, else null. */
   get initLength(): number | null {
     return this.firstCluster;
@@ -183,6 +194,7 @@ export class WebmParser {
   push(chunk: Uint8Array): WebmEvent[] {
     if (this.failure !== null) throw this.failure;
     const events: WebmEvent[] = [];
+    this.blocksThisPush = 0;
     try {
       const n = chunk.length;
       let i = 0;
@@ -460,6 +472,7 @@ export class WebmParser {
     const flags = buf[off + trackLen + 2] as number;
     if (this.elementId === Id.SimpleBlock) {
       const keyframe = (flags & 0x80) !== 0;
+      this.countBlock(this.elementStart);
       events.push({ kind: 'block', offset: this.elementStart, track, keyframe, cluster: this.clusterOffset });
     } else {
       this.groupTrack = track;
@@ -575,6 +588,7 @@ export class WebmParser {
       }
       case Id.BlockGroup:
         if (this.groupTrack === -1) throw malformed('BlockGroup without a Block', element.offset);
+        this.countBlock(this.groupOffset);
         events.push({
           kind: 'block',
           offset: this.groupOffset,

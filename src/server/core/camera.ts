@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { sameTrack, type MediaFrame, type Tracks } from '../../media/frames.ts';
 import type { CameraState } from '../../shared/schemas.ts';
 import { Feed, type FeedSink } from './feed.ts';
+import type { RetentionPool } from './retention.ts';
 
 /** A frame in the core: its timestamp is on the period's media timeline (µs), `time` its capture time. */
 export interface CoreFrame extends MediaFrame {
@@ -47,6 +48,11 @@ export interface CameraEvents {
 
 /** Bytes kept for late joiners before giving up on the current group of pictures. */
 export const DEFAULT_MAX_RETAINED_BYTES = 32 * 1024 * 1024;
+/**
+ * What keeping one frame costs beyond its bytes: the objects around them (measured ~200 bytes).
+ * Counted, so that a stream of empty frames cannot be kept by the million under a byte bound.
+ */
+export const FRAME_COST_BYTES = 256;
 
 /** One camera; see the module comment. */
 export class Camera extends EventEmitter<CameraEvents> {
@@ -57,6 +63,7 @@ export class Camera extends EventEmitter<CameraEvents> {
   private _offlineSince: number | null = Date.now();
   private _hasStreamed = false;
   private readonly feed: Feed<CoreFrame>;
+  private _retention: RetentionPool | null = null;
 
   constructor(
     readonly id: string,
@@ -74,7 +81,8 @@ export class Camera extends EventEmitter<CameraEvents> {
     this.feed = new Feed<CoreFrame>({
       separateAudio: () => (this._tracks?.video ?? null) !== null,
       maxRetainedBytes,
-      size: (f) => f.data.byteLength,
+      pool: () => this._retention,
+      size: (f) => f.data.byteLength + FRAME_COST_BYTES,
       requestKeyframe: () => this.emit('keyframe'),
       keyframesOnRequest: () => this.keyframesOnRequest,
       ...(now ? { now } : {}),
@@ -106,6 +114,10 @@ export class Camera extends EventEmitter<CameraEvents> {
   get hasStreamed(): boolean {
     return this._hasStreamed;
   }
+  /** The share of memory what is kept of this camera (here and in its outputs) is charged to: its connection's address's; null: none. */
+  get retention(): RetentionPool | null {
+    return this._retention;
+  }
   /** Whether the camera makes a keyframe when asked (WebCodecs does; MediaRecorder cannot). */
   get keyframesOnRequest(): boolean {
     return this._announced?.transport === 'chunks';
@@ -117,9 +129,10 @@ export class Camera extends EventEmitter<CameraEvents> {
 
   // ---- the writing side: the camera's transport and ingest ----
 
-  /** Its connection said hello. */
-  connect(name: string): void {
+  /** Its connection said hello; what is kept of it is charged to `retention` (its address's share). */
+  connect(name: string, retention: RetentionPool | null = null): void {
     this._name = name;
+    this._retention = retention;
     this._offlineSince = null;
     this.endStream();
     this.setState('connecting');

@@ -9,6 +9,7 @@
 // asks whether it is full (`congested`) or past its hard limit (`choked`).
 import type { TrackKind } from '../../media/frames.ts';
 import { FRESH_KEYFRAME_MS } from '../../shared/protocol.ts';
+import type { RetentionPool } from './retention.ts';
 
 /** A joiner waiting for the keyframe it asked for gets the kept group after this long (a camera that does not answer). */
 export const KEYFRAME_WAIT_MS = 300;
@@ -47,6 +48,9 @@ export interface FeedOptions<I> {
   separateAudio: boolean | (() => boolean);
   /** Bytes kept for joiners before giving up on the current group of pictures. */
   maxRetainedBytes: number;
+  /** The pool what is kept is also charged to (the source's address's share); none: only maxRetainedBytes bounds it. */
+  pool?: () => RetentionPool | null;
+  /** What keeping an item costs: its bytes and the memory of the object around them. */
   size(item: I): number;
   /** Asks the source for a keyframe. */
   requestKeyframe(): void;
@@ -74,6 +78,8 @@ export class Feed<I extends FeedItem> {
   /** Items from the latest keyframe on; empty when a joiner must wait. */
   private gop: I[] = [];
   private gopBytes = 0;
+  /** The pool `gopBytes` are charged to (given back to the same one, whatever the source's pool is by then). */
+  private charged: RetentionPool | null = null;
   private keyAt = -Infinity;
   private keyRequestedAt = -Infinity;
   private joinTimer: NodeJS.Timeout | null = null;
@@ -207,18 +213,32 @@ export class Feed<I extends FeedItem> {
 
   private keep(item: I): void {
     if (item.key) {
-      this.gop = [item];
-      this.gopBytes = this.opts.size(item);
+      this.drop();
       this.keyAt = this.now();
-    } else if (this.gop.length > 0) {
-      this.gop.push(item);
-      this.gopBytes += this.opts.size(item);
-      // No keyframe for too long: joiners wait for the next one.
-      if (this.gopBytes > this.opts.maxRetainedBytes) {
-        this.gop = [];
-        this.gopBytes = 0;
-      }
+    } else if (this.gop.length === 0) {
+      return;
     }
+    const size = this.opts.size(item);
+    // No keyframe for too long, or this source's share of memory is used up: joiners wait for the next one.
+    if (this.gopBytes + size > this.opts.maxRetainedBytes || !this.charge(size)) {
+      this.drop();
+      return;
+    }
+    this.gop.push(item);
+    this.gopBytes += size;
+  }
+
+  private charge(bytes: number): boolean {
+    if (this.gop.length === 0) this.charged = this.opts.pool?.() ?? null;
+    return this.charged === null || this.charged.take(bytes);
+  }
+
+  /** Lets go of the kept group (and gives its bytes back). */
+  private drop(): void {
+    this.charged?.give(this.gopBytes);
+    this.charged = null;
+    this.gop = [];
+    this.gopBytes = 0;
   }
 
   private askKeyframe(): void {
@@ -247,8 +267,7 @@ export class Feed<I extends FeedItem> {
   }
 
   private clear(): void {
-    this.gop = [];
-    this.gopBytes = 0;
+    this.drop();
     this.keyAt = -Infinity;
     this.keyRequestedAt = -Infinity;
     if (this.joinTimer) clearTimeout(this.joinTimer);

@@ -32,9 +32,10 @@ export class ContainerIngest {
     return new ContainerIngest(camera, new Fmp4Demuxer());
   }
 
-  /** The next bytes; `time`: the capture time of the stream's media time 0 on the server's clock (ms; 0 = unknown). */
-  push(bytes: Uint8Array, time: number): void {
-    for (const e of this.demuxer.push(bytes)) {
+  /** The next bytes; `time`: the capture time of the stream's media time 0 on the server's clock (ms; 0 = unknown). Returns how many frames they held. */
+  push(bytes: Uint8Array, time: number): number {
+    const events = this.demuxer.push(bytes);
+    for (const e of events) {
       if (e.kind === 'tracks') {
         // The first Tracks, or a new moov with other tracks: a new period.
         if (!this.started || this.camera.differs(e.tracks)) this.camera.startPeriod(e.tracks);
@@ -49,5 +50,6 @@ export class ContainerIngest {
         this.camera.push({ ...f, timestamp, time: time > 0 ? time + timestamp / 1000 : 0 });
       }
     }
+    return events.length;
   }
 }

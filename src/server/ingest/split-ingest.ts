@@ -35,10 +35,12 @@ export class SplitIngest {
   /**
    * The next bytes of one recorder. `epoch`: the capture time of that recorder's media time 0 on
    * the camera's clock (ms; 0 = unknown); `time`: the same on the server's clock (0 = unknown).
+   * Returns how many frames the bytes held.
    */
-  push(track: Track, bytes: Uint8Array, epoch: number, time: number): void {
+  push(track: Track, bytes: Uint8Array, epoch: number, time: number): number {
     if (epoch > 0) this.origin ??= epoch - TIMELINE_HEADROOM_MS;
-    for (const e of this.demuxers[track].push(bytes)) {
+    const events = this.demuxers[track].push(bytes);
+    for (const e of events) {
       if (e.kind === 'tracks') {
         // Each recorder's Tracks name its own track only.
         if (track === 'video' && e.tracks.video) this.video = e.tracks.video;
@@ -50,6 +52,7 @@ export class SplitIngest {
         else this.hold(e.frame, track, epoch, time);
       }
     }
+    return events.length;
   }
 
   /** A frame before the period can start: kept (the first keyframe must not be lost), until the sound's setup is given up on. */

@@ -6,7 +6,7 @@
 import type { Tracks } from '../../media/frames.ts';
 import { FLAG_INIT, FLAG_KEY, FRAME_KIND_MEDIA } from '../../shared/protocol.ts';
 import type { Camera, CoreFrame } from '../core/camera.ts';
-import { DEFAULT_MAX_RETAINED_BYTES } from '../core/camera.ts';
+import { DEFAULT_MAX_RETAINED_BYTES, FRAME_COST_BYTES } from '../core/camera.ts';
 import { Feed, type FeedItem, type FeedSink } from '../core/feed.ts';
 import type { LiveMuxer, MuxForm } from './muxers.ts';
 import type { ViewerSink } from './viewer-sink.ts';
@@ -40,7 +40,8 @@ export class MuxedOutput {
     this.feed = new Feed<MuxUnit>({
       separateAudio: false,
       maxRetainedBytes: DEFAULT_MAX_RETAINED_BYTES,
-      size: (u) => u.wire.byteLength,
+      pool: () => camera.retention,
+      size: (u) => u.wire.byteLength + FRAME_COST_BYTES,
       requestKeyframe: () => camera.requestKeyframe(),
       keyframesOnRequest: () => camera.keyframesOnRequest,
     });

@@ -8,6 +8,7 @@ import { ChunkIngest } from '../../ingest/chunk-ingest.ts';
 import { ContainerIngest } from '../../ingest/container-ingest.ts';
 import { SplitIngest } from '../../ingest/split-ingest.ts';
 import type { ViewerSink } from '../../live/viewer-sink.ts';
+import type { RetentionPool } from '../../core/retention.ts';
 import type { Peer, Session } from './session.ts';
 
 interface PendingCommand {
@@ -48,6 +49,10 @@ export class CameraSession implements Session, CameraLink {
   }
 
   // ---- CameraLink ----
+  get retention(): RetentionPool {
+    return this.peer.budgets.retention;
+  }
+
   sendJson(message: ServerMessage): void {
     this.peer.sendJson(message);
   }
@@ -133,16 +138,21 @@ export class CameraSession implements Session, CameraLink {
     if (!ingest) throw new ProtocolError('WRONG_ORDER', chunk ? 'a chunk before a chunk "stream" message' : 'media before a "stream" message');
     if (header.seq !== this.expectedSeq) throw new ProtocolError('BAD_MESSAGE', `${chunk ? 'chunk' : 'media chunk'} ${header.seq} out of order (expected ${this.expectedSeq})`);
     this.expectedSeq++;
+    this.peer.budgets.media(this.ingestBytes(ingest, chunk, header.flags, header.time, payload, time));
+  }
+
+  /** Hands a binary message's payload to the stream's ingest; returns how many frames it held. */
+  private ingestBytes(ingest: ChunkIngest | ContainerIngest | SplitIngest, chunk: boolean, flags: number, cameraTime: number, payload: Uint8Array, time: number): number {
     if (chunk) {
       if (!(ingest instanceof ChunkIngest)) throw new ProtocolError('WRONG_ORDER', 'a chunk in a MediaRecorder stream');
-      ingest.push(payload, header.flags, header.time, time);
-      return;
+      ingest.push(payload, flags, cameraTime, time);
+      return 1;
     }
     if (ingest instanceof ChunkIngest) throw new ProtocolError('WRONG_ORDER', 'container bytes in a chunk stream');
-    const audio = (header.flags & FLAG_AUDIO) !== 0;
-    if (ingest instanceof SplitIngest) ingest.push(audio ? 'audio' : 'video', payload, header.time, time);
-    else if (audio) throw new ProtocolError('WRONG_ORDER', 'sound of its own in a stream that did not announce it ("audioMime")');
-    else ingest.push(payload, time);
+    const audio = (flags & FLAG_AUDIO) !== 0;
+    if (ingest instanceof SplitIngest) return ingest.push(audio ? 'audio' : 'video', payload, cameraTime, time);
+    if (audio) throw new ProtocolError('WRONG_ORDER', 'sound of its own in a stream that did not announce it ("audioMime")');
+    return ingest.push(payload, time);
   }
 
   leave(): void {

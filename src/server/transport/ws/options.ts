@@ -20,6 +20,12 @@ export interface ConnectionOptions {
   maxConnectionsPerAddress: number;
   /** Commands waiting for one camera's answer. */
   maxPendingCommands: number;
+  /** Media work (see MEDIA_WORK in address-share.ts) a client address may do per second on average, and in a burst; past it, its sockets are not read for a while. */
+  mediaWorkPerSecond: number;
+  mediaWorkBurst: number;
+  /** Bytes kept for joiners of one address's cameras, and of all cameras (each frame counted with FRAME_COST_BYTES). */
+  retainedBytesPerAddress: number;
+  retainedBytesTotal: number;
 }
 
 export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
@@ -35,6 +41,15 @@ export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
   messageBurst: 200,
   maxConnectionsPerAddress: 64,
   maxPendingCommands: 32,
+  // A WebCodecs camera with sound at 30 fps does ~170 units a second (80 messages, 80 frames, its
+  // bytes); a 4K one ~400. A flood of tiny messages is held to what 10 such cameras would do.
+  mediaWorkPerSecond: 2000,
+  mediaWorkBurst: 4000,
+  // A camera keeps one group of pictures (and each muxed form of it for MSE viewers): a 1080p camera
+  // with Firefox's 10 s between keyframes keeps ~10 MB. The server's memory stays bounded whatever
+  // one address sends.
+  retainedBytesPerAddress: 24 * 1024 * 1024,
+  retainedBytesTotal: 256 * 1024 * 1024,
 };
 
 /**

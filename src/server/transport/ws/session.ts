@@ -1,14 +1,20 @@
 // What a session (camera or viewer) sees of its connection, and what the connection sees of its
 // session: the seam between the socket's plumbing and each role's behaviour.
 import type { ServerMessage } from '../../../shared/schemas.ts';
+import type { RetentionPool } from '../../core/retention.ts';
 import type { Logger } from '../../log.ts';
 import type { ConnectionOptions } from './options.ts';
 import type { Outbox } from './output.ts';
 
-/** A client's budgets: take one control message, or one keyframe request; false when spent. */
+/** A client address's budgets, shared by its connections. */
 export interface Budgets {
+  /** Takes one control message, or one keyframe request; false when spent. */
   control(): boolean;
   keyframe(): boolean;
+  /** A media message was handled, holding `frames` frames (its bytes were counted as they arrived). */
+  media(frames: number): void;
+  /** What is kept for joiners of this address's cameras is charged here. */
+  readonly retention: RetentionPool;
 }
 
 /** What a session uses of its connection. */
@@ -23,6 +29,7 @@ export interface Peer {
   sendJson(message: ServerMessage): void;
   /** Counts one control message; over the budget, throws (a flood, not a person). */
   spend(): void;
+
   /** Clock sync: echoes the client's time with the server's, at once. */
   answerClock(sent: number): void;
   /** Closes for an error (the connection's own). */

@@ -11,7 +11,9 @@ import { MAX_BINARY_BYTES } from '../../../shared/protocol.ts';
 import type { AccessControl } from '../../access.ts';
 import type { Hub } from '../../hub.ts';
 import type { Logger } from '../../log.ts';
+import { RetentionPool } from '../../core/retention.ts';
 import { MessageBudget } from '../../rate-limit.ts';
+import { AddressShare } from './address-share.ts';
 import { Admission } from './admission.ts';
 import { Connection } from './connection.ts';
 import { Heartbeat } from './heartbeat.ts';
@@ -50,6 +52,9 @@ export function attachWebSockets(
   // A viewer page's keyframe requests have a budget of their own: a page whose tiles all lost a
   // picture at once (a network hiccup) must not spend what its clicks and subscriptions need.
   const keyframeBudget = new MessageBudget(KEYFRAME_REQUESTS_PER_SECOND, KEYFRAME_REQUEST_BURST);
+  // Media work and memory kept for joiners, per address: one link opening many sockets gets one share.
+  const retainedTotal = new RetentionPool(opts.retainedBytesTotal);
+  const shares = new Map<string, AddressShare>();
   const heartbeat = new Heartbeat(wss, opts.heartbeatMs, () => {
     budget.prune();
     keyframeBudget.prune();
@@ -65,11 +70,26 @@ export function attachWebSockets(
     wss.handleUpgrade(req, socket, head, (ws) => {
       admission.opened(client);
       heartbeat.watch(ws);
-      const budgets = { control: () => budget.take(client), keyframe: () => keyframeBudget.take(client) };
+      const share = shares.get(client) ?? new AddressShare(opts, retainedTotal);
+      shares.set(client, share);
+      share.add(ws);
+      // Bytes count as they arrive, before a message is whole: a 4 MiB message is paid for as it comes.
+      const arrived = (chunk: Buffer): void => share.arrived(chunk.byteLength);
+      socket.on('data', arrived);
+      const budgets = {
+        control: () => budget.take(client),
+        keyframe: () => keyframeBudget.take(client),
+        media: (frames: number) => share.handled(frames),
+        retention: share.retention,
+      };
       connections.set(ws, new Connection(ws, admitted.address, admitted.roles, hub, log, opts, budgets));
       ws.once('close', () => {
+        socket.off('data', arrived);
         connections.delete(ws);
         admission.closed(client);
+        share.remove(ws);
+        // (What its cameras kept was given back when their streams ended.)
+        if (share.size === 0) shares.delete(client);
       });
     });
   };

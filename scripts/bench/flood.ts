@@ -1,0 +1,36 @@
+// `npm run bench:flood`: one camera link floods the server from one address at its socket limit
+// with every kind of valid but costly input (test/helpers/flood-client.ts) while a healthy camera
+// streams to a viewer; reports the server's memory, event-loop stalls and the viewer's frame rate.
+// Options: --seconds 60 --sockets 64 --kinds tiny-webm,block-bomb,… --runs 1. JSON in bench-results/flood.json.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { FLOOD_KINDS, runFloodRig, type FloodKind, type FloodResult } from '../../test/helpers/flood-rig.ts';
+import { ROOT, median, round } from './bench-kit.ts';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, sockets: { type: 'string', default: '64' }, kinds: { type: 'string', default: FLOOD_KINDS.join(',') }, runs: { type: 'string', default: '1' }, settle: { type: 'string', default: '30' } } });
+const kinds = values.kinds.split(',') as FloodKind[];
+for (const k of kinds) if (!FLOOD_KINDS.includes(k)) throw new Error(`unknown kind ${k} (${FLOOD_KINDS.join(', ')})`);
+const runs: FloodResult[] = [];
+for (let i = 0; i < Number(values.runs); i++) {
+  const r = await runFloodRig({ seconds: Number(values.seconds), sockets: Number(values.sockets), kinds, settleSeconds: Number(values.settle), baselineSeconds: 5, log: (l) => console.error(`[run ${i + 1}] ${l}`) });
+  console.error(`[run ${i + 1}] ${JSON.stringify(r)}`);
+  runs.push(r);
+}
+const m = (f: (r: FloodResult) => number | null) => round(median(runs.map(f).filter((v): v is number => v !== null)), 1);
+const summary = {
+  seconds: Number(values.seconds),
+  sockets: Number(values.sockets),
+  kinds,
+  rssGrowthMiB: m((r) => r.rssMiB.growth),
+  rssBackAfterMs: m((r) => r.rssMiB.backAfterMs),
+  loopP99Ms: m((r) => r.loopMs.p99),
+  loopMaxMs: m((r) => r.loopMs.max),
+  viewerFpsRatio: m((r) => r.viewer.ratio),
+  viewerMaxGapMs: m((r) => r.viewer.maxGapMs),
+  viewerMaxRawGapMs: m((r) => r.viewer.maxRawGapMs),
+  runs,
+};
+await mkdir(path.join(ROOT, 'bench-results'), { recursive: true });
+await writeFile(path.join(ROOT, 'bench-results', 'flood.json'), `${JSON.stringify(summary, null, 1)}\n`);
+console.log(JSON.stringify({ ...summary, runs: undefined }));

@@ -1,0 +1,180 @@
+// A flood from one camera link (flood-client.ts, in its own process, from one address at its socket
+// limit) against the real server in this process, while a healthy WebCodecs camera streams to a
+// viewer from another address. Measures what the issue asks of the server: its memory (RSS) before,
+// during and after; how long its event loop stalls; and the healthy viewer's frame rate and gaps.
+// Used by test/integration/flood-budget.test.ts (short) and `npm run bench:flood` (60 s).
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { FRAME_KIND_CHUNK, encodeFrame } from '../../src/shared/protocol.ts';
+import { connectChunkCamera, connectViewer, loadChunkFixture, startTestServer, type TestServer } from './server.ts';
+
+/** What each kind of flooding socket sends (see flood-client.ts). */
+export const FLOOD_KINDS = ['tiny-webm', 'tiny-chunks', 'block-bomb', 'control', 'big-json', 'no-read'] as const;
+export type FloodKind = (typeof FLOOD_KINDS)[number];
+
+/** What the flood client is told. */
+export interface FloodArgs {
+  url: string;
+  address: string;
+  sockets: number;
+  seconds: number;
+  kinds: FloodKind[];
+}
+
+/** What the flood client did. */
+export interface FloodStats {
+  connections: number;
+  messages: number;
+  bytes: number;
+  /** Close codes (or HTTP statuses of refused upgrades, as `http <status>`) and how often. */
+  closes: Record<string, number>;
+  byKind: Record<string, { messages: number; bytes: number }>;
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MiB = 1024 * 1024;
+
+export interface FloodRigOptions {
+  seconds: number;
+  sockets: number;
+  kinds: FloodKind[];
+  /** How long to wait for memory to come back after the flood, at most. */
+  settleSeconds: number;
+  /** Quiet measuring before the flood. */
+  baselineSeconds: number;
+  log?: (line: string) => void;
+}
+
+export interface FloodResult {
+  flood: FloodStats;
+  rssMiB: { before: number; peak: number; after: number; growth: number; backAfterMs: number | null };
+  /** Event-loop delay during the flood, ms (a timer every 10 ms: how late it ran). */
+  loopMs: { p50: number; p99: number; max: number };
+  /**
+   * The healthy viewer's video frames. `maxGapMs`: the longest wait between two frames beyond the
+   * camera's own gap between sending them (this machine's two cores also run the flooder: the
+   * test's camera is sometimes late itself, which a phone would not be); `maxRawGapMs`: as arrived.
+   */
+  viewer: { baselineFps: number; floodFps: number; ratio: number; maxGapMs: number; maxRawGapMs: number; baselineMaxGapMs: number };
+  healthyClosed: boolean;
+}
+
+/** After the flood, memory counts as back once RSS is within this of where it was (the JS heap and buffers are back at their baseline; what stays is pages the allocator keeps). */
+export const BACK_WITHIN_MIB = 24;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rss = (): number => process.memoryUsage().rss / MiB;
+
+export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
+  const log = o.log ?? (() => undefined);
+  // The real limits (not the tests' relaxed lock-out).
+  const server: TestServer = await startTestServer({}, { rateLimit: {} });
+  try {
+    const cameraLink = new URL(server.links[0]!.camera);
+    const floodUrl = `wss://127.0.0.1:${server.httpsPort}/ws?key=${cameraLink.searchParams.get('key')}`;
+    const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
+    const camera = await connectChunkCamera(server.wsUrl, 'healthy', 'Healthy', stream);
+    const viewer = await connectViewer(server.wsUrl);
+    viewer.send({ type: 'subscribe', cameraId: 'healthy', chunks: true });
+    await camera.message('wanted', (m) => m.wanted);
+
+    // The healthy camera replays its capture in real time, round and round.
+    const interval = 2500 / frames.length;
+    let stop = false;
+    const sends: number[] = [];
+    const streaming = (async () => {
+      const start = performance.now();
+      for (let seq = 0; !stop; seq++) {
+        const f = frames[seq % frames.length]!;
+        if ((f.header.flags & 4) === 0) sends.push(performance.now());
+        camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: performance.timeOrigin + performance.now() }, f.payload));
+        const due = start + (seq + 1) * interval - performance.now();
+        if (due > 0) await sleep(due);
+      }
+    })();
+    // Video frames at the viewer, when each arrived.
+    const arrivals: number[] = [];
+    viewer.ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary && data.byteLength > 1 && (data[1]! & 4) === 0) arrivals.push(performance.now());
+    });
+    const window = (from: number, to: number): { fps: number; maxGap: number; maxRawGap: number } => {
+      let n = 0;
+      let maxGap = 0;
+      let maxRawGap = 0;
+      // (Frames arrive in order, every one: the n-th arrival is the n-th video frame sent.)
+      for (let i = 1; i < arrivals.length; i++) {
+        if (arrivals[i]! < from || arrivals[i]! >= to) continue;
+        n++;
+        const raw = arrivals[i]! - arrivals[i - 1]!;
+        maxRawGap = Math.max(maxRawGap, raw);
+        maxGap = Math.max(maxGap, raw - Math.max(0, (sends[i] ?? 0) - (sends[i - 1] ?? 0)));
+      }
+      return { fps: (n * 1000) / (to - from), maxGap: Math.max(0, maxGap), maxRawGap };
+    };
+
+    await sleep(1000);
+    global.gc?.();
+    const baseStart = performance.now();
+    await sleep(o.baselineSeconds * 1000);
+    const baseEnd = performance.now();
+    const before = rss();
+    const mem0 = process.memoryUsage();
+    log(`baseline: heap ${(mem0.heapUsed / MiB).toFixed(1)}/${(mem0.heapTotal / MiB).toFixed(1)} MiB, external ${(mem0.external / MiB).toFixed(1)} MiB, array buffers ${(mem0.arrayBuffers / MiB).toFixed(1)} MiB`);
+    log(`baseline: RSS ${before.toFixed(1)} MiB, viewer ${window(baseStart, baseEnd).fps.toFixed(1)} fps`);
+
+    // The flood, in its own process.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rss())), 250);
+    loop.enable();
+    const floodStart = performance.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/flood-client.ts', JSON.stringify({ url: floodUrl, address: '127.0.0.77', sockets: o.sockets, seconds: o.seconds, kinds: o.kinds })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const progress = setInterval(() => log(`flood: RSS ${rss().toFixed(1)} MiB, loop max ${(loop.max / 1e6).toFixed(0)} ms`), 5000);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    clearInterval(progress);
+    const floodEnd = performance.now();
+    loop.disable();
+    if (code !== 0) throw new Error(`flood client exited with ${code}: ${err}`);
+    const flood = JSON.parse(out.trim().split('\n').pop()!) as FloodStats;
+    const loopMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+
+    // Memory after: back near where it was, within settleSeconds?
+    const settleStart = performance.now();
+    let after = rss();
+    let backAfterMs: number | null = null;
+    while (performance.now() - settleStart < o.settleSeconds * 1000) {
+      await sleep(1000);
+      global.gc?.();
+      after = rss();
+      if (after - before <= BACK_WITHIN_MIB) {
+        backAfterMs = Math.round(performance.now() - settleStart);
+        break;
+      }
+    }
+    clearInterval(sampler);
+    const mem = process.memoryUsage();
+    log(`after: RSS ${after.toFixed(1)} MiB; heap ${(mem.heapUsed / MiB).toFixed(1)}/${(mem.heapTotal / MiB).toFixed(1)} MiB, external ${(mem.external / MiB).toFixed(1)} MiB, array buffers ${(mem.arrayBuffers / MiB).toFixed(1)} MiB`);
+    stop = true;
+    await streaming;
+    const base = window(baseStart, baseEnd);
+    const during = window(floodStart + 1000, floodEnd);
+    const healthyClosed = camera.closed !== null || viewer.closed !== null;
+    camera.close();
+    viewer.close();
+    return {
+      flood,
+      rssMiB: { before, peak, after, growth: peak - before, backAfterMs },
+      loopMs,
+      viewer: { baselineFps: base.fps, floodFps: during.fps, ratio: during.fps / base.fps, maxGapMs: during.maxGap, maxRawGapMs: during.maxRawGap, baselineMaxGapMs: base.maxGap },
+      healthyClosed,
+    };
+  } finally {
+    await server.stop();
+  }
+}

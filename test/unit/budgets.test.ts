@@ -1,0 +1,82 @@
+// What one client address may cost the server: memory kept for joiners (charged per frame as well as
+// per byte, to a pool per address within one for the server), media work per second (its sockets go
+// unread while it is in debt), and parse work per message.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Camera, FRAME_COST_BYTES } from '../../src/server/core/camera.ts';
+import { RetentionPool } from '../../src/server/core/retention.ts';
+import { AddressShare } from '../../src/server/transport/ws/address-share.ts';
+import { WebmError, WebmParser } from '../../src/media/webm/webm-parser.ts';
+
+const VIDEO = { kind: 'video', codec: 'vp8', width: 2, height: 2 } as const;
+const frame = (key: boolean, bytes = 0) => ({ track: 'video' as const, key, timestamp: 0, duration: 0, data: new Uint8Array(bytes), time: 0 });
+
+describe('memory kept for joiners', () => {
+  it('counts every frame kept, not only its bytes, and gives it all back when the stream ends', () => {
+    const total = new RetentionPool(10_000_000);
+    const pool = new RetentionPool(100 * FRAME_COST_BYTES, total);
+    const camera = new Camera('c', 1, 'C');
+    camera.connect('C', pool);
+    camera.startPeriod({ video: VIDEO, audio: null });
+    camera.push(frame(true));
+    for (let i = 0; i < 99; i++) camera.push(frame(false));
+    assert.equal(pool.used, 100 * FRAME_COST_BYTES, 'empty frames cost what their objects do');
+    assert.equal(total.used, pool.used, 'charged to the server-wide pool too');
+    // One more is over the address's share: the kept group is let go (joiners wait for the next keyframe).
+    camera.push(frame(false));
+    assert.equal(pool.used, 0);
+    camera.push(frame(true, 10));
+    assert.equal(pool.used, 10 + FRAME_COST_BYTES);
+    camera.disconnect();
+    assert.equal(pool.used, 0);
+    assert.equal(total.used, 0);
+  });
+
+  it('lets no address take more than the server-wide pool has left', () => {
+    const total = new RetentionPool(3 * FRAME_COST_BYTES);
+    const a = new RetentionPool(100 * FRAME_COST_BYTES, total);
+    const b = new RetentionPool(100 * FRAME_COST_BYTES, total);
+    assert.ok(a.take(2 * FRAME_COST_BYTES));
+    assert.ok(!b.take(2 * FRAME_COST_BYTES));
+    assert.equal(b.used, 0);
+    assert.ok(b.take(FRAME_COST_BYTES));
+  });
+});
+
+describe('media work per address', () => {
+  it('leaves every socket of an address unread while it is in debt, then reads them again', async () => {
+    const share = new AddressShare({ mediaWorkPerSecond: 1000, mediaWorkBurst: 100, retainedBytesPerAddress: 1 }, new RetentionPool(1));
+    const log: string[] = [];
+    const socket = (name: string) => ({ pause: () => log.push(`${name} paused`), resume: () => log.push(`${name} resumed`) });
+    share.add(socket('a'));
+    share.add(socket('b'));
+    for (let i = 0; i < 50; i++) share.handled(1); // 2 units each: the burst, spent
+    assert.deepEqual(log, []);
+    share.arrived(64 * 1024); // 4 units more: in debt by ~4 units, ~4 ms
+    assert.deepEqual(log, ['a paused', 'b paused']);
+    share.add(socket('c'));
+    assert.deepEqual(log.at(-1), 'c paused', 'a socket opened meanwhile waits too');
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(log.slice(3).sort(), ['a resumed', 'b resumed', 'c resumed']);
+  });
+});
+
+describe('parse work per message', () => {
+  it('refuses a piece of WebM with more blocks than any recorder writes at once', () => {
+    const parser = new WebmParser({ maxBlocksPerPush: 10 });
+    // EBML header, a Segment of unknown size, Tracks with one video track, then a Cluster of 11 SimpleBlocks.
+    const bytes = [
+      0x1a, 0x45, 0xdf, 0xa3, 0x80,
+      0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0x16, 0x54, 0xae, 0x6b, 0x8b, 0xae, 0x89, 0xd7, 0x81, 0x01, 0x83, 0x81, 0x01, 0x86, 0x81, 0x56,
+      0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe7, 0x81, 0x00,
+    ];
+    for (let i = 0; i < 11; i++) bytes.push(0xa3, 0x85, 0x81, 0, 0, 0x80, 0);
+    assert.throws(() => parser.push(Uint8Array.from(bytes)), (e: unknown) => e instanceof WebmError && e.code === 'WEBM_LIMIT' && /more than 10 blocks/.test(e.message));
+    // The same blocks in two pieces are fine.
+    const again = new WebmParser({ maxBlocksPerPush: 10 });
+    const cut = bytes.length - 5 * 7;
+    assert.equal(again.push(Uint8Array.from(bytes.slice(0, cut))).filter((e) => e.kind === 'block').length, 6);
+    assert.equal(again.push(Uint8Array.from(bytes.slice(cut))).filter((e) => e.kind === 'block').length, 5);
+  });
+});
