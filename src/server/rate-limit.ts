@@ -118,35 +118,3 @@ export class MessageBudget {
     return this.buckets.size;
   }
 }
-
-/**
- * Work per client address, as a token bucket that may go into debt: each piece of work is spent
- * when it is done (its cost is known only then), and the answer is how long the address must wait
- * to be out of debt. The caller stops reading that client meanwhile (back-pressure, not a close:
- * a camera in a burst is slowed, a flood just waits).
- */
-export class WorkBudget {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-
-  constructor(
-    readonly perSecond: number,
-    readonly burst: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Spends `units` for `address`; returns the ms until its balance is back above zero (0: it is). */
-  spend(address: string, units: number): number {
-    const now = this.now();
-    const b = this.buckets.get(address) ?? { tokens: this.burst, at: now };
-    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond) - units;
-    b.at = now;
-    this.buckets.set(address, b);
-    return b.tokens >= 0 ? 0 : Math.ceil((-b.tokens / this.perSecond) * 1000);
-  }
-
-  /** Forgets buckets that have refilled (call now and then). */
-  prune(): void {
-    const now = this.now();
-    for (const [key, b] of this.buckets) if (b.tokens + ((now - b.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(key);
-  }
-}

@@ -115,7 +115,6 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     };
 
     await sleep(1000);
-    global.gc?.();
     const baseStart = performance.now();
     await sleep(o.baselineSeconds * 1000);
     const baseEnd = performance.now();
@@ -150,7 +149,6 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     let backAfterMs: number | null = null;
     while (performance.now() - settleStart < o.settleSeconds * 1000) {
       await sleep(1000);
-      global.gc?.();
       after = rss();
       if (after - before <= BACK_WITHIN_MIB) {
         backAfterMs = Math.round(performance.now() - settleStart);

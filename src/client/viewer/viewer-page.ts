@@ -78,23 +78,13 @@ function setConn(state: string, text: string): void {
 }
 
 /**
- * The cameras on the page: every one, or the one a wall link names, by its id or else by its name
- * (compared as the server keeps names unique: "kitchen" finds "Kitchen"). A name that matches more
- * than one camera shows none (see `soloWaiting`): a wall display never shows a camera by chance.
+ * The cameras on the page: every one, or the one a wall link names, by its id or else by its name,
+ * compared as the server compares names (which it keeps unique: "kitchen" finds "Kitchen" and no other).
  */
 function onPage(cameras: CameraInfo[]): CameraInfo[] {
   if (solo === null) return cameras;
   const byId = cameras.filter((c) => c.id === solo);
-  if (byId.length > 0) return byId;
-  const exact = cameras.filter((c) => c.name === solo);
-  const named = exact.length > 0 ? exact : cameras.filter((c) => nameKey(c.name) === nameKey(solo));
-  return named.length === 1 ? named : [];
-}
-
-/** What a wall link's page says while it shows no camera. */
-function soloWaiting(cameras: CameraInfo[], name: string): string {
-  const alike = cameras.filter((c) => nameKey(c.name) === nameKey(name)).length;
-  return alike > 1 ? `${alike} cameras are called “${name}”: open the link with the camera's id (?camera=<id>) instead.` : `Waiting for camera “${name}”…`;
+  return byId.length > 0 ? byId : cameras.filter((c) => nameKey(c.name) === nameKey(solo));
 }
 
 function onMessage(m: ServerMessage): void {
@@ -174,7 +164,7 @@ function reconcile(cameras: CameraInfo[]): void {
   grid.dataset.count = String(tiles.size);
   grid.style.setProperty('--cols', String(columnsFor(tiles.size)));
   empty.hidden = tiles.size > 0;
-  empty.textContent = solo === null ? 'No cameras yet. Open the camera page on a phone and press Start.' : soloWaiting(cameras, solo);
+  empty.textContent = solo === null ? 'No cameras yet. Open the camera page on a phone and press Start.' : `Waiting for camera “${solo}”…`;
 }
 
 /** Columns that fill a 16:9 screen best for n tiles. */

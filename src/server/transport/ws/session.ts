@@ -29,7 +29,6 @@ export interface Peer {
   sendJson(message: ServerMessage): void;
   /** Counts one control message; over the budget, throws (a flood, not a person). */
   spend(): void;
-
   /** Clock sync: echoes the client's time with the server's, at once. */
   answerClock(sent: number): void;
   /** Closes for an error (the connection's own). */
