@@ -126,7 +126,11 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     // The flood, in its own process.
     const loop = monitorEventLoopDelay({ resolution: 10 });
     let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, rss())), 250);
+    let atPeak = process.memoryUsage();
+    const sampler = setInterval(() => {
+      const now = process.memoryUsage();
+      if (now.rss / MiB > peak) [peak, atPeak] = [now.rss / MiB, now];
+    }, 250);
     loop.enable();
     const floodStart = performance.now();
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/flood-client.ts', JSON.stringify({ url: floodUrl, address: '127.0.0.77', sockets: o.sockets, seconds: o.seconds, kinds: o.kinds })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -156,6 +160,7 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
       }
     }
     clearInterval(sampler);
+    log(`at the peak: heap ${(atPeak.heapUsed / MiB).toFixed(1)}/${(atPeak.heapTotal / MiB).toFixed(1)} MiB, external ${(atPeak.external / MiB).toFixed(1)} MiB, array buffers ${(atPeak.arrayBuffers / MiB).toFixed(1)} MiB`);
     const mem = process.memoryUsage();
     log(`after: RSS ${after.toFixed(1)} MiB; heap ${(mem.heapUsed / MiB).toFixed(1)}/${(mem.heapTotal / MiB).toFixed(1)} MiB, external ${(mem.external / MiB).toFixed(1)} MiB, array buffers ${(mem.arrayBuffers / MiB).toFixed(1)} MiB`);
     stop = true;
