@@ -1,14 +1,26 @@
 // `npm run bench:flood`: one camera link floods the server from one address at its socket limit
 // with every kind of valid but costly input (test/helpers/flood-client.ts) while a healthy camera
 // streams to a viewer; reports the server's memory, event-loop stalls and the viewer's frame rate.
-// Options: --seconds 60 --sockets 64 --kinds tiny-webm,block-bomb,… --runs 1. JSON in bench-results/flood.json.
+// Options: --seconds 60 --sockets 64 --kinds tiny-webm,block-bomb,… --runs 1 --settle 30
+// --out bench-results/flood.json. The server runs in this process, which `npm run bench:flood`
+// starts with the Node options and environment of `npm start` (package.json): what users run.
+import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FLOOD_KINDS, runFloodRig, type FloodKind, type FloodResult } from '../../test/helpers/flood-rig.ts';
+import { npmStartArgs, npmStartEnv } from '../../test/helpers/server.ts';
 import { ROOT, median, round } from './bench-kit.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, sockets: { type: 'string', default: '64' }, kinds: { type: 'string', default: FLOOD_KINDS.join(',') }, runs: { type: 'string', default: '1' }, settle: { type: 'string', default: '30' } } });
+// The server is measured as `npm start` runs it: this script runs again with its Node options and
+// environment (package.json's start script) unless it already does.
+if (process.env.WEBCAM_AS_NPM_START !== '1') {
+  const options = npmStartArgs().filter((a) => a.startsWith('--'));
+  const again = spawnSync(process.execPath, [...options, '--import', 'tsx', ...process.argv.slice(1)], { env: { ...npmStartEnv(), WEBCAM_AS_NPM_START: '1' }, stdio: 'inherit' });
+  process.exit(again.status ?? 1);
+}
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, sockets: { type: 'string', default: '64' }, kinds: { type: 'string', default: FLOOD_KINDS.join(',') }, runs: { type: 'string', default: '1' }, settle: { type: 'string', default: '30' }, out: { type: 'string', default: path.join(ROOT, 'bench-results', 'flood.json') } } });
 const kinds = values.kinds.split(',') as FloodKind[];
 for (const k of kinds) if (!FLOOD_KINDS.includes(k)) throw new Error(`unknown kind ${k} (${FLOOD_KINDS.join(', ')})`);
 const runs: FloodResult[] = [];
@@ -31,6 +43,6 @@ const summary = {
   viewerMaxRawGapMs: m((r) => r.viewer.maxRawGapMs),
   runs,
 };
-await mkdir(path.join(ROOT, 'bench-results'), { recursive: true });
-await writeFile(path.join(ROOT, 'bench-results', 'flood.json'), `${JSON.stringify(summary, null, 1)}\n`);
+await mkdir(path.dirname(values.out), { recursive: true });
+await writeFile(values.out, `${JSON.stringify(summary, null, 1)}\n`);
 console.log(JSON.stringify({ ...summary, runs: undefined }));

@@ -35,7 +35,21 @@ export interface Limits {
   viewerQueueMs: number;
   /** A viewer whose queue stays full this long (ms) is disconnected; its page reconnects by itself. */
   stalledViewerMs: number;
+  /** What one client address may hold and do (one leaked link can open this many sockets; see docs/security.md). */
+  socketsPerAddress: number;
+  /** Connections that have shown no credential yet, from one address and from everyone. */
+  preAuthPerAddress: number;
+  preAuthTotal: number;
+  /** Media work per second of one address (a message, a frame and 16 KiB cost one each; bursts of twice this). */
+  mediaWorkPerSecond: number;
+  /** Bytes kept for joiners of one address's cameras, and of all cameras. */
+  keptBytesPerAddress: number;
+  keptBytesTotal: number;
+  /** Bytes of messages begun and not finished on all sockets of one address. */
+  unfinishedBytesPerAddress: number;
 }
+
+const MiB = 1024 * 1024;
 
 export const DEFAULT_LIMITS: Limits = {
   maxCameras: DEFAULT_MAX_CAMERAS,
@@ -44,6 +58,20 @@ export const DEFAULT_LIMITS: Limits = {
   viewerQueueBytes: 8 * 1024 * 1024,
   viewerQueueMs: 1000,
   stalledViewerMs: 15_000,
+  socketsPerAddress: 64,
+  preAuthPerAddress: 32,
+  preAuthTotal: 1024,
+  // A WebCodecs camera with sound at 30 fps does ~170 units a second (80 messages, 80 frames, its
+  // bytes); a 4K one ~400. A flood of tiny messages is held to what 10 such cameras would do.
+  mediaWorkPerSecond: 2000,
+  // A camera keeps one group of pictures (and each muxed form of it for MSE viewers): a 1080p camera
+  // with Firefox's 10 s between keyframes keeps ~10 MB.
+  keptBytesPerAddress: 24 * MiB,
+  keptBytesTotal: 256 * MiB,
+  // A page sends each message whole; what is unfinished at a time is the message on its way (a
+  // keyframe), more only while the address is in debt and its sockets wait half-way: two of the
+  // largest messages.
+  unfinishedBytesPerAddress: 8 * MiB,
 };
 
 /** Each limit's option, environment variable and allowed range. */
@@ -54,6 +82,13 @@ const LIMIT_OPTIONS = {
   'viewer-queue-bytes': { key: 'viewerQueueBytes', env: 'WEBCAM_VIEWER_QUEUE_BYTES', min: 256 * 1024, max: 1024 * 1024 * 1024, help: 'bytes queued for one viewer before its video skips to a keyframe' },
   'viewer-queue-ms': { key: 'viewerQueueMs', env: 'WEBCAM_VIEWER_QUEUE_MS', min: 100, max: 60_000, help: 'age of a viewer\'s oldest queued frame before its video skips to a keyframe' },
   'stalled-viewer-ms': { key: 'stalledViewerMs', env: 'WEBCAM_STALLED_VIEWER_MS', min: 1000, max: 600_000, help: 'a viewer whose queue stays full this long is disconnected (its page reconnects)' },
+  'sockets-per-address': { key: 'socketsPerAddress', env: 'WEBCAM_SOCKETS_PER_ADDRESS', min: 1, max: 100_000, help: 'open WebSockets from one client address' },
+  'pre-auth-per-address': { key: 'preAuthPerAddress', env: 'WEBCAM_PRE_AUTH_PER_ADDRESS', min: 1, max: 100_000, help: 'connections without a credential yet from one address' },
+  'pre-auth-total': { key: 'preAuthTotal', env: 'WEBCAM_PRE_AUTH_TOTAL', min: 1, max: 1_000_000, help: '…and from everyone (devices let in before may still connect past it)' },
+  'media-work-per-second': { key: 'mediaWorkPerSecond', env: 'WEBCAM_MEDIA_WORK_PER_SECOND', min: 100, max: 10_000_000, help: 'media work of one address a second (a message, a frame, 16 KiB: 1 each; a camera ~170)' },
+  'kept-bytes-per-address': { key: 'keptBytesPerAddress', env: 'WEBCAM_KEPT_BYTES_PER_ADDRESS', min: 1024 * 1024, max: 64 * 1024 * 1024 * 1024, help: 'bytes kept for joiners of one address\'s cameras' },
+  'kept-bytes-total': { key: 'keptBytesTotal', env: 'WEBCAM_KEPT_BYTES_TOTAL', min: 1024 * 1024, max: 64 * 1024 * 1024 * 1024, help: '…and of all cameras' },
+  'unfinished-bytes-per-address': { key: 'unfinishedBytesPerAddress', env: 'WEBCAM_UNFINISHED_BYTES_PER_ADDRESS', min: 64 * 1024, max: 1024 * 1024 * 1024, help: 'bytes of unfinished messages on all sockets of one address (at least one largest message)' },
 } as const satisfies Record<string, { key: keyof Limits; env: string; min: number; max: number; help: string }>;
 
 /** A bad command line or environment variable; the message says which and why. */
@@ -77,13 +112,13 @@ export function usage(): string {
   const lines = ['Usage: npm start -- [options]', ''];
   for (const [name, o] of Object.entries(OPTIONS)) {
     const def = o.default === '' ? '' : ` (default ${o.default})`;
-    lines.push(`  --${name.padEnd(19)} ${o.help}${def}; env ${o.env}`);
+    lines.push(`  --${name.padEnd(29)} ${o.help}${def}; env ${o.env}`);
   }
   for (const [name, o] of Object.entries(LIMIT_OPTIONS)) {
-    lines.push(`  --${name.padEnd(19)} ${o.help}, ${o.min}-${o.max} (default ${DEFAULT_LIMITS[o.key]}); env ${o.env}`);
+    lines.push(`  --${name.padEnd(29)} ${o.help}, ${o.min}-${o.max} (default ${DEFAULT_LIMITS[o.key]}); env ${o.env}`);
   }
-  lines.push('  --no-auth             no access control: anyone who reaches the port may watch and publish; only with a loopback --host; env WEBCAM_NO_AUTH=1');
-  lines.push('  --help                this text');
+  lines.push('  --no-auth                       no access control: anyone who reaches the port may watch and publish; only with a loopback --host; env WEBCAM_NO_AUTH=1');
+  lines.push('  --help                          this text');
   return lines.join('\n');
 }
 

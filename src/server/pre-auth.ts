@@ -3,7 +3,9 @@
 // connection is closed at once, so idle sockets from a leaked link, or from anyone who can reach
 // the port, cannot use up the server's file descriptors. A connection leaves the count as soon as
 // it shows a valid credential (a page or API request, a WebSocket): what already streams is never
-// touched, and a person who is let in is never refused for someone else's idle sockets.
+// touched, and a person who is let in is never refused for someone else's idle sockets. An address
+// that has shown a credential before (a phone or tablet of the house) is held only to its own cap:
+// idle sockets from many other addresses cannot keep it out.
 import type { Socket } from 'node:net';
 import type { Logger } from './log.ts';
 import { normalizeAddress } from './rate-limit.ts';
@@ -15,7 +17,8 @@ export interface PreAuthLimits {
   total: number;
 }
 
-export const DEFAULT_PRE_AUTH_LIMITS: PreAuthLimits = { perAddress: 32, total: 1024 };
+/** Addresses remembered as having been let in (a house has far fewer devices). */
+const KNOWN_ADDRESSES = 4096;
 
 /** Logged at most this often per address (a flood must not flood the log). */
 const LOG_SPACING_MS = 10_000;
@@ -26,6 +29,8 @@ export class PreAuthLimit {
   /** Counted connections by "address:port" (a TLS socket and its TCP socket share it), and their client address. */
   private readonly counted = new Map<string, string>();
   private readonly loggedAt = new Map<string, number>();
+  /** Addresses that showed a valid credential, least recent first (at most KNOWN_ADDRESSES). */
+  private readonly known = new Map<string, true>();
 
   constructor(
     private readonly limits: PreAuthLimits,
@@ -41,7 +46,7 @@ export class PreAuthLimit {
     }
     const client = normalizeAddress(address);
     const mine = this.perAddress.get(client) ?? 0;
-    if (mine >= this.limits.perAddress || this.total >= this.limits.total) {
+    if (mine >= this.limits.perAddress || (this.total >= this.limits.total && !this.known.has(client))) {
       this.refused(client, mine >= this.limits.perAddress ? `${mine} connections without a credential from this address` : `${this.total} connections without a credential in all`);
       socket.destroy();
       return;
@@ -55,6 +60,12 @@ export class PreAuthLimit {
 
   /** The connection carrying this request showed a valid credential: it no longer counts. */
   authenticated(socket: Socket): void {
+    const client = this.counted.get(keyOf(socket));
+    if (client !== undefined) {
+      this.known.delete(client);
+      this.known.set(client, true);
+      if (this.known.size > KNOWN_ADDRESSES) this.known.delete(this.known.keys().next().value!);
+    }
     this.release(keyOf(socket));
   }
 

@@ -17,7 +17,8 @@ import type { RateLimitOptions } from './rate-limit.ts';
 import { ensureCertificates, loadUserCertificate, type TlsNames } from './tls/certificates.ts';
 import { lanNames } from './tls/lan-names.ts';
 import { secureDataDir } from './core/data-dir.ts';
-import { DEFAULT_PRE_AUTH_LIMITS, PreAuthLimit, type PreAuthLimits } from './pre-auth.ts';
+import { MemoryReclaimer } from './memory.ts';
+import { PreAuthLimit, type PreAuthLimits } from './pre-auth.ts';
 import { qrSvg, renderTrustPage } from './trust-page.ts';
 
 /** Links for one address the server can be reached at, each carrying its key. */
@@ -96,15 +97,22 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const server = https.createServer({ key, cert, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, headersTimeout: HANDSHAKE_TIMEOUT_MS, connectionsCheckingInterval: 2000 }, (req, res) =>
     dispatch(routes, access, req, res, () => preAuth.authenticated(req.socket)),
   );
-  const preAuth = new PreAuthLimit({ ...DEFAULT_PRE_AUTH_LIMITS, ...options.preAuth }, log);
+  const reclaimer = new MemoryReclaimer();
+  const preAuth = new PreAuthLimit({ perAddress: limits.preAuthPerAddress, total: limits.preAuthTotal, ...options.preAuth }, log);
   server.on('connection', (socket: Socket) => preAuth.admit(socket));
   const sockets = attachWebSockets(server, hub, log, access, (socket) => preAuth.authenticated(socket), {
     viewerQueueBytes: limits.viewerQueueBytes,
     viewerQueueMs: limits.viewerQueueMs,
     stalledViewerMs: limits.stalledViewerMs,
     maxBinaryBytes: limits.maxMessageBytes,
+    maxConnectionsPerAddress: limits.socketsPerAddress,
+    mediaWorkPerSecond: limits.mediaWorkPerSecond,
+    mediaWorkBurst: 2 * limits.mediaWorkPerSecond,
+    retainedBytesPerAddress: limits.keptBytesPerAddress,
+    retainedBytesTotal: limits.keptBytesTotal,
+    unfinishedBytesPerAddress: limits.unfinishedBytesPerAddress,
     ...options.ws,
-  });
+  }, (bytes) => reclaimer.received(bytes));
   await listen(server, config.port, config.host);
   const httpsPort = (server.address() as AddressInfo).port;
 
@@ -132,6 +140,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       clearInterval(addressTimer);
       unwatchFile(access.file, onAccessFile);
       sockets.close();
+      reclaimer.stop();
       for (const detach of detachFeatures) detach();
       hub.close();
       await registry.flush();

@@ -125,4 +125,6 @@ async function socketLoop(kind: FloodKind): Promise<void> {
 }
 
 await Promise.all(Array.from({ length: args.sockets }, (_, i) => socketLoop(args.kinds[i % args.kinds.length]!)));
+// (With no sockets, a control run: the same time with no flood.)
+await new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())));
 console.log(JSON.stringify(stats));

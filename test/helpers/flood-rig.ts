@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { FRAME_KIND_CHUNK, encodeFrame } from '../../src/shared/protocol.ts';
+import { FLAG_AUDIO, FRAME_KIND_CHUNK, HEADER_BYTES, encodeFrame } from '../../src/shared/protocol.ts';
 import { connectChunkCamera, connectViewer, loadChunkFixture, startTestServer, type TestServer } from './server.ts';
 
 /** What each kind of flooding socket sends (see flood-client.ts). */
@@ -57,12 +57,52 @@ export interface FloodResult {
    * camera's own gap between sending them (this machine's two cores also run the flooder: the
    * test's camera is sometimes late itself, which a phone would not be); `maxRawGapMs`: as arrived.
    */
-  viewer: { baselineFps: number; floodFps: number; ratio: number; maxGapMs: number; maxRawGapMs: number; baselineMaxGapMs: number };
+  viewer: ViewerFigures;
+  /** The same camera at a viewer grid that shows every camera, the flooding ones too (as a viewer page does). */
+  grid: ViewerFigures & { cameras: number };
   healthyClosed: boolean;
+}
+
+export interface ViewerFigures {
+  baselineFps: number;
+  floodFps: number;
+  ratio: number;
+  maxGapMs: number;
+  maxRawGapMs: number;
+  baselineMaxGapMs: number;
 }
 
 /** After the flood, memory counts as back once RSS is within this of where it was (the JS heap and buffers are back at their baseline; what stays is pages the allocator keeps). */
 export const BACK_WITHIN_MIB = 24;
+
+interface Arrival {
+  /** When it arrived, and when the camera sent it (performance.now() of this process). */
+  at: number;
+  sent: number;
+}
+
+/** Frame rate and gaps in the quiet window before the flood and during it. */
+function figures(arrivals: Arrival[], baseStart: number, baseEnd: number, from = baseEnd, to = baseEnd): ViewerFigures {
+  const base = windowOf(arrivals, baseStart, baseEnd);
+  const during = windowOf(arrivals, from, to);
+  return { baselineFps: base.fps, floodFps: during.fps, ratio: during.fps / base.fps, maxGapMs: during.maxGap, maxRawGapMs: during.maxRawGap, baselineMaxGapMs: base.maxGap };
+}
+
+/** Frames that arrived in [from, to): per second, and the longest wait between two beyond the camera's own gap between sending them. */
+function windowOf(arrivals: Arrival[], from: number, to: number): { fps: number; maxGap: number; maxRawGap: number } {
+  let n = 0;
+  let maxGap = 0;
+  let maxRawGap = 0;
+  for (let i = 1; i < arrivals.length; i++) {
+    const [a, b] = [arrivals[i - 1]!, arrivals[i]!];
+    if (b.at < from || b.at >= to) continue;
+    n++;
+    const raw = b.at - a.at;
+    maxRawGap = Math.max(maxRawGap, raw);
+    maxGap = Math.max(maxGap, raw - Math.max(0, b.sent - a.sent));
+  }
+  return { fps: (n * 1000) / Math.max(1, to - from), maxGap, maxRawGap };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rss = (): number => process.memoryUsage().rss / MiB;
@@ -79,40 +119,63 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     const viewer = await connectViewer(server.wsUrl);
     viewer.send({ type: 'subscribe', cameraId: 'healthy', chunks: true });
     await camera.message('wanted', (m) => m.wanted);
+    // A viewer grid: every camera listed gets a tile and a subscription, and loses it when it goes.
+    const grid = await connectViewer(server.wsUrl);
+    const gridSubscribed = new Set<string>();
+    let healthyChannel = -1;
+    let gridCameras = 0;
+    const onGridList = (): void => {
+      for (const m of grid.messages) {
+        if (m.type !== 'cameras') continue;
+        const ids = new Set(m.cameras.map((c) => c.id));
+        gridCameras = Math.max(gridCameras, ids.size);
+        for (const c of m.cameras) {
+          if (c.id === 'healthy') healthyChannel = c.channel;
+          if (!gridSubscribed.has(c.id)) grid.send({ type: 'subscribe', cameraId: c.id, chunks: true });
+          gridSubscribed.add(c.id);
+        }
+        for (const id of gridSubscribed) {
+          if (ids.has(id)) continue;
+          grid.send({ type: 'unsubscribe', cameraId: id });
+          gridSubscribed.delete(id);
+        }
+      }
+      // (The test client keeps what it receives; this process is the server measured: keep nothing.)
+      grid.messages.length = 0;
+      grid.frames.length = 0;
+    };
+    onGridList();
 
     // The healthy camera replays its capture in real time, round and round.
     const interval = 2500 / frames.length;
     let stop = false;
-    const sends: number[] = [];
     const streaming = (async () => {
       const start = performance.now();
       for (let seq = 0; !stop; seq++) {
         const f = frames[seq % frames.length]!;
-        if ((f.header.flags & 4) === 0) sends.push(performance.now());
         camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: performance.timeOrigin + performance.now() }, f.payload));
         const due = start + (seq + 1) * interval - performance.now();
         if (due > 0) await sleep(due);
       }
     })();
-    // Video frames at the viewer, when each arrived.
-    const arrivals: number[] = [];
-    viewer.ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary && data.byteLength > 1 && (data[1]! & 4) === 0) arrivals.push(performance.now());
-    });
-    const window = (from: number, to: number): { fps: number; maxGap: number; maxRawGap: number } => {
-      let n = 0;
-      let maxGap = 0;
-      let maxRawGap = 0;
-      // (Frames arrive in order, every one: the n-th arrival is the n-th video frame sent.)
-      for (let i = 1; i < arrivals.length; i++) {
-        if (arrivals[i]! < from || arrivals[i]! >= to) continue;
-        n++;
-        const raw = arrivals[i]! - arrivals[i - 1]!;
-        maxRawGap = Math.max(maxRawGap, raw);
-        maxGap = Math.max(maxGap, raw - Math.max(0, (sends[i] ?? 0) - (sends[i - 1] ?? 0)));
-      }
-      return { fps: (n * 1000) / (to - from), maxGap: Math.max(0, maxGap), maxRawGap };
+    // Video frames of the healthy camera at each viewer: when each arrived, and when the camera sent it (its time stamp).
+    const solo: Arrival[] = [];
+    const inGrid: Arrival[] = [];
+    const videoFrame = (data: Buffer, channel: number | null): Arrival | null => {
+      if (data.byteLength < HEADER_BYTES || (data[1]! & FLAG_AUDIO) !== 0 || (channel !== null && data.readUInt16BE(2) !== channel)) return null;
+      return { at: performance.now(), sent: data.readDoubleBE(8) - performance.timeOrigin };
     };
+    viewer.ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const f = isBinary ? videoFrame(data, null) : null;
+      if (f) solo.push(f);
+      viewer.frames.length = 0;
+    });
+    grid.ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const f = isBinary ? videoFrame(data, healthyChannel) : null;
+      if (f) inGrid.push(f);
+      if (!isBinary) onGridList();
+      grid.frames.length = 0;
+    });
 
     await sleep(1000);
     const baseStart = performance.now();
@@ -121,7 +184,7 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     const before = rss();
     const mem0 = process.memoryUsage();
     log(`baseline: heap ${(mem0.heapUsed / MiB).toFixed(1)}/${(mem0.heapTotal / MiB).toFixed(1)} MiB, external ${(mem0.external / MiB).toFixed(1)} MiB, array buffers ${(mem0.arrayBuffers / MiB).toFixed(1)} MiB`);
-    log(`baseline: RSS ${before.toFixed(1)} MiB, viewer ${window(baseStart, baseEnd).fps.toFixed(1)} fps`);
+    log(`baseline: RSS ${before.toFixed(1)} MiB, viewer ${figures(solo, baseStart, baseEnd).baselineFps.toFixed(1)} fps, grid of ${gridCameras} cameras`);
 
     // The flood, in its own process.
     const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -165,16 +228,16 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     log(`after: RSS ${after.toFixed(1)} MiB; heap ${(mem.heapUsed / MiB).toFixed(1)}/${(mem.heapTotal / MiB).toFixed(1)} MiB, external ${(mem.external / MiB).toFixed(1)} MiB, array buffers ${(mem.arrayBuffers / MiB).toFixed(1)} MiB`);
     stop = true;
     await streaming;
-    const base = window(baseStart, baseEnd);
-    const during = window(floodStart + 1000, floodEnd);
-    const healthyClosed = camera.closed !== null || viewer.closed !== null;
+    const healthyClosed = camera.closed !== null || viewer.closed !== null || grid.closed !== null;
     camera.close();
     viewer.close();
+    grid.close();
     return {
       flood,
       rssMiB: { before, peak, after, growth: peak - before, backAfterMs },
       loopMs,
-      viewer: { baselineFps: base.fps, floodFps: during.fps, ratio: during.fps / base.fps, maxGapMs: during.maxGap, maxRawGapMs: during.maxRawGap, baselineMaxGapMs: base.maxGap },
+      viewer: figures(solo, baseStart, baseEnd, floodStart + 1000, floodEnd),
+      grid: { ...figures(inGrid, baseStart, baseEnd, floodStart + 1000, floodEnd), cameras: gridCameras },
       healthyClosed,
     };
   } finally {

@@ -27,7 +27,7 @@ async function idleSockets(port: number, from: string, n: number, ms = 500): Pro
 }
 
 describe('connections without a credential', { timeout: 30_000 }, () => {
-  it('are capped per address and in all, closed at once past a cap; streams already in go on', async () => {
+  it('are capped per address and in all, closed at once past a cap; streams already in go on, devices let in before still get in', async () => {
     const server = await startTestServer({}, { preAuth: { perAddress: PER_ADDRESS, total: TOTAL } });
     const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
     const camera = await connectChunkCamera(server.wsUrl, 'in', 'Already in', stream);
@@ -53,6 +53,12 @@ describe('connections without a credential', { timeout: 30_000 }, () => {
       const framesBefore = viewer.frames.length;
       await new Promise((resolve) => setTimeout(resolve, 1000));
       assert.ok(viewer.frames.length - framesBefore >= 20, `the viewer already in kept getting frames (${viewer.frames.length - framesBefore} in 1 s)`);
+      // While all the room is taken, an address that has been let in before (the camera's) still is;
+      // one never seen is not.
+      const known = await fetchRaw(`${server.url}/api/cameras?token=${TEST_TOKEN}`, { localAddress: '127.0.0.1' }).then((r) => r.status, () => 0);
+      assert.equal(known, 200, 'a device of the house gets in past the total');
+      const stranger = await fetchRaw(`${server.url}/api/cameras?token=${TEST_TOKEN}`, { localAddress: '127.0.0.79' }).then((r) => r.status, () => 0);
+      assert.equal(stranger, 0, 'a new address is closed at once');
       // Once the idle sockets are gone, the address is let in again.
       for (const s of open) s.destroy();
       let status = 0;

@@ -44,20 +44,54 @@ describe('memory kept for joiners', () => {
 });
 
 describe('media work per address', () => {
+  const options = { mediaWorkPerSecond: 1000, mediaWorkBurst: 100, retainedBytesPerAddress: 1, unfinishedBytesPerAddress: 1_000_000 };
+
   it('leaves every socket of an address unread while it is in debt, then reads them again', async () => {
-    const share = new AddressShare({ mediaWorkPerSecond: 1000, mediaWorkBurst: 100, retainedBytesPerAddress: 1 }, new RetentionPool(1));
+    const share = new AddressShare(options, new RetentionPool(1));
     const log: string[] = [];
     const socket = (name: string) => ({ pause: () => log.push(`${name} paused`), resume: () => log.push(`${name} resumed`) });
-    share.add(socket('a'));
-    share.add(socket('b'));
+    const [a, b] = [socket('a'), socket('b')];
+    share.add(a);
+    share.add(b);
+    share.arrived(b, 100); // its hello
+    // A socket that has not said hello yet is read until it has: it must not wait out a hello timeout.
+    const c = socket('c');
+    share.add(c);
     for (let i = 0; i < 50; i++) share.handled(1); // 2 units each: the burst, spent
     assert.deepEqual(log, []);
-    share.arrived(64 * 1024); // 4 units more: in debt by ~4 units, ~4 ms
+    share.arrived(a, 64 * 1024); // 4 units more: in debt by ~4 units, ~4 ms
     assert.deepEqual(log, ['a paused', 'b paused']);
-    share.add(socket('c'));
-    assert.deepEqual(log.at(-1), 'c paused', 'a socket opened meanwhile waits too');
+    share.arrived(c, 100);
+    assert.deepEqual(log.at(-1), 'c paused', 'once its hello is read, it waits too');
     await new Promise((r) => setTimeout(r, 30));
-    assert.deepEqual(log.slice(3).sort(), ['a resumed', 'b resumed', 'c resumed']);
+    assert.deepEqual(log.slice(-3).sort(), ['a resumed', 'b resumed', 'c resumed']);
+  });
+
+  it('bounds the bytes of messages begun and not finished on all sockets of an address: the socket holding the most goes', () => {
+    const share = new AddressShare({ ...options, mediaWorkPerSecond: 1e9, mediaWorkBurst: 1e9 }, new RetentionPool(1));
+    const paused: string[] = [];
+    const socket = (name: string) => ({ name, pause: () => paused.push(name), resume: () => undefined });
+    const [camera, bomb, other] = [socket('camera'), socket('bomb'), socket('other')];
+    for (const s of [camera, bomb, other]) share.add(s);
+    // A camera's messages, read whole as they arrive (a 1000-byte payload has a 8-byte header): nothing unfinished, however many.
+    for (let i = 0; i < 5000; i++) {
+      share.read(camera, 1000);
+      assert.equal(share.arrived(camera, 1008), null);
+    }
+    share.read(camera, 0); // a pong
+    assert.equal(share.arrived(camera, 6), null);
+    assert.equal(share.unfinished, 0);
+    // Two sockets half-way through large messages.
+    assert.equal(share.arrived(other, 300_000), null);
+    assert.equal(share.arrived(bomb, 600_000), null);
+    assert.equal(share.unfinished, 900_000);
+    assert.equal(share.arrived(camera, 200_000), bomb, 'the one holding the most is closed');
+    assert.deepEqual(paused, ['bomb'], 'and read no more');
+    assert.equal(share.unfinished, 500_000, 'what it held no longer counts');
+    share.remove(bomb);
+    // Finishing a message gives its bytes back.
+    share.read(other, 299_990);
+    assert.equal(share.unfinished, 200_000);
   });
 });
 

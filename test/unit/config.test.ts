@@ -11,7 +11,15 @@ describe('config', () => {
   it('reads the limits from options and environment variables, and refuses ones out of range', () => {
     const c = parseConfig(['--max-cameras', '4', '--max-viewers=200', '--viewer-queue-bytes', '1048576'], { WEBCAM_MAX_MESSAGE_BYTES: '1000000' });
     assert.deepEqual(c?.limits, { ...DEFAULT_LIMITS, maxCameras: 4, maxViewersPerCamera: 200, maxMessageBytes: 1_000_000, viewerQueueBytes: 1_048_576 });
-    assert.deepEqual(DEFAULT_LIMITS, { maxCameras: 100, maxViewersPerCamera: 1000, maxMessageBytes: 4 * 1024 * 1024, viewerQueueBytes: 8 * 1024 * 1024, viewerQueueMs: 1000, stalledViewerMs: 15_000 });
+    const MiB = 1024 * 1024;
+    assert.deepEqual(DEFAULT_LIMITS, {
+      maxCameras: 100, maxViewersPerCamera: 1000, maxMessageBytes: 4 * MiB, viewerQueueBytes: 8 * MiB, viewerQueueMs: 1000, stalledViewerMs: 15_000,
+      socketsPerAddress: 64, preAuthPerAddress: 32, preAuthTotal: 1024, mediaWorkPerSecond: 2000, keptBytesPerAddress: 24 * MiB, keptBytesTotal: 256 * MiB, unfinishedBytesPerAddress: 8 * MiB,
+    });
+    // What one address may hold and do.
+    const perAddress = parseConfig(['--sockets-per-address', '16', '--pre-auth-total', '4096', '--media-work-per-second=5000'], { WEBCAM_KEPT_BYTES_PER_ADDRESS: String(48 * MiB), WEBCAM_UNFINISHED_BYTES_PER_ADDRESS: String(16 * MiB) })?.limits;
+    assert.deepEqual([perAddress?.socketsPerAddress, perAddress?.preAuthTotal, perAddress?.mediaWorkPerSecond, perAddress?.keptBytesPerAddress, perAddress?.unfinishedBytesPerAddress], [16, 4096, 5000, 48 * MiB, 16 * MiB]);
+    assert.throws(() => parseConfig(['--media-work-per-second', '10'], {}), /--media-work-per-second: "10" must be a whole number from 100/);
     assert.equal(parseConfig(['--viewer-queue-ms', '500', '--stalled-viewer-ms', '5000'], {})?.limits?.stalledViewerMs, 5000);
     assert.throws(() => parseConfig(['--max-viewers', '0'], {}), /--max-viewers: "0" must be a whole number from 1 to 1000000/);
     assert.throws(() => parseConfig(['--max-message-bytes', '5000000'], {}), /from 65536 to 4194304/);

@@ -1,9 +1,11 @@
 // What one client address may use, shared by all its sockets (one leaked link can open up to the
 // per-address socket limit): media work per second, counted as the bytes arrive and as the
-// messages and frames they hold are handled, and memory kept for its cameras' joiners. An address
-// over its work budget has every one of its sockets left unread until it is out of debt: the
-// server does no more work for it, and what it sends waits in its own buffers (a real camera's page
-// sees its bufferedAmount grow and skips, as on a slow network).
+// messages and frames they hold are handled; bytes of messages begun and not yet finished (each
+// socket may be half-way through a 4 MiB message); and memory kept for its cameras' joiners.
+// An address over its work budget has its sockets left unread until it is out of debt: the server
+// does no more work for it, and what it sends waits in its own buffers (a real camera's page sees
+// its bufferedAmount grow and skips, as on a slow network). An address with too many bytes of
+// unfinished messages loses the socket holding the most of them.
 import { RetentionPool } from '../../core/retention.ts';
 import type { ConnectionOptions } from './options.ts';
 
@@ -16,15 +18,27 @@ export interface Pausable {
   resume(): void;
 }
 
+/** One socket's bytes: as they arrived, and as whole frames of the WebSocket protocol were read from them. */
+interface Member {
+  arrived: number;
+  read: number;
+  /** Its first bytes (the hello) have been read: from now on it waits while the address is in debt. */
+  started: boolean;
+  /** Being closed for holding too much: not resumed, not counted, never picked again. */
+  dropped: boolean;
+}
+
+export type ShareOptions = Pick<ConnectionOptions, 'mediaWorkPerSecond' | 'mediaWorkBurst' | 'retainedBytesPerAddress' | 'unfinishedBytesPerAddress'>;
+
 export class AddressShare {
   readonly retention: RetentionPool;
-  private readonly sockets = new Set<Pausable>();
+  private readonly members = new Map<Pausable, Member>();
   private tokens: number;
   private at = performance.now();
   private resumeTimer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly opts: Pick<ConnectionOptions, 'mediaWorkPerSecond' | 'mediaWorkBurst' | 'retainedBytesPerAddress'>,
+    private readonly opts: ShareOptions,
     retainedTotal: RetentionPool,
   ) {
     this.tokens = opts.mediaWorkBurst;
@@ -32,25 +46,53 @@ export class AddressShare {
   }
 
   get size(): number {
-    return this.sockets.size;
+    return this.members.size;
   }
 
+  /**
+   * A new socket of this address. It is read even while the address is in debt until its first
+   * bytes arrive (its hello is answered; it does not wait out a hello timeout), then waits too.
+   */
   add(socket: Pausable): void {
-    this.sockets.add(socket);
-    if (this.resumeTimer) socket.pause();
+    this.members.set(socket, { arrived: 0, read: 0, started: false, dropped: false });
   }
 
   remove(socket: Pausable): void {
-    this.sockets.delete(socket);
-    if (this.sockets.size === 0 && this.resumeTimer) {
+    this.members.delete(socket);
+    if (this.members.size === 0 && this.resumeTimer) {
       clearTimeout(this.resumeTimer);
       this.resumeTimer = null;
     }
   }
 
-  /** Bytes arrived on one of its sockets. */
-  arrived(bytes: number): void {
+  /**
+   * Bytes arrived on one of its sockets (after the WebSocket layer read what it could of them).
+   * Returns a socket to close when the address now holds more unfinished messages than it may: the
+   * one holding the most.
+   */
+  arrived(socket: Pausable, bytes: number): Pausable | null {
+    const member = this.members.get(socket);
+    if (member) {
+      member.arrived += bytes;
+      member.started = true;
+    }
+    // (Already in debt: this socket, new since, waits too. Going into debt now pauses them all.)
+    if (this.resumeTimer && member && !member.dropped) socket.pause();
     this.spend(bytes / MEDIA_WORK.bytesPerUnit);
+    return this.overLimit();
+  }
+
+  /** A whole WebSocket frame (a message, a ping or a pong) of `payload` bytes was read from a socket. */
+  read(socket: Pausable, payload: number): void {
+    const member = this.members.get(socket);
+    if (member) member.read += payload + frameHeaderBytes(payload);
+  }
+
+  /** Bytes of messages begun and not finished, on all its sockets still counted. */
+  get unfinished(): number {
+    let n = 0;
+    for (const m of this.members.values()) if (!m.dropped) n += Math.max(0, m.arrived - m.read);
+    return n;
   }
 
   /** A media message was handled, holding `frames` frames. */
@@ -58,16 +100,34 @@ export class AddressShare {
     this.spend(MEDIA_WORK.message + frames * MEDIA_WORK.frame);
   }
 
+  private overLimit(): Pausable | null {
+    if (this.unfinished <= this.opts.unfinishedBytesPerAddress) return null;
+    let worst: [Pausable, Member] | null = null;
+    for (const entry of this.members) {
+      const m = entry[1];
+      if (!m.dropped && (!worst || m.arrived - m.read > worst[1].arrived - worst[1].read)) worst = entry;
+    }
+    if (!worst) return null;
+    worst[1].dropped = true;
+    worst[0].pause();
+    return worst[0];
+  }
+
   private spend(units: number): void {
     const now = performance.now();
     this.tokens = Math.min(this.opts.mediaWorkBurst, this.tokens + ((now - this.at) / 1000) * this.opts.mediaWorkPerSecond) - units;
     this.at = now;
     if (this.tokens >= 0 || this.resumeTimer) return;
-    for (const s of this.sockets) s.pause();
+    for (const [s, m] of this.members) if (m.started) s.pause();
     const wait = Math.ceil((-this.tokens / this.opts.mediaWorkPerSecond) * 1000);
     this.resumeTimer = setTimeout(() => {
       this.resumeTimer = null;
-      for (const s of this.sockets) s.resume();
+      for (const [s, m] of this.members) if (!m.dropped) s.resume();
     }, wait);
   }
+}
+
+/** A client's frame header: 2 bytes, the extended length (2 or 8), and the 4-byte mask every client frame carries. */
+function frameHeaderBytes(payload: number): number {
+  return 2 + (payload > 65_535 ? 8 : payload > 125 ? 2 : 0) + 4;
 }

@@ -16,6 +16,9 @@ import { Outbox } from './output.ts';
 import type { Budgets, Peer, Session } from './session.ts';
 import { ViewerSession } from './viewer-session.ts';
 
+/** How long a peer has to answer a close frame before its socket is cut. */
+const CLOSE_GRACE_MS = 2000;
+
 export class Connection implements Peer {
   readonly outbox: Outbox;
   label: string;
@@ -108,14 +111,19 @@ export class Connection implements Peer {
     this.log.info(`${this.label} connected`);
   }
 
-  fail(err: unknown): void {
+  /**
+   * Closes with the error's code and message. `graceMs`: how long the peer has to answer the close
+   * before the socket is cut; 0 for one holding memory the server wants back now (what it sent
+   * half-way goes with it).
+   */
+  fail(err: unknown, graceMs = CLOSE_GRACE_MS): void {
     if (this.failed) return;
     this.failed = true;
     const { code, message } = describe(err, (e) => this.log.error(`${this.label}: internal error`, e));
     const close = ERRORS[code].close ?? ERRORS.INTERNAL.close;
     this.log.warn(`${this.label}: closing (${code} ${close}): ${message}`);
     this.sendJson({ type: 'error', code, message });
-    this.closeNow(close, message);
+    this.closeNow(close, message, graceMs);
   }
 
   close(code: number, reason: string): void {
@@ -134,7 +142,7 @@ export class Connection implements Peer {
   }
 
   /** Closes, and leaves the hub now rather than when the peer answers the close. */
-  private closeNow(code: number, reason: string): void {
+  private closeNow(code: number, reason: string, graceMs = CLOSE_GRACE_MS): void {
     clearTimeout(this.helloTimer);
     // What was queued (the error message last) goes before the close frame.
     this.outbox.flush();
@@ -142,7 +150,7 @@ export class Connection implements Peer {
     this.ws.close(code, truncateUtf8(reason, 120));
     this.session?.leave();
     // A peer that ignores the close frame does not keep the socket.
-    const timer = setTimeout(() => this.ws.terminate(), 2000).unref();
+    const timer = setTimeout(() => this.ws.terminate(), graceMs).unref();
     this.ws.once('close', () => clearTimeout(timer));
   }
 }

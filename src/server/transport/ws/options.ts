@@ -26,6 +26,8 @@ export interface ConnectionOptions {
   /** Bytes kept for joiners of one address's cameras, and of all cameras (each frame counted with FRAME_COST_BYTES). */
   retainedBytesPerAddress: number;
   retainedBytesTotal: number;
+  /** Bytes of messages begun and not finished, on all sockets of one address (at least one largest message): past it, the socket holding the most is closed. */
+  unfinishedBytesPerAddress: number;
 }
 
 export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
@@ -39,17 +41,13 @@ export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
   // A viewer page subscribing to 50 cameras at once sends 50 messages; people send a few a minute.
   messagesPerSecond: 50,
   messageBurst: 200,
-  maxConnectionsPerAddress: 64,
+  maxConnectionsPerAddress: DEFAULT_LIMITS.socketsPerAddress,
   maxPendingCommands: 32,
-  // A WebCodecs camera with sound at 30 fps does ~170 units a second (80 messages, 80 frames, its
-  // bytes); a 4K one ~400. A flood of tiny messages is held to what 10 such cameras would do.
-  mediaWorkPerSecond: 2000,
-  mediaWorkBurst: 4000,
-  // A camera keeps one group of pictures (and each muxed form of it for MSE viewers): a 1080p camera
-  // with Firefox's 10 s between keyframes keeps ~10 MB. The server's memory stays bounded whatever
-  // one address sends.
-  retainedBytesPerAddress: 24 * 1024 * 1024,
-  retainedBytesTotal: 256 * 1024 * 1024,
+  mediaWorkPerSecond: DEFAULT_LIMITS.mediaWorkPerSecond,
+  mediaWorkBurst: 2 * DEFAULT_LIMITS.mediaWorkPerSecond,
+  retainedBytesPerAddress: DEFAULT_LIMITS.keptBytesPerAddress,
+  retainedBytesTotal: DEFAULT_LIMITS.keptBytesTotal,
+  unfinishedBytesPerAddress: DEFAULT_LIMITS.unfinishedBytesPerAddress,
 };
 
 /**

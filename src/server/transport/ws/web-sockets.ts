@@ -5,8 +5,8 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_CODES } from '../../../shared/errors.ts';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { CLOSE_CODES, ProtocolError } from '../../../shared/errors.ts';
 import { MAX_BINARY_BYTES } from '../../../shared/protocol.ts';
 import type { AccessControl } from '../../access.ts';
 import type { Hub } from '../../hub.ts';
@@ -43,9 +43,14 @@ export function attachWebSockets(
   /** A socket's upgrade carried a valid credential (it no longer counts as a stranger's). */
   onAdmitted: (socket: Socket) => void,
   options: Partial<ConnectionOptions> = {},
+  /** Told of every byte read from a socket (memory.ts collects what they leave behind). */
+  received: (bytes: number) => void = () => undefined,
 ): WebSockets {
   const opts = { ...DEFAULT_CONNECTION_OPTIONS, ...options };
-  const wss = new WebSocketServer({ noServer: true, maxPayload: Math.min(opts.maxBinaryBytes, MAX_BINARY_BYTES), perMessageDeflate: false });
+  const maxPayload = Math.min(opts.maxBinaryBytes, MAX_BINARY_BYTES);
+  // (At least one largest message, with its frame header.)
+  const unfinishedBytesPerAddress = Math.max(opts.unfinishedBytesPerAddress, maxPayload + 14);
+  const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
   const admission = new Admission(access, log, opts.maxConnectionsPerAddress);
   const connections = new Map<WebSocket, Connection>();
   const budget = new MessageBudget(opts.messagesPerSecond, opts.messageBurst);
@@ -70,12 +75,22 @@ export function attachWebSockets(
     wss.handleUpgrade(req, socket, head, (ws) => {
       admission.opened(client);
       heartbeat.watch(ws);
-      const share = shares.get(client) ?? new AddressShare(opts, retainedTotal);
+      const share = shares.get(client) ?? new AddressShare({ ...opts, unfinishedBytesPerAddress }, retainedTotal);
       shares.set(client, share);
+      // (Bytes that came with the upgrade request are handed to the socket again: they arrive below too.)
       share.add(ws);
-      // Bytes count as they arrive, before a message is whole: a 4 MiB message is paid for as it comes.
-      const arrived = (chunk: Buffer): void => share.arrived(chunk.byteLength);
+      // Bytes count as they arrive, before a message is whole: a 4 MiB message is paid for as it comes,
+      // and what an address holds half-way is bounded. (The WebSocket layer reads each chunk first.)
+      const arrived = (chunk: Buffer): void => {
+        received(chunk.byteLength);
+        const drop = share.arrived(ws, chunk.byteLength);
+        if (drop) connections.get(drop as WebSocket)?.fail(new ProtocolError('LIMIT', `more than ${(unfinishedBytesPerAddress / 1024 / 1024).toFixed(1)} MiB of messages begun and not finished from this address; this socket held the most`), 0);
+      };
       socket.on('data', arrived);
+      const read = (data: RawData | Buffer): void => share.read(ws, byteLength(data));
+      ws.on('message', read);
+      ws.on('ping', read);
+      ws.on('pong', read);
       const budgets = {
         control: () => budget.take(client),
         keyframe: () => keyframeBudget.take(client),
@@ -110,4 +125,8 @@ export function attachWebSockets(
       wss.close();
     },
   };
+}
+
+function byteLength(data: RawData): number {
+  return Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
 }
