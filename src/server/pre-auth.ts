@@ -4,7 +4,7 @@
 // the port, cannot use up the server's file descriptors. A connection leaves the count as soon as
 // it shows a valid credential (a page or API request, a WebSocket): what already streams is never
 // touched, and a person who is let in is never refused for someone else's idle sockets. An address
-// that has shown a credential before (a phone or tablet of the house) is held only to its own cap:
+// that has shown a credential before (a phone or tablet of the house) has a reserve past the total:
 // idle sockets from many other addresses cannot keep it out.
 import type { Socket } from 'node:net';
 import type { Logger } from './log.ts';
@@ -19,6 +19,8 @@ export interface PreAuthLimits {
 
 /** Addresses remembered as having been let in (a house has far fewer devices). */
 const KNOWN_ADDRESSES = 4096;
+/** Connections kept for them past the total (the total still bounds what anyone can hold open). */
+const KNOWN_RESERVE = 256;
 
 /** Logged at most this often per address (a flood must not flood the log). */
 const LOG_SPACING_MS = 10_000;
@@ -46,7 +48,8 @@ export class PreAuthLimit {
     }
     const client = normalizeAddress(address);
     const mine = this.perAddress.get(client) ?? 0;
-    if (mine >= this.limits.perAddress || (this.total >= this.limits.total && !this.known.has(client))) {
+    const room = this.known.has(client) ? this.limits.total + KNOWN_RESERVE : this.limits.total;
+    if (mine >= this.limits.perAddress || this.total >= room) {
       this.refused(client, mine >= this.limits.perAddress ? `${mine} connections without a credential from this address` : `${this.total} connections without a credential in all`);
       socket.destroy();
       return;

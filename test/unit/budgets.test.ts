@@ -78,7 +78,7 @@ describe('media work per address', () => {
       share.read(camera, 1000);
       assert.equal(share.arrived(camera, 1008), null);
     }
-    share.read(camera, 0); // a pong
+    share.read(camera, 0, false); // a pong
     assert.equal(share.arrived(camera, 6), null);
     assert.equal(share.unfinished, 0);
     // Two sockets half-way through large messages.
@@ -92,6 +92,32 @@ describe('media work per address', () => {
     // Finishing a message gives its bytes back.
     share.read(other, 299_990);
     assert.equal(share.unfinished, 200_000);
+  });
+
+  it('counts nothing for good from messages a browser sends in pieces (frames with headers of their own)', () => {
+    const share = new AddressShare({ ...options, mediaWorkPerSecond: 1e9, mediaWorkBurst: 1e9 }, new RetentionPool(1));
+    const camera = { pause: () => undefined, resume: () => undefined };
+    share.add(camera);
+    // Each 100 KB message in four frames of 25 KB: 4 headers of 8 bytes, one of which read() counts.
+    for (let i = 0; i < 10_000; i++) {
+      for (let f = 0; f < 3; f++) share.arrived(camera, 25_008);
+      share.read(camera, 100_000);
+      share.arrived(camera, 25_008);
+    }
+    assert.ok(share.unfinished <= 25_008, `at most one chunk after 10,000 messages, however many headers went by (${share.unfinished})`);
+    // A chunk holding the end of one message and the start of the next: only what follows counts.
+    share.read(camera, 100_000);
+    share.arrived(camera, 4_000);
+    assert.ok(share.unfinished <= 4_000);
+    // Pings between the pieces of a message do not hide the pieces kept so far.
+    const roomy = new AddressShare({ ...options, mediaWorkPerSecond: 1e9, mediaWorkBurst: 1e9, unfinishedBytesPerAddress: 1e9 }, new RetentionPool(1));
+    const sly = { pause: () => undefined, resume: () => undefined };
+    roomy.add(sly);
+    for (let i = 0; i < 40; i++) {
+      roomy.read(sly, 0, false);
+      roomy.arrived(sly, 100_014 + 6);
+    }
+    assert.ok(roomy.unfinished >= 4_000_000, `${roomy.unfinished}`);
   });
 });
 

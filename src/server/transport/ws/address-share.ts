@@ -22,6 +22,8 @@ export interface Pausable {
 interface Member {
   arrived: number;
   read: number;
+  /** A whole message was read since the last chunk arrived (see arrived()). */
+  ended: boolean;
   /** Its first bytes (the hello) have been read: from now on it waits while the address is in debt. */
   started: boolean;
   /** Being closed for holding too much: not resumed, not counted, never picked again. */
@@ -54,7 +56,7 @@ export class AddressShare {
    * bytes arrive (its hello is answered; it does not wait out a hello timeout), then waits too.
    */
   add(socket: Pausable): void {
-    this.members.set(socket, { arrived: 0, read: 0, started: false, dropped: false });
+    this.members.set(socket, { arrived: 0, read: 0, ended: false, started: false, dropped: false });
   }
 
   remove(socket: Pausable): void {
@@ -75,6 +77,11 @@ export class AddressShare {
     if (member) {
       member.arrived += bytes;
       member.started = true;
+      // A message ended in this chunk: what is unfinished now lies in this chunk. (A fragmented
+      // message is read as one, so the headers of its other frames would otherwise count for good;
+      // this way a socket's count is off by at most one chunk, whatever went by.)
+      if (member.ended) member.read = Math.max(member.read, member.arrived - bytes);
+      member.ended = false;
     }
     // (Already in debt: this socket, new since, waits too. Going into debt now pauses them all.)
     if (this.resumeTimer && member && !member.dropped) socket.pause();
@@ -82,10 +89,16 @@ export class AddressShare {
     return this.overLimit();
   }
 
-  /** A whole WebSocket frame (a message, a ping or a pong) of `payload` bytes was read from a socket. */
-  read(socket: Pausable, payload: number): void {
+  /**
+   * A whole message (`message`), or a ping or pong, of `payload` bytes was read from a socket
+   * (before the chunk that held its end is counted). Only a message's end re-sets the count: a
+   * ping may come between the pieces of a message, which is still being kept.
+   */
+  read(socket: Pausable, payload: number, message = true): void {
     const member = this.members.get(socket);
-    if (member) member.read += payload + frameHeaderBytes(payload);
+    if (!member) return;
+    member.read += payload + frameHeaderBytes(payload);
+    if (message) member.ended = true;
   }
 
   /** Bytes of messages begun and not finished, on all its sockets still counted. */

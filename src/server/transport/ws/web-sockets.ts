@@ -48,8 +48,8 @@ export function attachWebSockets(
 ): WebSockets {
   const opts = { ...DEFAULT_CONNECTION_OPTIONS, ...options };
   const maxPayload = Math.min(opts.maxBinaryBytes, MAX_BINARY_BYTES);
-  // (At least one largest message, with its frame header.)
-  const unfinishedBytesPerAddress = Math.max(opts.unfinishedBytesPerAddress, maxPayload + 14);
+  // (At least one largest message, with room for the headers of its frames when a browser sends it in pieces.)
+  const unfinishedBytesPerAddress = Math.max(opts.unfinishedBytesPerAddress, maxPayload + 64 * 1024);
   const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
   const admission = new Admission(access, log, opts.maxConnectionsPerAddress);
   const connections = new Map<WebSocket, Connection>();
@@ -87,10 +87,10 @@ export function attachWebSockets(
         if (drop) connections.get(drop as WebSocket)?.fail(new ProtocolError('LIMIT', `more than ${(unfinishedBytesPerAddress / 1024 / 1024).toFixed(1)} MiB of messages begun and not finished from this address; this socket held the most`), 0);
       };
       socket.on('data', arrived);
-      const read = (data: RawData | Buffer): void => share.read(ws, byteLength(data));
-      ws.on('message', read);
-      ws.on('ping', read);
-      ws.on('pong', read);
+      ws.on('message', (data: RawData) => share.read(ws, byteLength(data)));
+      const control = (data: Buffer): void => share.read(ws, data.byteLength, false);
+      ws.on('ping', control);
+      ws.on('pong', control);
       const budgets = {
         control: () => budget.take(client),
         keyframe: () => keyframeBudget.take(client),
