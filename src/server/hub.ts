@@ -286,5 +286,6 @@ function info({ camera, viewers }: Channel): CameraInfo {
     format: announced?.transport ?? null,
     videoCodec: tracks?.video?.codec ?? null,
     audioCodec: tracks?.audio?.codec ?? null,
+    offlineSince: camera.offlineSince,
   };
 }

@@ -56,6 +56,8 @@ export const cameraInfoSchema = z.object({
   format: streamFormat.nullable(),
   videoCodec: z.string().nullable(),
   audioCodec: z.string().nullable(),
+  /** When it went offline (ms since 1970, server's clock); null while it is on. */
+  offlineSince: z.number().nullable(),
 });
 
 // ---- client → server ----

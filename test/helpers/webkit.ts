@@ -75,6 +75,8 @@ export interface WebKitBrowser {
   waitFor(expression: string, timeoutMs?: number, what?: string): Promise<unknown>;
   /** A PNG of the window; written to `file` too when given. */
   screenshot(file?: string): Promise<Buffer>;
+  /** Sizes the window so that the page's viewport (innerWidth × innerHeight) is this; returns what it got. */
+  resize(width: number, height: number): Promise<{ width: number; height: number }>;
   /** True while the session answers (false after its page process crashed). */
   alive(): Promise<boolean>;
   /** Ends the session (if any is left) and opens a new one: the way on after a page crash. */
@@ -225,7 +227,7 @@ function freePort(): Promise<number> {
 
 /** Starts Xvfb on a display it picks itself (-displayfd) and resolves with that display, e.g. ":3". */
 async function startXvfb(): Promise<{ process: ChildProcess; display: string }> {
-  const xvfb = spawnLeader('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const xvfb = spawnLeader('Xvfb', ['-displayfd', '3', '-screen', '0', '2000x1200x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   let stderr = '';
   xvfb.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   try {
@@ -410,6 +412,16 @@ class Session implements WebKitBrowser {
     }
     if (result.threw !== undefined) throw new Error(`in the WebKit page: ${result.threw}`);
     return result.returned;
+  }
+
+  async resize(width: number, height: number): Promise<{ width: number; height: number }> {
+    const inner = async (): Promise<{ width: number; height: number }> => (await this.evaluate('({ width: innerWidth, height: innerHeight })')) as { width: number; height: number };
+    await this.command('POST', `${this.session}/window/rect`, { width, height });
+    // The window's frame and toolbar take some of it: once more with the difference added.
+    const got = await inner();
+    if (got.width === width && got.height === height) return got;
+    await this.command('POST', `${this.session}/window/rect`, { width: width + (width - got.width), height: height + (height - got.height) });
+    return inner();
   }
 
   async waitFor(expression: string, timeoutMs = 15_000, what = expression): Promise<unknown> {

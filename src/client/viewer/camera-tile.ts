@@ -1,4 +1,7 @@
-// One camera in the viewer grid: its video, name, state badge and pause/resume control.
+// One camera in the viewer grid: its video, with its name and state over the top edge and its
+// controls over the bottom one (they never take room from the picture, and never clip or wrap: a
+// small tile folds its controls into a menu, by a container query in style.css); the menu also
+// says how the camera streams.
 import type { AudioCodecConfig, CameraInfo, Command, ServerMessage, StreamFormat, VideoCodecConfig } from '../../shared/schemas.ts';
 import { MsePlayer, type PlayerOptions } from './mse-player.ts';
 import { ChunkPlayer } from './chunk-player.ts';
@@ -32,6 +35,9 @@ const STATE_TEXT: Record<string, string> = {
   reconnecting: 'reconnecting',
 };
 
+/** How long a "skipped frames" note stays after the last skip. */
+const SKIPPED_NOTE_MS = 5000;
+
 /** Minimum spacing of re-joins, so a broken stream cannot make a storm of them. */
 const REJOIN_SPACING_MS = 2000;
 
@@ -45,6 +51,11 @@ export class CameraTile {
   private readonly note: HTMLDivElement;
   private readonly toggle: HTMLButtonElement;
   private readonly sound: HTMLButtonElement;
+  private readonly menu: HTMLDivElement;
+  private readonly more: HTMLButtonElement;
+  private readonly menuSound: HTMLButtonElement;
+  private readonly menuToggle: HTMLButtonElement;
+  private focused = false;
   private readonly player: MsePlayer;
   private readonly chunkPlayer: ChunkPlayer;
   /** Which player the current stream uses (null: no stream yet). */
@@ -72,10 +83,20 @@ export class CameraTile {
     this.el.dataset.cameraId = info.id;
     this.el.innerHTML = `
       <div class="tile-media"><video muted playsinline autoplay></video><div class="tile-note" hidden></div><div class="tile-meter" hidden></div></div>
-      <div class="tile-bar">
-        <span class="badge"></span><span class="tile-name"></span><span class="tile-details"></span>
+      <div class="tile-top">
+        <span class="badge"></span><span class="tile-name"></span>
+        <button type="button" class="tile-close" aria-label="Back to all cameras" title="Back to all cameras (Esc)">✕</button>
+      </div>
+      <div class="tile-controls">
         <button type="button" class="tile-sound" hidden>Sound</button>
         <button type="button" class="tile-toggle"></button>
+        <button type="button" class="tile-more" aria-haspopup="true" aria-expanded="false" aria-label="More" title="More">⋯</button>
+      </div>
+      <div class="tile-menu" role="menu" hidden>
+        <p class="tile-details"></p>
+        <button type="button" role="menuitem" class="menu-sound" hidden></button>
+        <button type="button" role="menuitem" class="menu-toggle"></button>
+        <button type="button" role="menuitem" class="menu-focus"></button>
       </div>`;
     this.video = this.el.querySelector('video')!;
     this.badge = this.el.querySelector('.badge')!;
@@ -84,6 +105,34 @@ export class CameraTile {
     this.note = this.el.querySelector('.tile-note')!;
     this.toggle = this.el.querySelector('.tile-toggle')!;
     this.sound = this.el.querySelector('.tile-sound')!;
+    this.menu = this.el.querySelector('.tile-menu')!;
+    this.more = this.el.querySelector('.tile-more')!;
+    this.menuSound = this.el.querySelector('.menu-sound')!;
+    this.menuToggle = this.el.querySelector('.menu-toggle')!;
+    const menuFocus = this.el.querySelector<HTMLButtonElement>('.menu-focus')!;
+    this.more.addEventListener('click', (e) => {
+      e.stopPropagation();
+      this.showMenu(this.menu.hidden);
+    });
+    this.el.querySelector('.tile-close')!.addEventListener('click', (e) => {
+      e.stopPropagation();
+      this.events.focus(this.info.id);
+    });
+    this.menuSound.addEventListener('click', (e) => {
+      e.stopPropagation();
+      this.showMenu(false);
+      this.sound.click();
+    });
+    this.menuToggle.addEventListener('click', (e) => {
+      e.stopPropagation();
+      this.showMenu(false);
+      this.toggle.click();
+    });
+    menuFocus.addEventListener('click', (e) => {
+      e.stopPropagation();
+      this.showMenu(false);
+      this.events.focus(this.info.id);
+    });
     this.sound.addEventListener('click', (e) => {
       e.stopPropagation();
       // Browsers allow sound only after a click like this one.
@@ -154,6 +203,11 @@ export class CameraTile {
     return this.info.name;
   }
 
+  /** The camera's picture shape, width / height (null until it says). */
+  get aspect(): number | null {
+    return this.info.width && this.info.height ? this.info.width / this.info.height : null;
+  }
+
   /** Whether to ask the server for this camera's WebCodecs chunks (else its WebM). */
   get acceptsChunks(): boolean {
     // Without an AudioDecoder (Safari before 26) a camera's sound is heard through a stream the
@@ -211,6 +265,8 @@ export class CameraTile {
     this.skippedFrames += frames;
     this.el.dataset.framesSkipped = String(this.skippedFrames);
     if (this.mode === 'chunks') this.chunkPlayer.skipped();
+    // Said while it happens; the note goes once the network keeps up again (the menu keeps the count).
+    this.showNote(`Skipped ${frames} frame${frames === 1 ? '' : 's'}: the network is slower than the camera`, SKIPPED_NOTE_MS);
     this.render();
   }
 
@@ -259,6 +315,28 @@ export class CameraTile {
     this.player.destroy();
     this.chunkPlayer.destroy();
     this.el.remove();
+  }
+
+  /** Shown as the large view (a close button) or in the grid. */
+  setFocused(focused: boolean): void {
+    this.focused = focused;
+    this.el.classList.toggle('is-focused', focused);
+    this.render();
+  }
+
+  /** Opens or closes the tile's menu (one open at a time: a click anywhere else closes it). */
+  showMenu(open: boolean): void {
+    this.menu.hidden = !open;
+    this.more.setAttribute('aria-expanded', String(open));
+    if (open) {
+      const close = (e: Event): void => {
+        if (this.menu.contains(e.target as Node)) return;
+        document.removeEventListener('pointerdown', close, true);
+        this.showMenu(false);
+      };
+      document.addEventListener('pointerdown', close, true);
+      this.menu.querySelector<HTMLButtonElement>('button:not([hidden])')?.focus();
+    }
   }
 
   /** Whether people listen to this camera (its Sound button is on). */
@@ -316,19 +394,27 @@ export class CameraTile {
     this.badge.textContent = STATE_TEXT[state] ?? state;
     this.nameEl.textContent = this.info.name;
     this.el.title = this.info.name;
+    this.el.setAttribute('aria-label', `${this.info.name}: ${STATE_TEXT[state] ?? state}`);
     const size = this.info.width && this.info.height ? `${this.info.width}×${this.info.height}` : '';
-    const watchers = `${this.info.viewers} watching`;
     // How this tile gets the camera: its WebCodecs chunks, or WebM (the camera's own, or its fallback).
     const video = this.info.videoCodec?.startsWith('avc1') ? 'H.264' : (this.info.videoCodec?.toUpperCase() ?? '');
     const how = this.info.state !== 'live' || this.mode === null ? '' : this.mode === 'chunks' ? `WebCodecs ${video}`.trim() : this.mode === 'mp4' ? 'MP4' : 'WebM';
-    const skipped = this.skippedFrames > 0 ? `${this.skippedFrames} frames skipped (slow network)` : '';
-    this.details.textContent = [size, how, watchers, skipped].filter(Boolean).join(' · ');
-    this.toggle.textContent = this.info.state === 'paused' ? 'Resume' : 'Pause';
-    this.toggle.hidden = !(this.info.state === 'live' || this.info.state === 'paused') || !this.viewerOnline;
-    const hasAudio = this.info.audioCodec !== null;
-    this.sound.hidden = !hasAudio || this.info.state !== 'live';
+    const fps = this.info.fps ? `${this.info.fps} fps` : '';
+    const skipped = this.skippedFrames > 0 ? `${this.skippedFrames} frames skipped so far (slow network)` : '';
+    this.details.textContent = [size, fps, how, skipped].filter(Boolean).join(' · ') || 'Not streaming';
+    const canToggle = (this.info.state === 'live' || this.info.state === 'paused') && this.viewerOnline;
+    const toggleText = this.info.state === 'paused' ? 'Resume' : 'Pause';
+    this.toggle.textContent = toggleText;
+    this.toggle.hidden = !canToggle;
+    this.menuToggle.textContent = `${toggleText} the camera`;
+    this.menuToggle.hidden = !canToggle;
+    const hasAudio = this.info.audioCodec !== null && this.info.state === 'live';
+    this.sound.hidden = !hasAudio;
     this.sound.textContent = this.soundOn ? 'Sound on' : 'Sound off';
     this.sound.setAttribute('aria-pressed', String(this.soundOn));
+    this.menuSound.hidden = !hasAudio;
+    this.menuSound.textContent = this.soundOn ? 'Turn sound off' : 'Turn sound on';
+    this.el.querySelector<HTMLButtonElement>('.menu-focus')!.textContent = this.focused ? 'Back to all cameras' : 'Large view';
   }
 
   private noteTimer: ReturnType<typeof setTimeout> | null = null;

@@ -1,11 +1,13 @@
-// The viewer page: a grid of every camera that reflows as cameras come and go, a large view on click,
-// and `/?camera=<id or name>` for one camera filling the window with no chrome.
+// The viewer page: the cameras that are on, in a grid arranged for the window (layout.ts) that
+// reflows as cameras come and go, the offline ones in a compact row under it, a large view on
+// click, full screen, and `/?camera=<id or name>` for one camera filling the window with no chrome.
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor } from '../common/socket.ts';
 import { FLAG_INIT, FRAME_KIND_CHUNK, decodeFrame } from '../../shared/protocol.ts';
 import type { CameraInfo, Command, ServerMessage, ViewerMessage } from '../../shared/schemas.ts';
 import { nameKey } from '../../shared/text.ts';
 import { CameraTile, type TileContext } from './camera-tile.ts';
+import { arrange, layoutChoice, LAYOUT_CHOICES, type LayoutChoice } from './layout.ts';
 import { liveEdgeFromParams } from './live-edge.ts';
 
 dropCredentialsFromAddress();
@@ -13,6 +15,11 @@ dropCredentialsFromAddress();
 const grid = document.getElementById('grid') as HTMLElement;
 const empty = document.getElementById('empty') as HTMLElement;
 const conn = document.getElementById('conn') as HTMLElement;
+const main = document.getElementById('main') as HTMLElement;
+const offline = document.getElementById('offline') as HTMLDetailsElement;
+const offlineList = document.getElementById('offline-list') as HTMLUListElement;
+const layoutSelect = document.getElementById('layout') as HTMLSelectElement;
+const fullscreenButton = document.getElementById('fullscreen') as HTMLButtonElement;
 const params = new URLSearchParams(location.search);
 /** `?camera=` : the one camera to show (id or name), or null for the grid. */
 const solo = params.get('camera');
@@ -135,11 +142,14 @@ function onBinary(data: ArrayBuffer): void {
   else tile?.append(frame.payload, (flags & FLAG_INIT) !== 0, local);
 }
 
-/** Brings the tiles in line with the camera list. */
+/** Brings the tiles in line with the camera list: the cameras that are on get tiles, the others a place in the offline row. */
 function reconcile(cameras: CameraInfo[]): void {
   const seen = new Set<string>();
-  const list = onPage(cameras).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-  for (const info of list) {
+  const byName = (a: CameraInfo, b: CameraInfo): number => a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+  const list = onPage(cameras).sort(byName);
+  // A wall link keeps its one camera whatever its state; the grid shows only cameras that are on.
+  const shown = solo === null ? list.filter((c) => c.state !== 'offline') : list;
+  for (const info of shown) {
     seen.add(info.id);
     let tile = tiles.get(info.id);
     if (!tile) {
@@ -155,22 +165,102 @@ function reconcile(cameras: CameraInfo[]): void {
   }
   for (const [id, tile] of tiles) {
     if (seen.has(id)) continue;
+    if (focused === id) toggleFocus(id);
     tile.destroy();
     tiles.delete(id);
     for (const [ch, t] of byChannel) if (t === tile) byChannel.delete(ch);
     socket.sendJson({ type: 'unsubscribe', cameraId: id });
-    if (focused === id) toggleFocus(id);
   }
+  showOffline(solo === null ? list.filter((c) => c.state === 'offline') : []);
   grid.dataset.count = String(tiles.size);
-  grid.style.setProperty('--cols', String(columnsFor(tiles.size)));
   empty.hidden = tiles.size > 0;
-  empty.textContent = solo === null ? 'No cameras yet. Open the camera page on a phone and press Start.' : `Waiting for camera “${solo}”…`;
+  const offlineCount = solo === null ? list.length - shown.length : 0;
+  empty.textContent =
+    solo !== null ? `Waiting for camera “${solo}”…`
+    : offlineCount > 0 ? `No camera is on right now (${offlineCount} offline, below).`
+    : 'No cameras yet. Open the camera page on a phone and press Start.';
+  layout();
 }
 
-/** Columns that fill a 16:9 screen best for n tiles. */
-function columnsFor(n: number): number {
-  return Math.max(1, Math.ceil(Math.sqrt(n * 0.9)));
+/** The offline row: each camera and since when, the most recently seen first. */
+function showOffline(cameras: CameraInfo[]): void {
+  offline.hidden = cameras.length === 0;
+  offline.querySelector('summary')!.textContent = `Offline · ${cameras.length}`;
+  const items = [...cameras]
+    .sort((a, b) => (b.offlineSince ?? 0) - (a.offlineSince ?? 0))
+    .map((c) => {
+      const li = document.createElement('li');
+      const name = document.createElement('b');
+      name.textContent = c.name;
+      li.append(name, c.offlineSince ? ` · since ${sinceText(c.offlineSince)}` : '');
+      li.title = c.offlineSince ? `${c.name}: offline since ${new Date(c.offlineSince).toLocaleString()}` : c.name;
+      return li;
+    });
+  offlineList.replaceChildren(...items);
 }
+
+/** "14:02" today, "3 Dec 14:02" before. */
+function sinceText(ms: number): string {
+  const at = new Date(ms);
+  const time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return at.toDateString() === new Date().toDateString() ? time : `${at.toLocaleDateString([], { day: 'numeric', month: 'short' })} ${time}`;
+}
+
+// ---- layout: the tiles as large as the window allows ----
+const LAYOUT_KEY = 'websocket-webcam.layout';
+const OFFLINE_OPEN_KEY = 'websocket-webcam.offlineOpen';
+const GAP = 8;
+/** Tiles narrower than this (very many cameras) become rows that scroll; on a narrow screen (a phone held upright), every tile is full-width. */
+const MIN_TILE_WIDTH = 200;
+const NARROW = 600;
+let layoutMode: LayoutChoice = layoutChoice(params.get('layout') ?? localStorage.getItem(LAYOUT_KEY));
+layoutSelect.value = layoutMode;
+layoutSelect.addEventListener('change', () => setLayout(layoutChoice(layoutSelect.value)));
+function setLayout(choice: LayoutChoice): void {
+  layoutMode = choice;
+  layoutSelect.value = choice;
+  localStorage.setItem(LAYOUT_KEY, choice);
+  layout();
+}
+offline.open = localStorage.getItem(OFFLINE_OPEN_KEY) !== '0';
+offline.addEventListener('toggle', () => {
+  localStorage.setItem(OFFLINE_OPEN_KEY, offline.open ? '1' : '0');
+  layout();
+});
+
+/** Sizes the grid's cells for the space under the bar (less the offline row) and the cameras shown. */
+function layout(): void {
+  if (solo !== null) return;
+  const style = getComputedStyle(main);
+  const width = main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const below = offline.hidden || focused ? 0 : offline.offsetHeight + GAP;
+  const height = main.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom) - below;
+  const n = focused ? 1 : tiles.size;
+  const a = arrange(focused ? 'auto' : layoutMode, n, { width, height }, aspectOf([...tiles.values()].filter((t) => !focused || t.id === focused)), GAP, width < NARROW ? width : MIN_TILE_WIDTH);
+  grid.style.setProperty('--cols', String(Math.min(a.cols, Math.max(1, n))));
+  grid.style.setProperty('--tile-w', `${a.width}px`);
+  grid.style.setProperty('--tile-h', `${a.height}px`);
+}
+
+/** The shape most of these cameras have (16:9 until they say). */
+function aspectOf(shown: CameraTile[]): number {
+  const aspects = shown.map((t) => t.aspect).filter((x): x is number => x !== null).sort((x, y) => x - y);
+  return aspects[Math.floor(aspects.length / 2)] ?? 16 / 9;
+}
+
+new ResizeObserver(() => layout()).observe(main);
+
+// ---- full screen ----
+if (document.fullscreenEnabled) fullscreenButton.hidden = false;
+fullscreenButton.addEventListener('click', () => toggleFullscreen());
+function toggleFullscreen(): void {
+  if (!document.fullscreenEnabled) return;
+  if (document.fullscreenElement) void document.exitFullscreen();
+  else void document.documentElement.requestFullscreen().catch(() => undefined);
+}
+document.addEventListener('fullscreenchange', () => {
+  fullscreenButton.textContent = document.fullscreenElement ? 'Exit full screen' : 'Full screen';
+});
 
 function subscribe(cameraId: string): void {
   if (suspended) return;
@@ -190,7 +280,8 @@ function toggleFocus(cameraId: string): void {
   if (solo !== null) return;
   focused = focused === cameraId ? null : cameraId;
   document.body.classList.toggle('focused', focused !== null);
-  for (const t of tiles.values()) t.el.classList.toggle('is-focused', t.id === focused);
+  for (const t of tiles.values()) t.setFocused(t.id === focused);
+  layout();
 }
 
 // A page nobody looks at (hidden tab, sleeping tablet) stops its streams after a grace period, so it
@@ -219,7 +310,11 @@ document.addEventListener('visibilitychange', () => {
 
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && focused) toggleFocus(focused);
-  if ((e.key === 'l' || e.key === 'L') && !e.repeat && !e.ctrlKey && !e.metaKey && !e.altKey) setMeter(!meterOn, true);
+  if (e.repeat || e.ctrlKey || e.metaKey || e.altKey || (e.target as HTMLElement | null)?.closest('input, select, textarea')) return;
+  const key = e.key.toLowerCase();
+  if (key === 'l') setMeter(!meterOn, true);
+  if (key === 'f') toggleFullscreen();
+  if (key === 'g') setLayout(LAYOUT_CHOICES[(LAYOUT_CHOICES.indexOf(layoutMode) + 1) % LAYOUT_CHOICES.length]!);
 });
 
 setMeter(meterOn, false);
