@@ -2,6 +2,7 @@
 // reconnect by itself, and obey pause/resume from viewers.
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor, type SocketState } from '../common/socket.ts';
+import { CLOSE_CODES } from '../../shared/protocol.ts';
 import type { CameraMessage, ServerMessage } from '../../shared/schemas.ts';
 import { RecorderStream, UnsupportedRecorderError, chooseMimeType, containerOf } from './recorder-stream.ts';
 import { DEFAULT_CHUNK_KEYFRAME_INTERVAL_MS, WebCodecsStream, defaultBitrate, webCodecsAvailable } from './webcodecs-stream.ts';
@@ -118,10 +119,12 @@ class CameraSession {
         void this.startStreams();
       },
       message: (m) => this.onMessage(m),
-      state: (s, detail) => this.onSocketState(s, detail),
+      state: (s, detail, code) => this.onSocketState(s, detail, code),
       // Capture times are stamped on this page's clock; the server turns them into its own with this.
       clock: (offset, rtt) => this.socket?.sendJson({ type: 'clock-offset', offset, rtt }),
-    });
+    // Another tab or window of this browser opened this camera since (its storage holds the same
+    // camera): that one streams, this one stops instead of taking it back, over and over.
+    }, [CLOSE_CODES.REPLACED]);
     this.socket.start();
     this.statsTimer = setInterval(() => this.showStats(), STATS_MS);
     ui.stats.hidden = false;
@@ -317,12 +320,16 @@ class CameraSession {
     showMessage(this.nameNote);
   }
 
-  private onSocketState(state: SocketState, detail: string): void {
+  private onSocketState(state: SocketState, detail: string, code?: number): void {
     if (state === 'open') return; // welcome follows
     this.stopStreams();
     if (state === 'reconnecting') setConn('reconnecting', 'reconnecting…');
     else if (state === 'connecting') setConn('connecting', 'connecting…');
-    else if (state === 'closed' && detail !== 'stopped') {
+    else if (state === 'closed' && code === CLOSE_CODES.REPLACED) {
+      stop();
+      setConn('elsewhere', 'streaming in another tab');
+      showMessage('This camera is streaming from another tab or window of this browser. Press Start to stream from here instead.');
+    } else if (state === 'closed' && detail !== 'stopped') {
       setConn('error', 'disconnected');
       showMessage(`The server closed the connection: ${detail}`, 'error');
       // Reconnecting cannot help (e.g. the link was withdrawn): let go of the camera and show Start again.

@@ -14,7 +14,8 @@ export interface SocketEvents {
   welcome(message: Extract<ServerMessage, { type: 'welcome' }>): void;
   message(message: ServerMessage): void;
   binary(data: ArrayBuffer): void;
-  state(state: SocketState, detail: string): void;
+  /** `code`: the close code when the server ended it ('closed', 'reconnecting'). */
+  state(state: SocketState, detail: string, code?: number): void;
   /** The clock estimate changed (see ServerClock). */
   clock(offset: number, rtt: number): void;
 }
@@ -51,6 +52,8 @@ export class ServerSocket<Out extends CameraMessage | ViewerMessage> {
   constructor(
     private readonly hello: () => Hello,
     private readonly events: Partial<SocketEvents>,
+    /** Close codes that end it for good on this page besides the catalog's (a camera replaced by another tab). */
+    private readonly finalCodes: readonly number[] = [],
     private readonly url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`,
   ) {}
 
@@ -128,8 +131,8 @@ export class ServerSocket<Out extends CameraMessage | ViewerMessage> {
         this.setState('closed', 'the server was updated: reloading this page');
         return;
       }
-      if (FINAL_CLOSE_CODES.has(e.code)) {
-        this.setState('closed', e.reason || `closed (${e.code})`);
+      if (FINAL_CLOSE_CODES.has(e.code) || this.finalCodes.includes(e.code)) {
+        this.setState('closed', e.reason || `closed (${e.code})`, e.code);
         return;
       }
       if (!opened) {
@@ -160,9 +163,9 @@ export class ServerSocket<Out extends CameraMessage | ViewerMessage> {
     }, delay);
   }
 
-  private setState(state: SocketState, detail: string): void {
+  private setState(state: SocketState, detail: string, code?: number): void {
     this.state = state;
-    this.events.state?.(state, detail);
+    this.events.state?.(state, detail, code);
   }
 }
 
