@@ -6,6 +6,7 @@ import type { AudioCodecConfig, CameraInfo, Command, ServerMessage, StreamFormat
 import { MsePlayer, type PlayerOptions } from './mse-player.ts';
 import { ChunkPlayer } from './chunk-player.ts';
 import { LatencyMeter } from './latency-meter.ts';
+import { localNow } from '../common/clock.ts';
 
 export interface TileEvents {
   /** Ask the server to (re)join this camera's stream from its latest keyframe. */
@@ -34,6 +35,9 @@ const STATE_TEXT: Record<string, string> = {
   offline: 'offline',
   reconnecting: 'reconnecting',
 };
+
+/** A tile whose picture is further behind the camera than this says so ("behind 3 s") instead of "live". */
+const BEHIND_MS = 1000;
 
 /** How long a "skipped frames" note stays after the last skip. */
 const SKIPPED_NOTE_MS = 5000;
@@ -67,6 +71,10 @@ export class CameraTile {
   private skippedFrames = 0;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private readonly meter: LatencyMeter;
+  /** When the picture shown now was captured (this page's clock; 0: unknown), and how far behind it was, ms. */
+  private lastCaptured = 0;
+  private behindMs = 0;
+  private behindTimer: ReturnType<typeof setInterval> | null = null;
   private info: CameraInfo;
   private lastRejoin = 0;
   private rejoinTimer: ReturnType<typeof setTimeout> | null = null;
@@ -192,6 +200,14 @@ export class CameraTile {
       this.toggle.disabled = true;
     });
     this.el.querySelector('.tile-media')!.addEventListener('click', () => this.events.focus(this.info.id));
+    // How far behind the camera the picture is, from the capture times of the frames shown (both
+    // clocks synced with the server's): said on the tile once it is more than BEHIND_MS.
+    const seen = (f: { captured: number | null }): void => {
+      this.lastCaptured = f.captured ?? 0;
+    };
+    this.player.watchFrames(seen);
+    this.chunkPlayer.watchFrames(seen);
+    this.behindTimer = setInterval(() => this.checkBehind(), 1000);
     this.update(info);
   }
 
@@ -308,6 +324,7 @@ export class CameraTile {
   }
 
   destroy(): void {
+    if (this.behindTimer) clearInterval(this.behindTimer);
     if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
     if (this.noteTimer) clearTimeout(this.noteTimer);
     this.meter.show(false);
@@ -377,6 +394,19 @@ export class CameraTile {
     d.framesReplaced = String(this.chunkPlayer.counts.replaced);
   }
 
+  /** Whether the picture is behind the camera by more than BEHIND_MS, now (a frozen picture counts as behind too). */
+  private checkBehind(): void {
+    const playing = this.el.dataset.playing !== undefined && this.info.state === 'live' && this.lastCaptured > 0;
+    // (Less the wait for the next frame of a slow camera: one at 1 fps is not "behind" between frames.)
+    const frameGap = this.info.fps ? 1000 / this.info.fps : 0;
+    const behind = playing ? Math.max(0, localNow() - this.lastCaptured - frameGap) : 0;
+    const was = this.behindMs > BEHIND_MS;
+    this.behindMs = behind;
+    if (behind > BEHIND_MS) this.el.dataset.behindMs = String(Math.round(behind));
+    else delete this.el.dataset.behindMs;
+    if (was || behind > BEHIND_MS) this.render();
+  }
+
   private rejoin(reason: string): void {
     console.warn(`camera ${this.info.name}: re-joining (${reason})`);
     const wait = Math.max(0, this.lastRejoin + REJOIN_SPACING_MS - Date.now());
@@ -391,7 +421,9 @@ export class CameraTile {
   private render(): void {
     const state = this.viewerOnline ? this.info.state : 'reconnecting';
     this.el.dataset.state = state;
-    this.badge.textContent = STATE_TEXT[state] ?? state;
+    const behind = state === 'live' && this.behindMs > BEHIND_MS;
+    this.badge.textContent = behind ? `behind ${Math.round(this.behindMs / 1000)} s` : (STATE_TEXT[state] ?? state);
+    this.badge.classList.toggle('is-behind', behind);
     this.nameEl.textContent = this.info.name;
     this.el.title = this.info.name;
     this.el.setAttribute('aria-label', `${this.info.name}: ${STATE_TEXT[state] ?? state}`);
