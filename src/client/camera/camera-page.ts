@@ -71,6 +71,9 @@ function showMessage(text: string, kind: 'info' | 'error' = 'info'): void {
   ui.message.dataset.kind = kind;
 }
 
+/** The longest wait between two attempts to reach the server while the page is in view. */
+const VISIBLE_RETRY_MS = 3000;
+
 function setConn(state: string, text: string): void {
   ui.conn.dataset.state = state;
   ui.conn.textContent = text;
@@ -124,7 +127,8 @@ class CameraSession {
       clock: (offset, rtt) => this.socket?.sendJson({ type: 'clock-offset', offset, rtt }),
     // Another tab or window of this browser opened this camera since (its storage holds the same
     // camera): that one streams, this one stops instead of taking it back, over and over.
-    }, [CLOSE_CODES.REPLACED]);
+    // A phone on a shelf, in view, is back at most 3 s after the server is (hidden: 10 s, for its battery).
+    }, [CLOSE_CODES.REPLACED], () => (document.visibilityState === 'visible' ? VISIBLE_RETRY_MS : 10_000));
     this.socket.start();
     this.statsTimer = setInterval(() => this.showStats(), STATS_MS);
     ui.stats.hidden = false;

@@ -20,10 +20,10 @@ export interface SocketEvents {
   clock(offset: number, rtt: number): void;
 }
 
-/** Backoff after the n-th failed attempt: 0.5 s doubling to 10 s, with jitter. */
-export function backoffMs(attempt: number): number {
-  const base = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
-  return Math.round(base * (0.75 + Math.random() * 0.5));
+/** Backoff after the n-th failed attempt: 0.5 s doubling to `maxMs` (10 s), with jitter, never past `maxMs`. */
+export function backoffMs(attempt: number, maxMs = 10_000): number {
+  const base = Math.min(maxMs, 500 * 2 ** Math.min(attempt, 5));
+  return Math.min(maxMs, Math.round(base * (0.75 + Math.random() * 0.5)));
 }
 
 
@@ -54,6 +54,8 @@ export class ServerSocket<Out extends CameraMessage | ViewerMessage> {
     private readonly events: Partial<SocketEvents>,
     /** Close codes that end it for good on this page besides the catalog's (a camera replaced by another tab). */
     private readonly finalCodes: readonly number[] = [],
+    /** The longest wait between two attempts, now (a camera page in view retries at least every 3 s). */
+    private readonly maxRetryMs: () => number = () => 10_000,
     private readonly url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`,
   ) {}
 
@@ -155,7 +157,7 @@ export class ServerSocket<Out extends CameraMessage | ViewerMessage> {
   }
 
   private retry(why: string, atLeastMs = 0): void {
-    const delay = Math.max(atLeastMs, backoffMs(this.attempt++));
+    const delay = Math.max(atLeastMs, backoffMs(this.attempt++, this.maxRetryMs()));
     this.setState('reconnecting', `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
