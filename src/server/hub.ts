@@ -58,8 +58,9 @@ export class Hub implements Cameras {
   ) {
     this.sweepTimer = setInterval(() => this.sweep(), 30_000);
     this.sweepTimer.unref();
-    // After a restart, the cameras that were about a moment ago are listed offline (viewers keep
-    // their tiles and subscriptions) until they come back, or are forgotten as any offline camera.
+    // After a restart, the cameras that were about a moment ago are listed offline (viewers show
+    // them in their offline row and stay subscribed) until they come back, or are forgotten as any
+    // offline camera.
     const now = Date.now();
     for (const r of registry.all()) {
       if (now - r.lastSeen > offlineKeepMs || this.channels.size >= maxCameras) continue;

@@ -330,6 +330,11 @@ class CameraSession {
     if (state === 'reconnecting') setConn('reconnecting', 'reconnecting…');
     else if (state === 'connecting') setConn('connecting', 'connecting…');
     else if (state === 'closed' && code === CLOSE_CODES.REPLACED) {
+      // (Only if this is still the page's session: a newer one of this page is not stopped for it.)
+      if (session !== this) {
+        this.stop();
+        return;
+      }
       stop();
       setConn('elsewhere', 'streaming in another tab');
       showMessage('This camera is streaming from another tab or window of this browser. Press Start to stream from here instead.');
@@ -500,6 +505,8 @@ function main(): void {
   if (warnings.length > 0) showMessage(warnings.join(' '));
   ui.form.addEventListener('submit', (e) => {
     e.preventDefault();
+    // (Enter in the name field while streaming submits too: a running camera is not started twice.)
+    if (session) return;
     void start();
   });
   ui.stop.addEventListener('click', stop);

@@ -22,8 +22,9 @@ export interface SocketEvents {
 
 /** Backoff after the n-th failed attempt: 0.5 s doubling to `maxMs` (10 s), with jitter, never past `maxMs`. */
 export function backoffMs(attempt: number, maxMs = 10_000): number {
-  const base = Math.min(maxMs, 500 * 2 ** Math.min(attempt, 5));
-  return Math.min(maxMs, Math.round(base * (0.75 + Math.random() * 0.5)));
+  const base = 500 * 2 ** Math.min(attempt, 5);
+  // At the cap the jitter goes below it, so pages that lost the server together do not all come back at once.
+  return Math.round(base < maxMs ? Math.min(maxMs, base * (0.75 + Math.random() * 0.5)) : maxMs * (0.75 + Math.random() * 0.25));
 }
 
 

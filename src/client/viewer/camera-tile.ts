@@ -249,12 +249,14 @@ export class CameraTile {
   /** The viewer's own connection went down or came back. */
   setViewerOnline(online: boolean): void {
     this.viewerOnline = online;
+    this.resetBehind();
     this.render();
   }
 
   /** A new stream starts on this camera (the server's `stream` message). */
   startStream(m: Extract<ServerMessage, { type: 'stream' }>): void {
     delete this.el.dataset.playing;
+    this.resetBehind();
     this.meter.reset();
     this.mode = m.format;
     this.el.dataset.format = m.format;
@@ -324,6 +326,7 @@ export class CameraTile {
   }
 
   destroy(): void {
+    this.showMenu(false);
     if (this.behindTimer) clearInterval(this.behindTimer);
     if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
     if (this.noteTimer) clearTimeout(this.noteTimer);
@@ -341,19 +344,37 @@ export class CameraTile {
     this.render();
   }
 
-  /** Opens or closes the tile's menu (one open at a time: a click anywhere else closes it). */
+  /** Opens or closes the tile's menu; a press anywhere else, or Esc, closes it. */
   showMenu(open: boolean): void {
+    if (open === !this.menu.hidden) return;
     this.menu.hidden = !open;
     this.more.setAttribute('aria-expanded', String(open));
     if (open) {
-      const close = (e: Event): void => {
-        if (this.menu.contains(e.target as Node)) return;
-        document.removeEventListener('pointerdown', close, true);
-        this.showMenu(false);
-      };
-      document.addEventListener('pointerdown', close, true);
+      document.addEventListener('pointerdown', this.outside, true);
+      document.addEventListener('keydown', this.escape, true);
       this.menu.querySelector<HTMLButtonElement>('button:not([hidden])')?.focus();
+    } else {
+      document.removeEventListener('pointerdown', this.outside, true);
+      document.removeEventListener('keydown', this.escape, true);
+      if (this.menu.contains(document.activeElement)) this.more.focus();
     }
+  }
+
+  private readonly outside = (e: Event): void => {
+    // (A press on ⋯ itself is left to its click, which closes the menu.)
+    if (this.menu.contains(e.target as Node) || this.more.contains(e.target as Node)) return;
+    this.showMenu(false);
+  };
+
+  private readonly escape = (e: KeyboardEvent): void => {
+    if (e.key !== 'Escape') return;
+    e.stopPropagation();
+    this.showMenu(false);
+  };
+
+  /** Turns its sound on or off, as its Sound button does (after a click on the page: browsers allow sound only then). */
+  listen(on: boolean): void {
+    if (on !== this.soundOn) this.sound.click();
   }
 
   /** Whether people listen to this camera (its Sound button is on). */
@@ -377,6 +398,14 @@ export class CameraTile {
     this.player.teardown();
     this.chunkPlayer.teardown();
     delete this.el.dataset.playing;
+    this.resetBehind();
+  }
+
+  /** A new stream, or none: how far behind the last one was no longer says anything. */
+  private resetBehind(): void {
+    this.lastCaptured = 0;
+    this.behindMs = 0;
+    delete this.el.dataset.behindMs;
   }
 
   /** The audio path's figures, on the tile for tests and people debugging. */

@@ -25,6 +25,8 @@ const params = new URLSearchParams(location.search);
 const solo = params.get('camera');
 
 const tiles = new Map<string, CameraTile>();
+/** Cameras listened to when their tile went (offline): their sound is turned back on with them. */
+const listening = new Set<string>();
 const byChannel = new Map<number, CameraTile>();
 const pendingCommands = new Map<string, string>();
 let nextRequest = 1;
@@ -156,6 +158,7 @@ function reconcile(cameras: CameraInfo[]): void {
       tile = new CameraTile(info, { subscribe, command, focus: toggleFocus, keyframe: (cameraId) => socket.sendJson({ type: 'keyframe', cameraId }) }, tileContext);
       tile.showMeter(meterOn);
       tiles.set(info.id, tile);
+      if (listening.has(info.id)) tile.listen(true);
       subscribe(info.id);
     } else {
       tile.update(info);
@@ -163,13 +166,22 @@ function reconcile(cameras: CameraInfo[]): void {
     byChannel.set(info.channel, tile);
     grid.append(tile.el); // keeps name order
   }
+  const listed = new Set(list.map((c) => c.id));
   for (const [id, tile] of tiles) {
     if (seen.has(id)) continue;
     if (focused === id) toggleFocus(id);
+    // Its sound comes back on with it (a baby monitor must not go quiet after a Wi-Fi drop).
+    if (tile.listening) listening.add(id);
+    else listening.delete(id);
     tile.destroy();
     tiles.delete(id);
     for (const [ch, t] of byChannel) if (t === tile) byChannel.delete(ch);
-    socket.sendJson({ type: 'unsubscribe', cameraId: id });
+    // A camera that went offline stays subscribed (the server keeps it listed while someone is, and
+    // its stream comes back by itself); one that is gone from the list is let go.
+    if (!listed.has(id)) {
+      socket.sendJson({ type: 'unsubscribe', cameraId: id });
+      listening.delete(id);
+    }
   }
   showOffline(solo === null ? list.filter((c) => c.state === 'offline') : []);
   grid.dataset.count = String(tiles.size);
@@ -236,7 +248,8 @@ function layout(): void {
   const below = offline.hidden || focused ? 0 : offline.offsetHeight + GAP;
   const height = main.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom) - below;
   const n = focused ? 1 : tiles.size;
-  const a = arrange(focused ? 'auto' : layoutMode, n, { width, height }, aspectOf([...tiles.values()].filter((t) => !focused || t.id === focused)), GAP, width < NARROW ? width : MIN_TILE_WIDTH);
+  // (A phone held upright always gets full-width tiles: the layout menu is not shown there.)
+  const a = arrange(focused || width < NARROW ? 'auto' : layoutMode, n, { width, height }, aspectOf([...tiles.values()].filter((t) => !focused || t.id === focused)), GAP, width < NARROW ? width : MIN_TILE_WIDTH);
   grid.style.setProperty('--cols', String(Math.min(a.cols, Math.max(1, n))));
   grid.style.setProperty('--tile-w', `${a.width}px`);
   grid.style.setProperty('--tile-h', `${a.height}px`);
