@@ -3,9 +3,8 @@
 // are sent (as after a long stall on its network), then frames sent as they are captured.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FRAME_KIND_CHUNK, encodeFrame } from '../../src/shared/protocol.ts';
 import { launchChromium, newContext } from '../helpers/browser.ts';
-import { connectChunkCamera, loadChunkFixture, startTestServer } from '../helpers/server.ts';
+import { connectChunkCamera, loadChunkFixture, replayChunks, startTestServer } from '../helpers/server.ts';
 
 describe('a tile behind its camera', { timeout: 60_000 }, () => {
   it('says "behind N s" while it is, and "live" once it is not', async () => {
@@ -14,12 +13,7 @@ describe('a tile behind its camera', { timeout: 60_000 }, () => {
     const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
     const camera = await connectChunkCamera(server.wsUrl, 'late', 'Late', stream);
     let lagMs = 3000;
-    let seq = 0;
-    const pump = setInterval(() => {
-      const f = frames[seq % frames.length]!;
-      camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: Date.now() - lagMs }, f.payload));
-      seq++;
-    }, 2500 / frames.length);
+    const stopReplay = replayChunks(camera, frames, () => Date.now() - lagMs);
     try {
       const viewer = await (await newContext(browser)).newPage();
       await viewer.goto(server.page('/'));
@@ -30,7 +24,7 @@ describe('a tile behind its camera', { timeout: 60_000 }, () => {
       await viewer.waitForFunction(() => document.querySelector('.tile .badge')?.textContent === 'live', undefined, { timeout: 10_000 });
       assert.equal(await viewer.getAttribute('.tile', 'data-behind-ms'), null);
     } finally {
-      clearInterval(pump);
+      stopReplay();
       camera.close();
       await browser.close();
       await server.stop();

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { FRAME_KIND_CHUNK, encodeFrame } from '../../src/shared/protocol.ts';
 import { launchChromium, newContext } from '../helpers/browser.ts';
 import { launchFirefox } from '../helpers/firefox.ts';
-import { connectChunkCamera, loadChunkFixture, startTestServer, type TestClient, type TestServer } from '../helpers/server.ts';
+import { connectChunkCamera, loadChunkFixture, replayChunks, startTestServer, type TestClient, type TestServer } from '../helpers/server.ts';
 import { launchWebKit } from '../helpers/webkit.ts';
 
 const SHOTS = path.join(os.tmpdir(), 'wsw-layout-shots');
@@ -120,24 +120,20 @@ async function startWorld(): Promise<{ server: TestServer; camerasOn(n: number):
     c.close();
   }
   const cameras: TestClient[] = [];
-  const sent = new Map<TestClient, number>();
-  // Each camera replays the capture from its start, round and round, with its own sequence numbers.
-  const pump = setInterval(() => {
-    for (const c of cameras) {
-      const seq = sent.get(c) ?? 0;
-      const f = frames[seq % frames.length]!;
-      c.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: Date.now() }, f.payload));
-      sent.set(c, seq + 1);
-    }
-  }, 2500 / frames.length);
+  // Each camera replays the capture from its start, round and round.
+  const replays: (() => void)[] = [];
   return {
     server,
     async camerasOn(n) {
-      while (cameras.length < n) cameras.push(await connectChunkCamera(server.wsUrl, `cam-${cameras.length}`, NAMES[cameras.length]!, stream));
+      while (cameras.length < n) {
+        const c = await connectChunkCamera(server.wsUrl, `cam-${cameras.length}`, NAMES[cameras.length]!, stream);
+        cameras.push(c);
+        replays.push(replayChunks(c, frames));
+      }
       return cameras;
     },
     async stop() {
-      clearInterval(pump);
+      for (const stop of replays) stop();
       for (const c of cameras) c.close();
       await server.stop();
     },

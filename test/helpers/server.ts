@@ -13,7 +13,7 @@ import type { Feature } from '../../src/server/core/feature.ts';
 import type { Limits } from '../../src/server/config.ts';
 import type { RateLimitOptions } from '../../src/server/rate-limit.ts';
 import type { PreAuthLimits } from '../../src/server/pre-auth.ts';
-import { HEADER_BYTES, PROTOCOL_VERSION, decodeFrame, type FrameHeader } from '../../src/shared/protocol.ts';
+import { FRAME_KIND_CHUNK, HEADER_BYTES, PROTOCOL_VERSION, decodeFrame, encodeFrame, type FrameHeader } from '../../src/shared/protocol.ts';
 import type { ServerMessage } from '../../src/shared/schemas.ts';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -269,6 +269,39 @@ export async function connectViewer(wsUrl: string): Promise<TestClient> {
   c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'viewer' });
   await c.message('welcome');
   return c;
+}
+
+/**
+ * Replays a chunk fixture's frames on `camera` at ~30 fps, round and round, each stamped with
+ * `time()` (now, unless a test wants its camera late); returns what stops it.
+ */
+export function replayChunks(camera: TestClient, frames: readonly Received[], time: () => number = Date.now): () => void {
+  let seq = 0;
+  const pump = setInterval(() => {
+    const f = frames[seq % frames.length]!;
+    camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: time() }, f.payload));
+    seq++;
+  }, 33);
+  return () => clearInterval(pump);
+}
+
+/** A camera streaming a real capture (WebCodecs H.264 + Opus) to a viewer subscribed to it: what tests watch while something else goes wrong. */
+export async function healthyStream(wsUrl: string, cameraId: string, name: string): Promise<{ camera: TestClient; viewer: TestClient; stop(): void }> {
+  const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
+  const camera = await connectChunkCamera(wsUrl, cameraId, name, stream);
+  const viewer = await connectViewer(wsUrl);
+  viewer.send({ type: 'subscribe', cameraId, chunks: true });
+  await camera.message('wanted', (m) => m.wanted);
+  const stopReplay = replayChunks(camera, frames);
+  return {
+    camera,
+    viewer,
+    stop() {
+      stopReplay();
+      camera.close();
+      viewer.close();
+    },
+  };
 }
 
 export { concat } from './bytes.ts';

@@ -4,9 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { FRAME_KIND_CHUNK, encodeFrame } from '../../src/shared/protocol.ts';
 import { fetchRaw } from '../helpers/http.ts';
-import { TEST_TOKEN, connectChunkCamera, connectViewer, loadChunkFixture, startTestServer } from '../helpers/server.ts';
+import { TEST_TOKEN, healthyStream, startTestServer } from '../helpers/server.ts';
 
 const PER_ADDRESS = 6;
 const TOTAL = 10;
@@ -29,17 +28,7 @@ async function idleSockets(port: number, from: string, n: number, ms = 500): Pro
 describe('connections without a credential', { timeout: 30_000 }, () => {
   it('are capped per address and in all, closed at once past a cap; streams already in go on, devices let in before still get in', async () => {
     const server = await startTestServer({}, { preAuth: { perAddress: PER_ADDRESS, total: TOTAL } });
-    const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
-    const camera = await connectChunkCamera(server.wsUrl, 'in', 'Already in', stream);
-    const viewer = await connectViewer(server.wsUrl);
-    viewer.send({ type: 'subscribe', cameraId: 'in', chunks: true });
-    await camera.message('wanted', (m) => m.wanted);
-    let seq = 0;
-    const pump = setInterval(() => {
-      const f = frames[seq % frames.length]!;
-      camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: Date.now() }, f.payload));
-      seq++;
-    }, 33);
+    const { viewer, stop } = await healthyStream(server.wsUrl, 'in', 'Already in');
     const open: net.Socket[] = [];
     try {
       // The camera and viewer showed a credential: they do not count. From one address, the cap.
@@ -68,10 +57,8 @@ describe('connections without a credential', { timeout: 30_000 }, () => {
       }
       assert.equal(status, 200);
     } finally {
-      clearInterval(pump);
+      stop();
       for (const s of open) s.destroy();
-      camera.close();
-      viewer.close();
       await server.stop();
     }
   });

@@ -5,8 +5,8 @@
 // camera streaming to a viewer from another address, go on.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FRAME_KIND_CHUNK, MAX_BINARY_BYTES, encodeFrame } from '../../src/shared/protocol.ts';
-import { TestClient, cameraHello, connectChunkCamera, connectViewer, loadChunkFixture, startTestServer } from '../helpers/server.ts';
+import { MAX_BINARY_BYTES } from '../../src/shared/protocol.ts';
+import { TestClient, cameraHello, healthyStream, startTestServer } from '../helpers/server.ts';
 
 const MiB = 1024 * 1024;
 
@@ -25,17 +25,7 @@ function beginMessage(client: TestClient, length: number, sent: number): void {
 describe('messages begun and not finished', { timeout: 30_000 }, () => {
   it('are bounded per address: past the bound the socket holding the most is closed, the rest go on', async () => {
     const server = await startTestServer();
-    const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
-    const camera = await connectChunkCamera(server.wsUrl, 'healthy', 'Healthy', stream);
-    const viewer = await connectViewer(server.wsUrl);
-    viewer.send({ type: 'subscribe', cameraId: 'healthy', chunks: true });
-    await camera.message('wanted', (m) => m.wanted);
-    let seq = 0;
-    const pump = setInterval(() => {
-      const f = frames[seq % frames.length]!;
-      camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: Date.now() }, f.payload));
-      seq++;
-    }, 33);
+    const { viewer, stop } = await healthyStream(server.wsUrl, 'healthy', 'Healthy');
     const others: TestClient[] = [];
     try {
       // Three sockets of one address, each half-way through a largest message: 3 MiB, 3 MiB, then 2.5 MiB (8.5 MiB in all).
@@ -59,8 +49,8 @@ describe('messages begun and not finished', { timeout: 30_000 }, () => {
       await new Promise((r) => setTimeout(r, 1000));
       assert.ok(viewer.frames.length - before >= 20, `the viewer of another address kept getting frames (${viewer.frames.length - before} in 1 s)`);
     } finally {
-      clearInterval(pump);
-      for (const c of [camera, viewer, ...others]) c.close();
+      stop();
+      for (const c of others) c.close();
       await server.stop();
     }
   });
