@@ -12,14 +12,15 @@ function accessLines(running: RunningServer): string[] {
     case 'token':
       return [
         '  Links carry keys made from your --token. A camera link may only publish; a viewer link may watch',
-        '  and control the cameras; ?token=<your token> on any page gives full access. Change the token to',
-        '  make every link stop working.',
+        '  and control the cameras; the owner link (or ?token=<your token> on any page) also opens Settings.',
+        '  Change the token to make every link stop working; revoke single devices in Settings.',
       ];
     case 'file':
       return [
         '  Anyone with a link gets in, so share links like keys. A camera link may only publish; a viewer link',
-        '  may watch and control the cameras.',
-        '  To make every link stop working: npm run rotate-links (this server switches to new links at once).',
+        '  may watch and control the cameras; the owner link also opens Settings (links, devices, cameras).',
+        '  Each browser that opens a link becomes a device the owner can revoke in Settings.',
+        '  To make every link stop working: npm run rotate-links (add --revoke-devices to withdraw every device too).',
       ];
   }
 }
@@ -36,6 +37,10 @@ export async function announce(running: RunningServer): Promise<string> {
     '',
     ...column('Viewer (any browser):', shown.map((l) => l.viewer)),
   ];
+  if (running.access.source !== 'open') {
+    const own = shown[0];
+    if (own) lines.push('', ...column('Owner (Settings):', [own.owner]), `  ${''.padEnd(24)}(keep this one to yourself)`);
+  }
   const helpers = shown.flatMap((l) => (l.helper ? [l.helper] : []));
   if (helpers.length > 0) lines.push('', ...column('First time on a phone:', helpers), `  ${''.padEnd(24)}(plain HTTP: explains the one-time trust step)`);
   if (lan.length === 0) lines.push('', '  Only this computer can connect (loopback address). Leave out --host to let phones on your network in.');

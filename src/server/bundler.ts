@@ -11,6 +11,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 export const CLIENT_ENTRIES = {
   '/assets/camera.js': 'src/client/camera/camera-page.ts',
   '/assets/viewer.js': 'src/client/viewer/viewer-page.ts',
+  '/assets/settings.js': 'src/client/settings/settings-page.ts',
   // AudioWorklet modules: a worklet loads its code from a URL of its own.
   '/assets/audio-capture-worklet.js': 'src/client/camera/audio-capture-worklet.ts',
   '/assets/audio-playback-worklet.js': 'src/client/viewer/audio-playback-worklet.ts',
@@ -25,6 +26,7 @@ const TARGETS: Record<keyof typeof CLIENT_ENTRIES, string[]> = {
   '/assets/camera.js': ['chrome100', 'firefox115', 'safari14.5'],
   '/assets/audio-capture-worklet.js': ['chrome100', 'firefox115', 'safari14.5'],
   '/assets/viewer.js': ['chrome100', 'firefox115', 'safari16'],
+  '/assets/settings.js': ['chrome100', 'firefox115', 'safari16'],
   '/assets/audio-playback-worklet.js': ['chrome100', 'firefox115', 'safari16'],
 };
 

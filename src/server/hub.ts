@@ -71,7 +71,7 @@ export class Hub implements Cameras {
 
   /** The camera list as viewers see it. */
   list(): CameraInfo[] {
-    return [...this.channels.values()].map(info);
+    return [...this.channels.values()].map((c) => info(c, this.registry.get(c.camera.id)?.order ?? null));
   }
 
   /** The channel of a camera id, if known. */
@@ -103,7 +103,9 @@ export class Hub implements Cameras {
     if (!channel && this.channels.size >= this.maxCameras && !this.forgetOldestOffline()) {
       throw new ProtocolError('LIMIT', `this server already has ${this.maxCameras} cameras`);
     }
-    const unique = this.uniqueName(name, cameraId);
+    // A name the owner gave stands over the one the page keeps asking for.
+    const record = this.registry.get(cameraId);
+    const unique = this.uniqueName(record?.named ? record.name : name, cameraId);
     const claim = this.registry.claim(cameraId, secret, unique);
     if (claim === 'taken') throw new ProtocolError('CAMERA_TAKEN', 'this camera id belongs to another device: the page takes a new one');
     if (claim === 'full') throw new ProtocolError('LIMIT', `this server remembers ${MAX_RECORDS} cameras, each seen within 30 days (cameras.json in the data dir)`);
@@ -135,7 +137,45 @@ export class Hub implements Cameras {
   rename(channel: Channel, name: string): string {
     const unique = this.uniqueName(name, channel.camera.id);
     channel.camera.rename(unique);
+    this.registry.nameByCamera(channel.camera.id, unique);
     return unique;
+  }
+
+  /** Whether the owner gave this camera its name (its page then takes it). */
+  namedByOwner(cameraId: string): boolean {
+    return this.registry.get(cameraId)?.named === true;
+  }
+
+  /** The owner renames a camera (on or offline); its page, if on, is told and keeps the name. */
+  renameByOwner(cameraId: string, name: string): OwnerResult {
+    const channel = this.channels.get(cameraId);
+    if (!channel) return { error: 'no such camera' };
+    for (const c of this.channels.values()) {
+      if (c !== channel && nameKey(c.camera.name) === nameKey(name)) return { error: `another camera is called “${c.camera.name}”` };
+    }
+    channel.camera.rename(name);
+    this.registry.nameByOwner(cameraId, name);
+    this.links.get(channel)?.sendJson({ type: 'name', name, setBy: 'owner' });
+    return { ok: true };
+  }
+
+  /** The owner forgets an offline camera: off the list and out of the registry (its device, if it comes back, is a new camera). */
+  forgetByOwner(cameraId: string): OwnerResult {
+    const channel = this.channels.get(cameraId);
+    if (!channel) return { error: 'no such camera' };
+    if (this.links.has(channel)) return { error: `“${channel.camera.name}” is on: stop it on its device (or revoke the device) first` };
+    this.forget(channel);
+    this.registry.forget(cameraId);
+    return { ok: true };
+  }
+
+  /** The owner's order of the grid: these ids first, in this order. */
+  orderByOwner(ids: readonly string[]): OwnerResult {
+    const unknown = ids.find((id) => !this.channels.has(id) && !this.registry.get(id));
+    if (unknown) return { error: `no such camera: ${unknown}` };
+    this.registry.setOrder(ids);
+    this.changed();
+    return { ok: true };
   }
 
   /** `name`, or the first of "name 2", "name 3"... that no other listed camera has (compared by `nameKey`). */
@@ -270,8 +310,11 @@ export class Hub implements Cameras {
   }
 }
 
-/** What viewers see of a camera. */
-function info({ camera, viewers }: Channel): CameraInfo {
+/** What an owner's change to the cameras came to. */
+export type OwnerResult = { ok: true } | { error: string };
+
+/** What viewers see of a camera; `order`: its place in the owner's order, if set. */
+function info({ camera, viewers }: Channel, order: number | null): CameraInfo {
   const announced = camera.announced;
   const tracks = camera.tracks;
   return {
@@ -288,5 +331,6 @@ function info({ camera, viewers }: Channel): CameraInfo {
     videoCodec: tracks?.video?.codec ?? null,
     audioCodec: tracks?.audio?.codec ?? null,
     offlineSince: camera.offlineSince,
+    order,
   };
 }

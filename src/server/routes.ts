@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { KEY_PARAM, TOKEN_PARAM, type Access, type AccessControl, type AuthResult, type Presented, type Role } from './access.ts';
+import { KEY_PARAM, PAIR_PARAM, TOKEN_PARAM, type Access, type AccessControl, type AuthResult, type Presented, type Role } from './access.ts';
 import { PUBLIC_DIR } from './bundler.ts';
 import { escapeHtml } from './html.ts';
 import type { Hub } from './hub.ts';
@@ -17,16 +17,25 @@ export interface RequestContext {
   roles: ReadonlySet<Role>;
   /** Headers to add to the response (a session cookie after a link was opened). */
   headers: Record<string, string>;
+  /** The device that asks, if it is one. */
+  device: string | null;
+  /** A POST's JSON body (null for GET). */
+  body: unknown;
 }
 
 /** One route: exact path → response, and who may ask for it. */
 export interface Route {
   path: string;
   access: Access;
+  /** GET (and HEAD), or POST with a JSON body of at most MAX_POST_BYTES from this origin's pages only. */
+  method?: 'GET' | 'POST';
   /** An HTML page: refusals are shown as a page, not as plain text. */
   page?: boolean;
   handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void;
 }
+
+/** A POST body's bytes at most. */
+export const MAX_POST_BYTES = 16 * 1024;
 
 /** Security headers sent with every response. */
 const BASE_HEADERS = {
@@ -52,13 +61,16 @@ function staticRoute(urlPath: string, access: Access, type: string, body: string
   return { path: urlPath, access, page: type === HTML, handle: (_req, res, ctx) => send(res, 200, type, body, { ...extra, ...ctx.headers }) };
 }
 
-/** What the request presents: link key, token, cookie, and its address. */
-export function presented(req: IncomingMessage, url: URL): Presented {
+/** What the request presents: link key, token, pairing code, cookie, and its address; `remember`: a page is opened (a link makes a device). */
+export function presented(req: IncomingMessage, url: URL, remember = false): Presented {
   return {
     address: req.socket.remoteAddress ?? '?',
     key: url.searchParams.get(KEY_PARAM),
     token: url.searchParams.get(TOKEN_PARAM),
+    pair: url.searchParams.get(PAIR_PARAM),
     cookieHeader: req.headers.cookie,
+    remember,
+    userAgent: req.headers['user-agent'],
   };
 }
 
@@ -77,21 +89,28 @@ export function refusalFor(result: AuthResult, access: Access): Refusal | null {
     const seconds = Math.ceil(result.retryAfterMs / 1000);
     return { status: 429, title: 'Too many wrong links', text: `Too many attempts with a wrong link from this device. Try again in ${seconds} s.`, headers: { 'Retry-After': String(seconds) } };
   }
+  if (result.kind === 'no-room') {
+    return result.why === 'full'
+      ? { status: 503, title: 'No room for another device', text: 'This server keeps as many devices as it can. Its owner can revoke devices no longer used (Settings), then open the link again.', headers: {} }
+      : { status: 429, title: 'Too many new devices', text: 'Too many new devices joined from this network address in the last minutes. Try again in 10 minutes.', headers: { 'Retry-After': '600' } };
+  }
   if (result.kind === 'refused') {
     const headers: Record<string, string> = result.clearCookie ? { 'Set-Cookie': result.clearCookie } : {};
     const text =
       result.invalid === 'link' || result.invalid === 'token'
-        ? 'This link does not work. Links stop working when the owner of the cameras renews them: ask for a new link.'
+        ? 'This link does not work. Links stop working when the owner of the cameras renews them, and a pairing link works once, for 15 minutes: ask for a new link.'
         : result.invalid === 'cookie'
-          ? 'Your access to these cameras was withdrawn: the links were renewed. Open a new link to come back.'
+          ? "This device's access to these cameras was withdrawn by their owner. Open a new link to come back."
           : 'These cameras are private. Open the link you were given: the server shows a camera link and a viewer link (and a QR code) when it starts.';
     return { status: 401, title: 'Invitation needed', text, headers: { ...headers, 'WWW-Authenticate': 'Cookie' } };
   }
   if (access === 'member' ? result.roles.size > 0 : result.roles.has(access)) return null;
   const text =
-    access === 'camera'
-      ? 'This device was invited to watch, not to be a camera. To use it as a camera, open a camera link.'
-      : 'This device was invited as a camera: it may publish, not watch. To watch, open a viewer link.';
+    access === 'owner'
+      ? "Only the cameras' owner may do this: open the owner link the server prints when it starts."
+      : access === 'camera'
+        ? 'This device was invited to watch, not to be a camera. To use it as a camera, open a camera link.'
+        : 'This device was invited as a camera: it may publish, not watch. To watch, open a viewer link.';
   return { status: 403, title: 'Not with this link', text, headers: result.setCookie ? { 'Set-Cookie': result.setCookie } : {} };
 }
 
@@ -118,6 +137,57 @@ export function requestUrl(req: Pick<IncomingMessage, 'url'>): URL | null {
   }
 }
 
+/** Sends a JSON answer. */
+export function sendJson(res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void {
+  send(res, status, 'application/json', JSON.stringify(value), extra);
+}
+
+/**
+ * A POST changes something: only this server's own pages may send one (a page elsewhere could
+ * otherwise make a browser that holds the cookie do it), as JSON (which no plain form can send).
+ */
+function postRefusal(req: IncomingMessage): Refusal | null {
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  if ((site !== undefined && site !== 'same-origin') || (origin !== undefined && origin !== `https://${req.headers.host ?? ''}`)) {
+    return { status: 403, title: 'Not from another site', text: 'Only this server\'s pages may change its settings.', headers: {} };
+  }
+  if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) return { status: 415, title: 'JSON only', text: 'Send a JSON body (Content-Type: application/json).', headers: {} };
+  return null;
+}
+
+/** Reads a JSON body of at most MAX_POST_BYTES: the value, or an answer already sent (undefined). */
+function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (status: number | null, text = ''): void => {
+      if (done) return;
+      done = true;
+      if (status === null) {
+        try {
+          resolve(JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown);
+        } catch {
+          sendJson(res, 400, { error: 'the body is not JSON' });
+          resolve(undefined);
+        }
+        return;
+      }
+      sendJson(res, status, { error: text }, { Connection: 'close' });
+      req.destroy();
+      resolve(undefined);
+    };
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > MAX_POST_BYTES) finish(413, `the body is larger than ${MAX_POST_BYTES} bytes`);
+      else parts.push(chunk);
+    });
+    req.on('end', () => finish(null));
+    req.on('error', () => finish(400, 'the request broke off'));
+  });
+}
+
 /** Dispatches a request through a route table: 400 for an unparseable target, then see dispatchUrl. */
 export function dispatch(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse, authenticated?: () => void): void {
   const url = requestUrl(req);
@@ -130,26 +200,27 @@ export function dispatch(routes: Route[], access: AccessControl | null, req: Inc
  * when access is missing; `authenticated` is called when the request carried a valid credential.
  */
 export function dispatchUrl(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse, url: URL, authenticated?: () => void): void {
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    send(res, 405, PLAIN, 'Method not allowed\n', { Allow: 'GET, HEAD' });
+  const route = routes.find((r) => r.path === url.pathname);
+  const post = route?.method === 'POST';
+  if (post ? req.method !== 'POST' : req.method !== 'GET' && req.method !== 'HEAD') {
+    send(res, 405, PLAIN, 'Method not allowed\n', { Allow: post ? 'POST' : 'GET, HEAD' });
     return;
   }
-  const route = routes.find((r) => r.path === url.pathname);
   if (!route) {
     send(res, 404, PLAIN, 'Not found\n');
     return;
   }
   if (route.access === 'public') {
-    route.handle(req, res, { url, roles: new Set(), headers: {} });
+    route.handle(req, res, { url, roles: new Set(), headers: {}, device: null, body: null });
     return;
   }
   if (!access) throw new Error(`route ${route.path} needs access control, and this server has none`);
-  const crossSite = crossSiteRefusal(req);
+  const crossSite = post ? postRefusal(req) : crossSiteRefusal(req);
   if (crossSite) {
     sendRefusal(res, crossSite, route.page === true);
     return;
   }
-  const result = access.authenticate(presented(req, url));
+  const result = access.authenticate(presented(req, url, route.page === true));
   const refusal = refusalFor(result, route.access);
   if (refusal) {
     sendRefusal(res, refusal, route.page === true);
@@ -157,7 +228,19 @@ export function dispatchUrl(routes: Route[], access: AccessControl | null, req: 
   }
   if (result.kind !== 'ok') throw new Error('unreachable: refusalFor passes only ok results');
   authenticated?.();
-  route.handle(req, res, { url, roles: result.roles, headers: result.setCookie ? { 'Set-Cookie': result.setCookie } : {} });
+  const ctx: RequestContext = { url, roles: result.roles, headers: result.setCookie ? { 'Set-Cookie': result.setCookie } : {}, device: result.device, body: null };
+  if (!post) {
+    route.handle(req, res, ctx);
+    return;
+  }
+  void readJsonBody(req, res)
+    .then((body) => {
+      if (body !== undefined) route.handle(req, res, { ...ctx, body });
+    })
+    .catch((err: unknown) => {
+      console.error(`${route.path}: internal error`, err);
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+    });
 }
 
 function sendRefusal(res: ServerResponse, refusal: Refusal, page: boolean): void {
@@ -202,6 +285,7 @@ export interface AppContent {
 const BUNDLE_ACCESS: Record<string, Role> = {
   '/assets/camera.js': 'camera',
   '/assets/viewer.js': 'viewer',
+  '/assets/settings.js': 'viewer',
   '/assets/audio-capture-worklet.js': 'camera',
   '/assets/audio-playback-worklet.js': 'viewer',
 };
@@ -213,6 +297,8 @@ export async function httpsRoutes(content: AppContent): Promise<Route[]> {
   const routes: Route[] = [
     staticRoute('/', 'viewer', HTML, await file('viewer.html'), pageHeaders),
     staticRoute('/camera', 'camera', HTML, await file('camera.html'), pageHeaders),
+    // (What it shows is the owner's; another viewer is told so.)
+    staticRoute('/settings', 'viewer', HTML, await file('settings.html'), pageHeaders),
     // Public: the refusal pages use them.
     staticRoute('/assets/style.css', 'public', 'text/css; charset=utf-8', await file('style.css')),
     staticRoute('/favicon.ico', 'public', 'image/svg+xml', await file('icon.svg')),

@@ -20,12 +20,15 @@ import { secureDataDir } from './core/data-dir.ts';
 import { MemoryReclaimer } from './memory.ts';
 import { PreAuthLimit, type PreAuthLimits } from './pre-auth.ts';
 import { qrSvg, renderTrustPage } from './trust-page.ts';
+import { settingsRoutes } from './settings/api.ts';
 
 /** Links for one address the server can be reached at, each carrying its key. */
 export interface AddressLinks {
   address: string;
   camera: string;
   viewer: string;
+  /** The viewer with Settings (links, devices, renaming cameras): for the owner only. */
+  owner: string;
   /** The plain-HTTP helper, with the camera key (it shows the camera link after the trust steps). */
   helper: string | null;
 }
@@ -67,6 +70,8 @@ export interface StartOptions {
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How often the server checks whether its addresses changed (and renews the certificate). */
 const ADDRESS_CHECK_MS = 60_000;
+/** How often the devices with a socket open are marked as seen. */
+const DEVICE_SEEN_MS = 5 * 60 * 1000;
 /** How often the server looks for a secret written by `npm run rotate-links`. */
 const ACCESS_POLL_MS = 2_000;
 /** How often the server checks its certificate for expiry even when nothing changed. */
@@ -118,7 +123,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
 
   let helper: http.Server | null = null;
   let helperRoutes: Route[] = [];
-  const linkKeys = () => (access.isOpen ? null : { camera: access.linkKey('camera'), viewer: access.linkKey('viewer') });
+  const linkKeys = () => (access.isOpen ? null : { camera: access.linkKey('camera'), viewer: access.linkKey('viewer'), owner: access.linkKey('owner') });
   let httpPort: number | null = null;
   if (config.httpPort !== 0) {
     helper = http.createServer((req, res) => helperRequest(helperRoutes, req, res, httpsPort));
@@ -138,12 +143,14 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     queues: () => sockets.queues(),
     close: async () => {
       clearInterval(addressTimer);
+      clearInterval(seenTimer);
       unwatchFile(access.file, onAccessFile);
       sockets.close();
       reclaimer.stop();
       for (const detach of detachFeatures) detach();
       hub.close();
       await registry.flush();
+      await access.devices.flush();
       server.closeAllConnections();
       helper?.closeAllConnections();
       await Promise.all([closeServer(server), helper ? closeServer(helper) : Promise.resolve()]);
@@ -183,7 +190,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
             return send(res, 429, html, stranger(`Too many attempts with a wrong link from this device. Try again in ${Math.ceil(result.retryAfterMs / 1000)} s.`), csp);
           }
           if (result.kind === 'refused') return send(res, 401, html, pages.wrongLink, csp);
-          send(res, 200, html, result.roles.has('camera') ? invited : pages.viewerLink, csp);
+          send(res, 200, html, result.kind === 'ok' && result.roles.has('camera') ? invited : pages.viewerLink, csp);
         },
       },
     ];
@@ -191,11 +198,21 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   };
   await renderHelper();
 
-  // Rotation: in this process (rotateLinks) or by `npm run rotate-links` writing a new secret.
+  // The owner's Settings (links, devices, cameras).
+  routes.push(...settingsRoutes({ access, hub, links: () => running.links, online: () => sockets.online(), log }));
+  // A device connected for days (a camera on a shelf) is seen all that time, not only when it connected.
+  const seenTimer = setInterval(() => {
+    for (const device of sockets.online().keys()) access.devices.seen(device);
+  }, DEVICE_SEEN_MS);
+  seenTimer.unref();
+  // A revoked device's sockets close at once.
+  access.devices.onRevoke((device) => sockets.closeAll(CLOSE_CODES.UNAUTHORIZED, "this device's access was withdrawn by the owner", (a) => a.device === device.id));
+  // Rotation: in this process (rotateLinks) or by `npm run rotate-links` writing a new secret. The
+  // devices that joined keep their access; what got in with a link, the token or an older cookie goes.
   access.onRotate(() => {
-    sockets.closeAll(CLOSE_CODES.UNAUTHORIZED, 'the access links were renewed: open a new link');
+    sockets.closeAll(CLOSE_CODES.UNAUTHORIZED, 'the access links were renewed: open a new link', (a) => a.device === null);
     running.links = linksFor(reachable(names, config.host), httpsPort, httpPort, linkKeys());
-    log.info('access links renewed: every old link and cookie stops working');
+    log.info('access links renewed: the old links stop working; devices that joined keep their access (revoke them in Settings)');
     void renderHelper().then(() => options.onLinksChanged?.(running, 'The links were renewed; the old ones no longer work.'));
   });
   const onAccessFile = (): void => {
@@ -252,8 +269,8 @@ function hostnameOf(hostHeader: string | undefined): string | null {
 }
 
 /** Links per address: LAN IPv4 first, then other addresses, then names. `keys` null: no access control. */
-export function linksFor(names: TlsNames, httpsPort: number, httpPort: number | null, keys: { camera: string; viewer: string } | null): AddressLinks[] {
-  const q = (role: 'camera' | 'viewer') => (keys ? `?${KEY_PARAM}=${keys[role]}` : '');
+export function linksFor(names: TlsNames, httpsPort: number, httpPort: number | null, keys: { camera: string; viewer: string; owner: string } | null): AddressLinks[] {
+  const q = (role: 'camera' | 'viewer' | 'owner') => (keys ? `?${KEY_PARAM}=${keys[role]}` : '');
   const rank = (a: string): number => (a.includes(':') ? 2 : a.startsWith('127.') ? 3 : 0);
   const ips = [...names.ips].sort((a, b) => rank(a) - rank(b));
   const hosts = [...ips, ...names.dns.filter((d) => d !== 'localhost')];
@@ -263,6 +280,7 @@ export function linksFor(names: TlsNames, httpsPort: number, httpPort: number | 
       address,
       camera: `https://${host}:${httpsPort}/camera${q('camera')}`,
       viewer: `https://${host}:${httpsPort}/${q('viewer')}`,
+      owner: `https://${host}:${httpsPort}/${q('owner')}`,
       helper: httpPort === null ? null : `http://${host}:${httpPort}/${q('camera')}`,
     };
   });

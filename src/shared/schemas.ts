@@ -58,6 +58,8 @@ export const cameraInfoSchema = z.object({
   audioCodec: z.string().nullable(),
   /** When it went offline (ms since 1970, server's clock); null while it is on. */
   offlineSince: z.number().nullable(),
+  /** Its place in the order the owner set (0 first); null: after those, by name. */
+  order: z.number().nullable(),
 });
 
 // ---- client → server ----
@@ -118,9 +120,12 @@ export const viewerMessageSchema = z.discriminatedUnion('type', [
 // ---- server → client ----
 export const serverMessageSchema = z.discriminatedUnion('type', [
   /** Camera: `name` is the name it has, which differs from the one it asked for when another camera has that name ("Kitchen 2"). */
-  z.object({ type: z.literal('welcome'), protocol: z.number(), role: z.enum(['camera', 'viewer']), channel: z.number().optional(), name: z.string().optional() }),
-  /** To a camera that asked for a new name: the name it has now (numbered when another camera has the one it asked for). */
-  z.object({ type: z.literal('name'), name: z.string() }),
+  z.object({ type: z.literal('welcome'), protocol: z.number(), role: z.enum(['camera', 'viewer']), channel: z.number().optional(), name: z.string().optional(), setBy: z.literal('owner').optional() }),
+  /**
+   * To a camera that asked for a new name: the name it has now (numbered when another camera has the
+   * one it asked for). `setBy: 'owner'`: the owner renamed it, and the page keeps the new name.
+   */
+  z.object({ type: z.literal('name'), name: z.string(), setBy: z.literal('owner').optional() }),
   /** `cameraId`: the error is about that camera only (UNKNOWN_CAMERA, VIEWERS_FULL, NO_FORMAT; see errors.ts). */
   z.object({ type: z.literal('error'), code: z.enum(ERROR_CODES), message: z.string(), cameraId: cameraId.optional() }),
   z.object({ type: z.literal('cameras'), cameras: z.array(cameraInfoSchema) }),

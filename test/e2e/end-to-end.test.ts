@@ -206,19 +206,26 @@ describe('end to end in Chromium', { timeout: 180_000 }, () => {
     await context.close();
   });
 
-  it('`npm run rotate-links` withdraws every link: both pages say so, and the old links stop working', async () => {
-    const rotate = spawn(process.execPath, ['--import', 'tsx', 'src/server/rotate-links.ts', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let said = '';
-    rotate.stdout!.on('data', (d: Buffer) => (said += d.toString()));
-    assert.equal(await new Promise((resolve) => rotate.once('exit', resolve)), 0);
-    assert.match(said, /Every old camera and viewer link stops working/);
-    await viewer.waitForFunction(() => /links were renewed/.test(document.getElementById('conn')?.textContent ?? ''), undefined, { timeout: 10_000 });
-    await camera.waitForFunction(() => /links were renewed/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 10_000 });
-    assert.ok(await camera.isVisible('#start'), 'the camera let go of the camera and offers Start again');
+  it('`npm run rotate-links` renews the links (the pages, devices, stay); with --revoke-devices both pages say access was withdrawn', async () => {
+    const rotate = async (...extra: string[]): Promise<string> => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/rotate-links.ts', '--data-dir', dataDir, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let said = '';
+      child.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+      assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
+      return said;
+    };
+    assert.match(await rotate(), /Every old camera, viewer and owner link stops working\.\nDevices that joined keep their access/);
+    for (let i = 0; i < 100 && !/The links were renewed/.test(server.output()); i++) await new Promise((r) => setTimeout(r, 100));
     assert.match(server.output(), /The links were renewed/, 'the server printed the new links');
+    const old = await viewer.context().request.get(server.viewerLink, { failOnStatusCode: false });
+    assert.equal(old.status(), 401, 'the old link is refused');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await camera.getAttribute('body', 'data-state'), 'live', 'the camera, a device, streams on');
+    assert.match(await rotate('--revoke-devices'), /Every device that joined loses its access too/);
+    await viewer.waitForFunction(() => /withdrawn/.test(document.getElementById('conn')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    await camera.waitForFunction(() => /withdrawn/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    assert.ok(await camera.isVisible('#start'), 'the camera let go of the camera and offers Start again');
     await viewer.reload();
     assert.match((await viewer.textContent('h1')) ?? '', /Invitation needed/);
-    const old = await viewer.context().request.get(server.viewerLink, { failOnStatusCode: false });
-    assert.equal(old.status(), 401);
   });
 });

@@ -16,6 +16,8 @@ export interface RawOptions {
   headers?: Record<string, string>;
   /** Source address, e.g. 127.0.0.2 to be another client on loopback. */
   localAddress?: string;
+  /** A request body (POST). */
+  body?: string;
 }
 
 /** One HTTPS request; resolves with status, body and headers. */
@@ -39,6 +41,6 @@ export function fetchRaw(url: string, options: RawOptions = {}): Promise<RawResp
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }

@@ -3,7 +3,9 @@
 // after failed attempts; --token and --no-auth.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { COOKIE_NAME, rotateSecretFile, type Role } from '../../src/server/access.ts';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { AccessKeys, COOKIE_NAME, rotateSecretFile, type Role } from '../../src/server/access.ts';
 import type { Route } from '../../src/server/routes.ts';
 import { PROTOCOL_VERSION } from '../../src/shared/protocol.ts';
 import http from 'node:http';
@@ -35,12 +37,20 @@ async function cookieForLink(server: TestServer, path: string, key: string): Pro
   return cookieFrom(r.headers);
 }
 
-/** What a credential should get from a route. */
-function expectedStatus(access: Route['access'], grants: Credential['grants']): number {
-  if (access === 'public') return 200;
+/** What a credential should get from a route (a POST route is sent a JSON body it refuses: 400 once let in). */
+function expectedStatus(route: Route, grants: Credential['grants']): number {
+  const ok = route.method === 'POST' ? 400 : 200;
+  if (route.access === 'public') return ok;
   if (grants === 'none') return 401;
-  if (access === 'member' || access === grants) return 200;
+  if (route.access === 'member' || route.access === grants || grants === 'owner') return ok;
   return 403;
+}
+
+/** Asks a route as the pages would: GET, or a same-origin JSON POST (`null`, which no route takes). */
+function ask(route: Route, url: string, headers: Record<string, string> = {}): ReturnType<typeof fetchRaw> {
+  return route.method === 'POST'
+    ? fetchRaw(url, { method: 'POST', body: 'null', headers: { ...headers, 'Content-Type': 'application/json', 'Sec-Fetch-Site': 'same-origin' } })
+    : fetchRaw(url, { headers });
 }
 
 function withQuery(url: string, query: string | undefined): string {
@@ -72,30 +82,44 @@ describe('access: every route and the WebSocket × every credential', () => {
     // A secret kept in the data dir (not --token), so it can be rotated.
     server = await startTestServer({}, { token: null });
     const link = server.links[0]!;
+    const oldSecret = (JSON.parse(await readFile(path.join(server.dataDir, 'access.json'), 'utf8')) as { secret: string }).secret;
+    const olderVersion = new AccessKeys(oldSecret);
     const old = {
       cameraKey: keyOf(link.camera),
       viewerKey: keyOf(link.viewer),
+      ownerKey: keyOf(link.owner),
       cameraCookie: await cookieForLink(server, '/camera', keyOf(link.camera)),
       viewerCookie: await cookieForLink(server, '/', keyOf(link.viewer)),
     };
+    const revoked = await cookieForLink(server, '/', keyOf(link.viewer));
+    server.access.devices.revoke(/d1\.([^.]+)\./.exec(revoked)![1]!);
     await server.rotateLinks();
     const now = server.links[0]!;
     assert.notEqual(keyOf(now.camera), old.cameraKey, 'rotation makes new keys');
     const cameraKey = keyOf(now.camera);
     const viewerKey = keyOf(now.viewer);
+    const ownerKey = keyOf(now.owner);
     creds = [
       { name: 'no credential', grants: 'none' },
       { name: 'wrong link key', query: 'key=AAAAAAAAAAAAAAAAAAAAAA', grants: 'none' },
       { name: 'wrong token', query: 'token=not-the-secret', grants: 'none' },
       { name: 'forged cookie', cookie: `${COOKIE_NAME}=cv.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`, grants: 'none' },
+      { name: 'forged device cookie', cookie: `${COOKIE_NAME}=d1.AAAAAAAAAAAAAAAA.${'A'.repeat(43)}`, grants: 'none' },
+      { name: 'revoked device cookie', cookie: revoked, grants: 'none' },
       { name: 'camera link', query: `key=${cameraKey}`, grants: 'camera' },
       { name: 'camera cookie', cookie: await cookieForLink(server, '/camera', cameraKey), grants: 'camera' },
       { name: 'viewer link', query: `key=${viewerKey}`, grants: 'viewer' },
       { name: 'viewer cookie', cookie: await cookieForLink(server, '/', viewerKey), grants: 'viewer' },
+      { name: 'owner link', query: `key=${ownerKey}`, grants: 'owner' },
+      { name: 'owner cookie', cookie: await cookieForLink(server, '/', ownerKey), grants: 'owner' },
       { name: 'camera link after rotation', query: `key=${old.cameraKey}`, grants: 'none' },
       { name: 'viewer link after rotation', query: `key=${old.viewerKey}`, grants: 'none' },
-      { name: 'camera cookie after rotation', cookie: old.cameraCookie, grants: 'none' },
-      { name: 'viewer cookie after rotation', cookie: old.viewerCookie, grants: 'none' },
+      { name: 'owner link after rotation', query: `key=${old.ownerKey}`, grants: 'none' },
+      // Devices keep their access when the links are renewed.
+      { name: 'camera device after rotation', cookie: old.cameraCookie, grants: 'camera' },
+      { name: 'viewer device after rotation', cookie: old.viewerCookie, grants: 'viewer' },
+      // An older version's cookies (roles and a MAC of the secret) go with the secret.
+      { name: 'older cookie of the secret before', cookie: `${COOKIE_NAME}=${olderVersion.cookieValue(['camera', 'viewer'])}`, grants: 'none' },
     ];
   });
   after(async () => server.stop());
@@ -111,8 +135,8 @@ describe('access: every route and the WebSocket × every credential', () => {
     let checked = 0;
     for (const route of server.routes.https) {
       for (const cred of creds) {
-        const r = await fetchRaw(withQuery(`${server.url}${route.path}`, cred.query), { headers: cred.cookie ? { Cookie: cred.cookie } : {} });
-        const want = expectedStatus(route.access, cred.grants);
+        const r = await ask(route, withQuery(`${server.url}${route.path}`, cred.query), cred.cookie ? { Cookie: cred.cookie } : {});
+        const want = expectedStatus(route, cred.grants);
         checked++;
         if (r.status !== want) wrong.push(`${route.path} (${route.access}) with ${cred.name}: ${r.status}, expected ${want}`);
         else if (want === 401 && route.page && !/Invitation needed/.test(r.body)) wrong.push(`${route.path} with ${cred.name}: 401 without the explanation page`);
@@ -128,7 +152,7 @@ describe('access: every route and the WebSocket × every credential', () => {
     for (const cred of creds) {
       for (const role of ['camera', 'viewer'] as const) {
         const got = await wsOutcome(server, cred, role);
-        const want = cred.grants === 'none' ? 'refused 401' : cred.grants === role ? 'welcome' : 'closed 4403';
+        const want = cred.grants === 'none' ? 'refused 401' : cred.grants === role || cred.grants === 'owner' ? 'welcome' : 'closed 4403';
         if (got !== want) wrong.push(`${cred.name} as ${role}: ${got}, expected ${want}`);
       }
     }
@@ -144,24 +168,28 @@ describe('access: every route and the WebSocket × every credential', () => {
     assert.equal(await wsOutcome(server, viewer, 'viewer', { Origin: `https://127.0.0.1:${server.httpsPort}` }), 'welcome');
   });
 
-  it('opening a link sets a Secure, HttpOnly, SameSite=Strict host-only cookie with the union of roles', async () => {
+  it("opening a link makes the browser a device: a Secure, HttpOnly, SameSite=Strict host-only cookie of its own, which a second link adds roles to", async () => {
     const r = await fetchRaw(`${server.url}/camera?key=${keyOf(server.links[0]!.camera)}`);
     const set = (r.headers['set-cookie'] ?? []).join('\n');
-    assert.match(set, new RegExp(`^${COOKIE_NAME}=c\\.[A-Za-z0-9_-]+; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=\\d+$`));
+    assert.match(set, new RegExp(`^${COOKIE_NAME}=d1\\.[A-Za-z0-9_-]{16}\\.[A-Za-z0-9_-]{43}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=\\d+$`));
     assert.doesNotMatch(set, /Domain=/i);
-    // The same device then opens a viewer link: its cookie now grants both.
-    const both = await fetchRaw(`${server.url}/?key=${keyOf(server.links[0]!.viewer)}`, { headers: { Cookie: cookieFrom(r.headers) } });
-    const cookie = cookieFrom(both.headers);
-    assert.match(cookie, /=cv\./);
+    // The same device then opens a viewer link: the same cookie now grants both.
+    const cookie = cookieFrom(r.headers);
+    const both = await fetchRaw(`${server.url}/?key=${keyOf(server.links[0]!.viewer)}`, { headers: { Cookie: cookie } });
+    assert.equal(both.status, 200);
+    assert.equal(both.headers['set-cookie'], undefined, 'no new cookie');
     for (const path of ['/', '/camera', '/api/cameras']) assert.equal((await fetchRaw(`${server.url}${path}`, { headers: { Cookie: cookie } })).status, 200, path);
+    assert.deepEqual(JSON.parse((await fetchRaw(`${server.url}/api/access`, { headers: { Cookie: cookie } })).body), { roles: ['camera', 'viewer'] });
   });
 
-  it('a cookie withdrawn by rotation is cleared, with a page saying why', async () => {
-    const stale = creds.find((c) => c.name === 'viewer cookie after rotation')!;
-    const r = await fetchRaw(`${server.url}/`, { headers: { Cookie: stale.cookie! } });
-    assert.equal(r.status, 401);
-    assert.match(r.body, /withdrawn: the links were renewed/);
-    assert.match(String(r.headers['set-cookie']), new RegExp(`^${COOKIE_NAME}=; .*Max-Age=0`));
+  it("a revoked device's cookie, or an older version's after the links were renewed, is cleared, with a page saying why", async () => {
+    for (const name of ['revoked device cookie', 'older cookie of the secret before']) {
+      const stale = creds.find((c) => c.name === name)!;
+      const r = await fetchRaw(`${server.url}/`, { headers: { Cookie: stale.cookie! } });
+      assert.equal(r.status, 401, name);
+      assert.match(r.body, /withdrawn by their owner/);
+      assert.match(String(r.headers['set-cookie']), new RegExp(`^${COOKIE_NAME}=; .*Max-Age=0`));
+    }
     assert.match((await fetchRaw(`${server.url}/?key=AAAAAAAAAAAAAAAAAAAAAA`)).body, /This link does not work/);
   });
 
@@ -199,21 +227,29 @@ describe('access: every route and the WebSocket × every credential', () => {
     assert.match(await wrong.text(), /does not work/);
   });
 
-  it('rotation closes open connections (4401), and `npm run rotate-links` reaches a running server', async () => {
-    const cookie = creds.find((c) => c.name === 'viewer cookie')!.cookie!;
-    const viewer = new TestClient(server.wsBare, { Cookie: cookie });
-    await viewer.opened();
-    viewer.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'viewer' });
-    await viewer.message('welcome');
+  it('rotation closes connections made with a link (4401), not those of devices; `npm run rotate-links` reaches a running server, and with --revoke-devices the devices go too', async () => {
     const before = keyOf(server.links[0]!.viewer);
+    const open = async (cred: Pick<Credential, 'query' | 'cookie'>): Promise<TestClient> => {
+      const c = new TestClient(withQuery(server.wsBare, cred.query), cred.cookie ? { Cookie: cred.cookie } : {});
+      await c.opened();
+      c.send({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'viewer' });
+      await c.message('welcome');
+      return c;
+    };
+    const device = await open({ cookie: creds.find((c) => c.name === 'viewer cookie')!.cookie! });
+    const withLink = await open({ query: `key=${before}` });
     // What the rotate-links command does: a new secret in the data dir, picked up by the running server.
     await rotateSecretFile(server.dataDir);
-    const closed = await viewer.closedWith(8000);
+    const closed = await withLink.closedWith(8000);
     assert.equal(closed.code, 4401);
     assert.match(closed.reason, /renewed/);
+    assert.equal(device.closed, null, "a device's socket stays");
     assert.notEqual(keyOf(server.links[0]!.viewer), before);
     assert.equal((await fetchRaw(`${server.url}/?key=${before}`)).status, 401);
     assert.equal((await fetchRaw(server.links[0]!.viewer)).status, 200);
+    await rotateSecretFile(server.dataDir, true);
+    assert.equal((await device.closedWith(8000)).code, 4401, '--revoke-devices');
+    assert.equal(server.access.devices.size, 0);
   });
 });
 
@@ -259,6 +295,10 @@ describe('access: failed attempts are rate-limited per address', () => {
     // While locked out nothing is checked, not even the right token, so guessing cannot go on.
     assert.equal((await fetchRaw(server.page('/'), { localAddress: guesser })).status, 429);
     assert.equal(await wsOutcome(server, { query: `token=${TEST_TOKEN}` }, 'viewer', {}, guesser), 'refused 429');
+    // A right link (132 bits nobody guesses) still gets in: whoever caused the lock-out, perhaps a
+    // page on another site sending wrong links from this device's browser, cannot keep it out.
+    assert.equal((await fetchRaw(server.links[0]!.viewer, { localAddress: guesser })).status, 200);
+    assert.equal((await fetchRaw(`${server.url}/?key=guess6`, { localAddress: guesser })).status, 429, 'a wrong one is still not checked');
     // Everyone else is unaffected.
     assert.equal((await fetchRaw(server.page('/'))).status, 200);
     assert.equal(await wsOutcome(server, { query: `token=${TEST_TOKEN}` }, 'viewer'), 'welcome');
@@ -331,15 +371,15 @@ describe('access: sockets per address are limited', () => {
 });
 
 describe('access: --token and --no-auth', () => {
-  it('?token= gives full access and sets a cookie for both roles; links cannot be rotated in-process', async () => {
+  it("?token= gives the owner's access and makes the browser a device; links cannot be rotated in-process", async () => {
     const server = await startTestServer();
     try {
       const r = await fetchRaw(server.page('/camera?autostart=1&name=X'));
       assert.equal(r.status, 200);
       const cookie = cookieFrom(r.headers);
-      assert.match(cookie, /=cv\./);
-      for (const path of ['/', '/camera', '/api/cameras', '/api/access']) assert.equal((await fetchRaw(`${server.url}${path}`, { headers: { Cookie: cookie } })).status, 200, path);
-      assert.deepEqual(JSON.parse((await fetchRaw(`${server.url}/api/access`, { headers: { Cookie: cookie } })).body), { roles: ['camera', 'viewer'] });
+      assert.match(cookie, /=d1\./);
+      for (const path of ['/', '/camera', '/api/cameras', '/api/access', '/api/settings']) assert.equal((await fetchRaw(`${server.url}${path}`, { headers: { Cookie: cookie } })).status, 200, path);
+      assert.deepEqual(JSON.parse((await fetchRaw(`${server.url}/api/access`, { headers: { Cookie: cookie } })).body), { roles: ['camera', 'viewer', 'owner'] });
       await assert.rejects(server.rotateLinks(), /--token/);
     } finally {
       await server.stop();
@@ -349,7 +389,7 @@ describe('access: --token and --no-auth', () => {
   it('--no-auth (loopback only) lets everything in', async () => {
     const server = await startTestServer({}, { noAuth: true });
     try {
-      for (const route of server.routes.https) assert.equal((await fetchRaw(`${server.url}${route.path}`)).status, 200, route.path);
+      for (const route of server.routes.https) assert.equal((await ask(route, `${server.url}${route.path}`)).status, route.method === 'POST' ? 400 : 200, route.path);
       assert.equal(await wsOutcome(server, {}, 'camera'), 'welcome');
       assert.equal(await wsOutcome(server, {}, 'viewer'), 'welcome');
       assert.ok(!server.links[0]!.camera.includes('key='), 'links carry no key');

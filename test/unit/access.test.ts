@@ -5,9 +5,14 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AccessControl, AccessKeys, COOKIE_NAME, readCookie, rotateSecretFile } from '../../src/server/access.ts';
+import { DeviceBook } from '../../src/server/devices.ts';
 import { FailureLimiter, MessageBudget } from '../../src/server/rate-limit.ts';
 
 const none = { key: null, token: null, cookieHeader: undefined };
+const quiet = { warn: () => undefined, error: () => undefined };
+/** A page opened with a link (which makes the browser a device). */
+const page = { remember: true, userAgent: 'Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36' };
+const cookieOf = (r: ReturnType<AccessControl['authenticate']>): string => (r.kind === 'ok' && r.setCookie ? r.setCookie.split(';')[0]! : assert.fail(`no cookie set: ${JSON.stringify(r)}`));
 
 describe('AccessKeys', () => {
   const keys = new AccessKeys('a-secret-for-tests');
@@ -15,20 +20,22 @@ describe('AccessKeys', () => {
   it('derives distinct, URL-safe link keys per role, and recognises only them', () => {
     const camera = keys.linkKey('camera');
     const viewer = keys.linkKey('viewer');
-    assert.notEqual(camera, viewer);
-    for (const k of [camera, viewer]) assert.match(k, /^[A-Za-z0-9_-]{22}$/);
+    const owner = keys.linkKey('owner');
+    assert.equal(new Set([camera, viewer, owner]).size, 3);
+    for (const k of [camera, viewer, owner]) assert.match(k, /^[A-Za-z0-9_-]{22}$/);
     assert.deepEqual(keys.rolesOfKey(camera), ['camera']);
     assert.deepEqual(keys.rolesOfKey(viewer), ['viewer']);
+    assert.deepEqual(keys.rolesOfKey(owner), ['camera', 'viewer', 'owner'], 'the owner may do everything');
     for (const bad of ['', camera.slice(1), `${camera}x`, camera.toUpperCase(), 'a-secret-for-tests']) assert.equal(keys.rolesOfKey(bad), null, bad);
   });
 
   it('the secret itself is the full-access token', () => {
-    assert.deepEqual(keys.rolesOfToken('a-secret-for-tests'), ['camera', 'viewer']);
+    assert.deepEqual(keys.rolesOfToken('a-secret-for-tests'), ['camera', 'viewer', 'owner']);
     assert.equal(keys.rolesOfToken('a-secret-for-test'), null);
     assert.equal(keys.rolesOfToken(keys.linkKey('viewer')), null);
   });
 
-  it('cookies carry their roles and cannot be altered or carried to another secret', () => {
+  it("an older version's cookies carry their roles and cannot be altered or carried to another secret", () => {
     for (const roles of [['camera'], ['viewer'], ['camera', 'viewer']] as const) assert.deepEqual(keys.rolesOfCookie(keys.cookieValue(roles)), roles);
     const viewerCookie = keys.cookieValue(['viewer']);
     assert.equal(keys.rolesOfCookie(viewerCookie.replace(/^v\./, 'cv.')), null, 'a viewer cannot promote itself');
@@ -61,22 +68,34 @@ describe('AccessControl', () => {
     }
   });
 
-  it('rotation (in process, or by the command writing the file) changes every credential and tells listeners', async () => {
+  it('rotation (in process, or by the command writing the file) changes every link and tells listeners; devices stay unless the command says --revoke-devices', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'wsw-access-'));
     try {
       const { access } = await AccessControl.load({ dataDir: dir, token: undefined, open: false });
       let rotations = 0;
       access.onRotate(() => rotations++);
       const oldKey = access.linkKey('viewer');
+      const device = cookieOf(access.authenticate({ ...none, ...page, address: '1.2.3.4', key: oldKey }));
+      const pairing = access.pairings.create('camera').code;
       await access.rotate();
       assert.notEqual(access.linkKey('viewer'), oldKey);
       assert.equal(access.authenticate({ ...none, address: '1.2.3.4', key: oldKey }).kind, 'refused');
+      assert.equal(access.authenticate({ ...none, ...page, address: '1.2.3.4', pair: pairing }).kind, 'refused', 'waiting pairing links go too');
+      assert.equal(access.authenticate({ ...none, address: '1.2.3.4', cookieHeader: device }).kind, 'ok', 'the device stays');
       const beforeFile = access.linkKey('viewer');
       assert.equal(await access.reload(), false, 'nothing changed on disk');
       await rotateSecretFile(dir);
       assert.equal(await access.reload(), true);
       assert.notEqual(access.linkKey('viewer'), beforeFile);
       assert.equal(rotations, 2);
+      await access.devices.flush();
+      const restarted = await AccessControl.load({ dataDir: dir, token: undefined, open: false });
+      assert.equal(restarted.access.authenticate({ ...none, address: '1.2.3.4', cookieHeader: device }).kind, 'ok', 'devices are kept across a restart');
+      assert.equal((await stat(path.join(dir, 'devices.json'))).mode & 0o777, 0o600);
+      await rotateSecretFile(dir, true);
+      assert.equal(await access.reload(), true);
+      assert.equal(access.authenticate({ ...none, address: '1.2.3.4', cookieHeader: device }).kind, 'refused', '--revoke-devices');
+      assert.equal(access.devices.size, 0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -93,31 +112,94 @@ describe('AccessControl', () => {
     }
   });
 
-  it('a link sets a cookie with the union of roles; a wrong link is refused even with a good cookie', async () => {
-    const { access } = await AccessControl.load({ dataDir: '/nonexistent', token: 'fixed-token-123', open: false });
-    const viaCamera = access.authenticate({ ...none, address: 'a', key: access.linkKey('camera') });
-    assert.equal(viaCamera.kind, 'ok');
-    const cookie = viaCamera.kind === 'ok' ? viaCamera.setCookie!.split(';')[0]! : '';
-    const both = access.authenticate({ ...none, address: 'a', key: access.linkKey('viewer'), cookieHeader: cookie });
-    assert.ok(both.kind === 'ok' && both.roles.size === 2 && /=cv\./.test(both.setCookie ?? ''));
+  it('a page opened with a link makes a device with a cookie of its own; another link adds roles to it; a wrong link is refused even with a good cookie', async () => {
+    const devices = DeviceBook.inMemory(quiet);
+    const { access } = await AccessControl.load({ dataDir: '/nonexistent', token: 'fixed-token-123', open: false, devices });
+    const viaCamera = access.authenticate({ ...none, ...page, address: 'a', key: access.linkKey('camera') });
+    assert.ok(viaCamera.kind === 'ok' && viaCamera.credential === 'device' && viaCamera.device !== null);
+    const cookie = cookieOf(viaCamera);
+    assert.match(cookie, /^__Host-webcam=d1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(devices.all().map((d) => [d.label, d.roles, d.via]), [['Chrome on Android', ['camera'], 'camera link']]);
+    const both = access.authenticate({ ...none, ...page, address: 'a', key: access.linkKey('viewer'), cookieHeader: cookie });
+    assert.ok(both.kind === 'ok' && both.roles.size === 2 && both.setCookie === null, 'the same device, with both roles, and its cookie as it was');
+    assert.equal(devices.size, 1);
+    assert.deepEqual(devices.all()[0]!.roles, ['camera', 'viewer']);
     const cookieOnly = access.authenticate({ ...none, address: 'a', cookieHeader: cookie });
-    assert.ok(cookieOnly.kind === 'ok' && cookieOnly.setCookie === null, 'a cookie alone sets nothing');
+    assert.ok(cookieOnly.kind === 'ok' && cookieOnly.setCookie === null && cookieOnly.roles.has('viewer'), 'a cookie alone sets nothing');
     const wrongLink = access.authenticate({ ...none, address: 'a', key: 'nope', cookieHeader: cookie });
     assert.ok(wrongLink.kind === 'refused' && wrongLink.invalid === 'link');
+    const notAPage = access.authenticate({ ...none, address: 'b', key: access.linkKey('viewer') });
+    assert.ok(notAPage.kind === 'ok' && notAPage.setCookie === null && notAPage.credential === 'link', 'a script or socket with a link makes no device');
+    assert.equal(devices.size, 1);
     await assert.rejects(access.rotate(), /--token/);
   });
 
-  it('locks an address out after too many failures, without checking anything meanwhile', async () => {
-    const { access } = await AccessControl.load({ dataDir: '/nonexistent', token: 'fixed-token-123', open: false, rateLimit: { maxFailures: 2 } });
+  it('a revoked device is refused (its cookie cleared, not counted as a guess); the others keep their access', async () => {
+    const devices = DeviceBook.inMemory(quiet);
+    const { access } = await AccessControl.load({ dataDir: '/nonexistent', token: 'fixed-token-123', open: false, devices, rateLimit: { maxFailures: 1 } });
+    const one = access.authenticate({ ...none, ...page, address: 'a', key: access.linkKey('camera') });
+    const two = access.authenticate({ ...none, ...page, address: 'a', key: access.linkKey('camera') });
+    assert.ok(one.kind === 'ok' && two.kind === 'ok' && one.device !== two.device, 'two browsers, two devices');
+    const revoked: string[] = [];
+    devices.onRevoke((d) => revoked.push(d.id));
+    assert.ok(devices.revoke(one.device!));
+    assert.deepEqual(revoked, [one.device]);
+    for (let i = 0; i < 3; i++) {
+      const again = access.authenticate({ ...none, address: 'a', cookieHeader: cookieOf(one) });
+      assert.ok(again.kind === 'refused' && again.invalid === 'cookie' && again.clearCookie !== null);
+    }
+    assert.equal(access.authenticate({ ...none, address: 'a', cookieHeader: cookieOf(two) }).kind, 'ok', 'not locked out by it, and the other device is in');
+  });
+
+  it("an older version's cookie still works, and becomes a device when a page loads", async () => {
+    const devices = DeviceBook.inMemory(quiet);
+    const { access } = await AccessControl.load({ dataDir: '/nonexistent', token: 'fixed-token-123', open: false, devices });
+    const old = `${COOKIE_NAME}=${new AccessKeys('fixed-token-123').cookieValue(['camera'])}`;
+    const socket = access.authenticate({ ...none, address: 'a', cookieHeader: old });
+    assert.ok(socket.kind === 'ok' && socket.credential === 'older cookie' && socket.setCookie === null);
+    const loaded = access.authenticate({ ...none, ...page, address: 'a', cookieHeader: old });
+    assert.ok(loaded.kind === 'ok' && loaded.credential === 'device');
+    assert.match(cookieOf(loaded), /=d1\./);
+    assert.deepEqual(devices.all().map((d) => [d.roles, d.via]), [[['camera'], 'earlier cookie']]);
+  });
+
+  it('a pairing link adds one device, once, within its time', async () => {
+    const devices = DeviceBook.inMemory(quiet);
+    const { access } = await AccessControl.load({ dataDir: '/nonexistent', token: 'fixed-token-123', open: false, devices });
+    const { code } = access.pairings.create('camera');
+    const first = access.authenticate({ ...none, ...page, address: 'a', pair: code });
+    assert.ok(first.kind === 'ok' && first.roles.has('camera') && !first.roles.has('viewer'));
+    assert.deepEqual(devices.all().map((d) => d.via), ['pairing link']);
+    const second = access.authenticate({ ...none, ...page, address: 'b', pair: code });
+    assert.ok(second.kind === 'refused' && second.invalid === 'link', 'used up');
+  });
+
+  it('bounds the devices one address can add', async () => {
+    const devices = DeviceBook.inMemory(quiet);
+    const { access } = await AccessControl.load({ dataDir: '/nonexistent', token: 'fixed-token-123', open: false, devices });
+    let refused: ReturnType<AccessControl['authenticate']> | null = null;
+    for (let i = 0; i < 40 && !refused; i++) {
+      const r = access.authenticate({ ...none, ...page, address: '10.1.1.1', key: access.linkKey('viewer') });
+      if (r.kind !== 'ok') refused = r;
+    }
+    assert.deepEqual(refused, { kind: 'no-room', why: 'too-many-new' });
+    assert.equal(devices.size, 30);
+    assert.equal(access.authenticate({ ...none, ...page, address: '10.1.1.2', key: access.linkKey('viewer') }).kind, 'ok', 'another address is not held back');
+    assert.equal(access.authenticate({ ...none, ...page, address: '10.1.1.1', key: access.linkKey('owner') }).kind, 'ok', "nor the owner's own devices");
+  });
+
+  it('locks an address out after too many failures: the token is not checked meanwhile, a right link or cookie still gets in', async () => {
+    const { access } = await AccessControl.load({ dataDir: '/nonexistent', token: 'fixed-token-123', open: false, rateLimit: { maxFailures: 2 }, devices: DeviceBook.inMemory(quiet) });
     for (let i = 0; i < 3; i++) assert.equal(access.authenticate({ ...none, address: '::ffff:10.0.0.9', key: `bad${i}` }).kind, 'refused');
     assert.equal(access.authenticate({ ...none, address: '10.0.0.9', token: 'fixed-token-123' }).kind, 'limited', 'IPv4-mapped and plain are one client');
+    assert.equal(access.authenticate({ ...none, address: '10.0.0.9', key: 'bad-again' }).kind, 'limited');
     assert.equal(access.authenticate({ ...none, address: '10.0.0.10', token: 'fixed-token-123' }).kind, 'ok');
     assert.deepEqual(access.authenticate({ ...none, address: '10.0.0.9' }), { kind: 'refused', invalid: null, clearCookie: null }, 'no credential: plain 401');
-    // The device's own cookie still works while its address is locked out (another site may have caused it).
-    const cookie = access.authenticate({ ...none, address: '10.0.0.10', key: access.linkKey('viewer') });
-    const cookieHeader = cookie.kind === 'ok' ? cookie.setCookie!.split(';')[0]! : '';
-    assert.equal(access.authenticate({ ...none, address: '10.0.0.9', cookieHeader }).kind, 'ok');
-    assert.equal(access.authenticate({ ...none, address: '10.0.0.9', cookieHeader, key: access.linkKey('camera') }).kind, 'limited', 'but a link is not checked');
+    // A right link (128 bits nobody guesses) gets in: whoever caused the lock-out (perhaps a page on
+    // another site sending wrong links from this device's browser) cannot keep the device out.
+    const link = access.authenticate({ ...none, ...page, address: '10.0.0.9', key: access.linkKey('viewer') });
+    assert.equal(link.kind, 'ok');
+    assert.equal(access.authenticate({ ...none, address: '10.0.0.9', cookieHeader: cookieOf(link) }).kind, 'ok');
   });
 });
 

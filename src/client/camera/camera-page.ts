@@ -118,7 +118,7 @@ class CameraSession {
     void this.wakeLock.acquire();
     this.socket = new ServerSocket<CameraMessage>(() => helloFor('camera', identity(), this.options.name), {
       welcome: (m) => {
-        this.named(m.name);
+        this.named(m.name, m.setBy);
         void this.startStreams();
       },
       message: (m) => this.onMessage(m),
@@ -309,17 +309,25 @@ class CameraSession {
       this.socket?.sendJson({ type: 'ack', requestId: m.requestId, ok: true, state: this.paused ? 'paused' : 'live' });
       this.showLive();
     } else if (m.type === 'name') {
-      this.named(m.name);
+      this.named(m.name, m.setBy);
     } else if (m.type === 'error') {
       if (m.code === 'CAMERA_TAKEN') newIdentity();
       showMessage(`Server: ${m.message}`, 'error');
     }
   }
 
-  /** The server says the name this camera has: another camera has the one asked for when they differ. */
-  private named(name: string | undefined): void {
+  /**
+   * The server says the name this camera has: another camera has the one asked for when they differ,
+   * unless the owner named it (`setBy`), which this page then keeps as its own.
+   */
+  private named(name: string | undefined, setBy?: 'owner'): void {
     if (name === undefined) return;
     document.body.dataset.cameraName = name;
+    if (setBy === 'owner' && name !== this.options.name) {
+      this.options = { ...this.options, name };
+      ui.name.value = name;
+      saveSettings();
+    }
     this.nameNote = name === this.options.name ? '' : `Another camera is called “${this.options.name}”: this one shows as “${name}”. Pick another name to change it.`;
     showMessage(this.nameNote);
   }

@@ -1,12 +1,12 @@
 // What this device may do. The server set a cookie when a link was opened; the link's key (or
 // token) is dropped from the address bar so it does not linger in history, bookmarks or screenshots.
 
-export type Role = 'camera' | 'viewer';
+export type Role = 'camera' | 'viewer' | 'owner';
 
 /** Query parameters that carry credentials (see src/server/access.ts). */
-const CREDENTIAL_PARAMS = ['key', 'token'];
+const CREDENTIAL_PARAMS = ['key', 'token', 'pair'];
 
-/** Removes `?key=` / `?token=` from the address bar, keeping every other parameter. */
+/** Removes `?key=` / `?token=` / `?pair=` from the address bar, keeping every other parameter. */
 export function dropCredentialsFromAddress(): void {
   const url = new URL(location.href);
   let changed = false;

@@ -147,8 +147,9 @@ function onBinary(data: ArrayBuffer): void {
 /** Brings the tiles in line with the camera list: the cameras that are on get tiles, the others a place in the offline row. */
 function reconcile(cameras: CameraInfo[]): void {
   const seen = new Set<string>();
-  const byName = (a: CameraInfo, b: CameraInfo): number => a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
-  const list = onPage(cameras).sort(byName);
+  // The owner's order (Settings), then by name.
+  const byOrder = (a: CameraInfo, b: CameraInfo): number => (a.order ?? Infinity) - (b.order ?? Infinity) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+  const list = onPage(cameras).sort(byOrder);
   // A wall link keeps its one camera whatever its state; the grid shows only cameras that are on.
   const shown = solo === null ? list.filter((c) => c.state !== 'offline') : list;
   for (const info of shown) {
@@ -164,7 +165,7 @@ function reconcile(cameras: CameraInfo[]): void {
       tile.update(info);
     }
     byChannel.set(info.channel, tile);
-    grid.append(tile.el); // keeps name order
+    grid.append(tile.el); // keeps the order
   }
   const listed = new Set(list.map((c) => c.id));
   for (const [id, tile] of tiles) {

@@ -6,7 +6,7 @@ import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Files only the server's user may read (their names in the data dir). */
-export const PRIVATE_FILES = ['access.json', 'ca.key', 'server.key', 'cameras.json'] as const;
+export const PRIVATE_FILES = ['access.json', 'ca.key', 'server.key', 'cameras.json', 'devices.json'] as const;
 
 /**
  * Writes `data` to `file` atomically (a crash never leaves half a file): to a new temporary file of

@@ -25,6 +25,10 @@ export interface CameraRecord {
   lastSeen: number;
   /** SHA-256 (hex) of the secret of the device that registered the id; absent in files of older versions (the next hello claims it). */
   secret?: string | undefined;
+  /** The owner named it: the name the camera page asks for in its hello does not change it. */
+  named?: boolean | undefined;
+  /** Its place in the grid the owner set (0 first); absent: after those, by name. */
+  order?: number | undefined;
 }
 
 /** A claim to a camera id: the id is another device's. */
@@ -53,7 +57,17 @@ const storedName = z
 const fileSchema = z.object({
   version: z.literal(1),
   cameras: z
-    .array(z.object({ id: cameraId, name: storedName, firstSeen: time, lastSeen: time, secret: z.string().regex(/^[0-9a-f]{64}$/).optional() }))
+    .array(
+      z.object({
+        id: cameraId,
+        name: storedName,
+        firstSeen: time,
+        lastSeen: time,
+        secret: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+        named: z.boolean().optional(),
+        order: z.number().int().min(0).max(MAX_RECORDS).optional(),
+      }),
+    )
     .max(MAX_RECORDS),
 });
 
@@ -154,6 +168,34 @@ export class CameraRegistry {
 
   forget(id: string): void {
     if (this.records.delete(id)) this.schedule();
+  }
+
+  /** The owner names a camera (kept over what its page asks for). */
+  nameByOwner(id: string, name: string): void {
+    const known = this.records.get(id);
+    if (!known) return;
+    known.name = name;
+    known.named = true;
+    this.schedule();
+  }
+
+  /** The camera's own page asked for a new name (the person at the phone chose it): it takes over from the owner's. */
+  nameByCamera(id: string, name: string): void {
+    const known = this.records.get(id);
+    if (!known) return;
+    known.name = name;
+    known.named = undefined;
+    this.schedule();
+  }
+
+  /** The owner's order: these ids first, in this order; the others after them. */
+  setOrder(ids: readonly string[]): void {
+    for (const r of this.records.values()) r.order = undefined;
+    ids.forEach((id, i) => {
+      const r = this.records.get(id);
+      if (r) r.order = i;
+    });
+    this.schedule();
   }
 
   /** Writes what is pending now (the server is stopping). */

@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WS_PATH } from '../../../shared/protocol.ts';
-import type { AccessControl, Role } from '../../access.ts';
+import type { AccessControl, Credential, Role } from '../../access.ts';
 import type { Logger } from '../../log.ts';
 import { normalizeAddress } from '../../rate-limit.ts';
 import { presented, refusalFor, requestUrl } from '../../routes.ts';
@@ -14,6 +14,10 @@ export interface Admitted {
   roles: ReadonlySet<Role>;
   address: string;
   client: string;
+  /** The device it is (its sockets close when it is revoked), or null. */
+  device: string | null;
+  /** What it got in with (sockets not of a device close when the links are renewed). */
+  credential: Credential;
 }
 
 export class Admission {
@@ -51,7 +55,7 @@ export class Admission {
       this.log.warn(`client ${client}: WebSocket refused: already ${open} open from this address`);
       return refuse(socket, 429, 'Too Many Requests', `too many connections from this address (limit ${this.maxPerAddress})`);
     }
-    return { roles: result.roles, address, client };
+    return { roles: result.roles, address, client, device: result.device, credential: result.credential };
   }
 
   /** A socket of this client is open (counted once it exists: a handshake that fails never is). */

@@ -40,7 +40,12 @@ export class CameraSession implements Session, CameraLink {
     this.channel = hub.attachCamera(cameraId, name, secret, this);
     // (The name it got: numbered when another camera has the one asked for.)
     this.labelAs(this.channel.camera.name, cameraId);
-    this.sendJson({ type: 'welcome', protocol: PROTOCOL_VERSION, role: 'camera', channel: this.channel.camera.number, name: this.channel.camera.name });
+    this.sendJson({ type: 'welcome', protocol: PROTOCOL_VERSION, role: 'camera', channel: this.channel.camera.number, name: this.channel.camera.name, ...(hub.namedByOwner(cameraId) ? { setBy: 'owner' as const } : {}) });
+  }
+
+  /** The camera it streams as. */
+  get cameraId(): string {
+    return this.channel.camera.id;
   }
 
   /** How the log names this connection. */

@@ -34,6 +34,8 @@ export class Connection implements Peer {
     readonly log: Logger,
     readonly opts: ConnectionOptions,
     readonly budgets: Budgets,
+    /** Told the camera id once this connection said hello as a camera. */
+    private readonly onCamera: (cameraId: string) => void = () => undefined,
   ) {
     this.label = `client ${address}`;
     this.outbox = new Outbox(ws, log, () => this.label, { queueBytes: opts.viewerQueueBytes, queueMs: opts.viewerQueueMs, stalledMs: opts.stalledViewerMs }, (why) =>
@@ -58,6 +60,11 @@ export class Connection implements Peer {
       // ws reports oversized messages here (and then closes with 1009).
       this.log.warn(`${this.label}: ${err.message}`);
     });
+  }
+
+  /** The camera this connection streams as, once it said hello as one. */
+  get cameraId(): string | null {
+    return this.session?.cameraId ?? null;
   }
 
   /** This connection's role and what it has queued for its peer. */
@@ -109,6 +116,7 @@ export class Connection implements Peer {
     clearTimeout(this.helloTimer);
     this.session = hello.role === 'camera' ? new CameraSession(this, this.hub, hello.cameraId, hello.name, hello.secret) : new ViewerSession(this, this.hub);
     this.log.info(`${this.label} connected`);
+    if (hello.role === 'camera') this.onCamera(hello.cameraId);
   }
 
   /**

@@ -40,6 +40,8 @@ export interface Peer {
 /** A connection's behaviour after its hello. */
 export interface Session {
   readonly role: 'camera' | 'viewer';
+  /** The camera a camera session streams as. */
+  readonly cameraId?: string;
   onText(text: string): void;
   onBinary(data: Uint8Array): void;
   /** The connection is ending (closed by either side): leave the hub. Called more than once. */

@@ -14,7 +14,7 @@ import type { Logger } from '../../log.ts';
 import { RetentionPool } from '../../core/retention.ts';
 import { MessageBudget } from '../../rate-limit.ts';
 import { AddressShare } from './address-share.ts';
-import { Admission } from './admission.ts';
+import { Admission, type Admitted } from './admission.ts';
 import { Connection } from './connection.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { DEFAULT_CONNECTION_OPTIONS, KEYFRAME_REQUEST_BURST, KEYFRAME_REQUESTS_PER_SECOND, type ConnectionOptions } from './options.ts';
@@ -23,8 +23,10 @@ export type { ConnectionOptions } from './options.ts';
 
 /** The WebSocket side of a server. */
 export interface WebSockets {
-  /** Closes every connection with `code` (e.g. after the access links were renewed). */
-  closeAll(code: number, reason: string): void;
+  /** Closes every connection with `code`; `which` picks some (e.g. those that got in with a link, after the links were renewed). */
+  closeAll(code: number, reason: string, which?: (admitted: Admitted) => boolean): void;
+  /** The devices with a socket open now, and the camera ids they stream as. */
+  online(): Map<string, string[]>;
   /** What each open connection has queued for its peer, bytes (viewers: their queue; for tests and diagnostics). */
   queues(): { role: 'hello' | 'camera' | 'viewer'; bytes: number }[];
   close(): void;
@@ -53,6 +55,7 @@ export function attachWebSockets(
   const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
   const admission = new Admission(access, log, opts.maxConnectionsPerAddress);
   const connections = new Map<WebSocket, Connection>();
+  const admittedAs = new Map<Connection, Admitted>();
   const budget = new MessageBudget(opts.messagesPerSecond, opts.messageBurst);
   // A viewer page's keyframe requests have a budget of their own: a page whose tiles all lost a
   // picture at once (a network hiccup) must not spend what its clicks and subscriptions need.
@@ -97,10 +100,16 @@ export function attachWebSockets(
         media: (frames: number) => share.handled(frames),
         retention: share.retention,
       };
-      connections.set(ws, new Connection(ws, admitted.address, admitted.roles, hub, log, opts, budgets));
+      const device = admitted.device;
+      const connection = new Connection(ws, admitted.address, admitted.roles, hub, log, opts, budgets, (cameraId) => {
+        if (device) access.devices.streamsAs(device, cameraId);
+      });
+      connections.set(ws, connection);
+      admittedAs.set(connection, admitted);
       ws.once('close', () => {
         socket.off('data', arrived);
         connections.delete(ws);
+        admittedAs.delete(connection);
         admission.closed(client);
         share.remove(ws);
         // (What its cameras kept was given back when their streams ended.)
@@ -111,8 +120,19 @@ export function attachWebSockets(
   server.on('upgrade', onUpgrade);
 
   return {
-    closeAll(code, reason) {
-      for (const c of connections.values()) c.revoke(code, reason);
+    closeAll(code, reason, which = () => true) {
+      for (const [c, admitted] of admittedAs) if (which(admitted)) c.revoke(code, reason);
+    },
+    online() {
+      const devices = new Map<string, string[]>();
+      for (const [c, admitted] of admittedAs) {
+        if (!admitted.device) continue;
+        const cameras = devices.get(admitted.device) ?? [];
+        const camera = c.cameraId;
+        if (camera && !cameras.includes(camera)) cameras.push(camera);
+        devices.set(admitted.device, cameras);
+      }
+      return devices;
     },
     queues() {
       return [...connections.values()].map((c) => c.queue());

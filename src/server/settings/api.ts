@@ -1,0 +1,144 @@
+// The owner's Settings, as JSON routes the viewer's Settings place uses: the current links with QR
+// codes, a single-use pairing link ("Add a camera"), the devices that hold access (revoke one),
+// renewing the links, and the cameras (rename, forget, order). Every route here is the owner's
+// (access 'owner': the owner link or the --token); changes are POSTs from this server's pages only.
+import { z } from 'zod';
+import type { AccessControl } from '../access.ts';
+import { PAIR_PARAM } from '../access.ts';
+import type { Hub, OwnerResult } from '../hub.ts';
+import type { Logger } from '../log.ts';
+import { sendJson, type RequestContext, type Route } from '../routes.ts';
+import { qrSvg } from '../trust-page.ts';
+import { cameraId, cameraName } from '../../shared/schemas.ts';
+import { MAX_RECORDS } from '../core/registry.ts';
+import type { LinksOfAddress, SettingsView } from '../../shared/settings.ts';
+
+export type { LinksOfAddress, SettingsView } from '../../shared/settings.ts';
+
+export interface SettingsDeps {
+  access: AccessControl;
+  hub: Hub;
+  /** The links per address, the most useful first (they change with the network and on renewal). */
+  links(): LinksOfAddress[];
+  /** Devices with a socket open now, and the camera ids they stream as. */
+  online(): Map<string, string[]>;
+  log: Logger;
+}
+
+const idBody = z.object({ id: z.string().max(100) });
+const renameBody = z.object({ id: cameraId, name: cameraName });
+const orderBody = z.object({ ids: z.array(cameraId).max(MAX_RECORDS) });
+const pairingBody = z.object({ role: z.enum(['camera', 'viewer']) });
+
+export function settingsRoutes(deps: SettingsDeps): Route[] {
+  const { access, hub, log } = deps;
+  // QR codes cost a few ms each: made again only when the links change.
+  let qrFor = '';
+  let qr: SettingsView['qr'] | null = null;
+  const qrCodes = async (first: LinksOfAddress | undefined): Promise<SettingsView['qr']> => {
+    if (!first) return { camera: '', viewer: '', setup: null };
+    const key = JSON.stringify(first);
+    if (qr && qrFor === key) return qr;
+    const [camera, viewer, setup] = await Promise.all([dataUrl(first.camera), dataUrl(first.viewer), first.helper ? dataUrl(first.helper) : null]);
+    qrFor = key;
+    qr = { camera, viewer, setup };
+    return qr;
+  };
+
+  const view = async (ctx: RequestContext): Promise<SettingsView> => {
+    const links = deps.links();
+    const online = deps.online();
+    return {
+      renewable: access.source === 'file',
+      links,
+      qr: await qrCodes(links[0]),
+      devices: access.devices.all().map((d) => ({
+        id: d.id,
+        label: d.camera ? (hub.get(d.camera)?.camera.name ?? d.label) : d.label,
+        roles: d.roles,
+        via: d.via,
+        created: d.created,
+        lastSeen: d.lastSeen,
+        address: d.address,
+        online: online.has(d.id),
+        camera: d.camera ? (hub.get(d.camera)?.camera.name ?? null) : null,
+        you: d.id === ctx.device,
+      })),
+    };
+  };
+
+  /** A POST route of the owner's whose body `schema` checks. */
+  const post = <T>(path: string, schema: z.ZodType<T>, act: (body: T, ctx: RequestContext) => Promise<unknown> | unknown): Route => ({
+    path,
+    access: 'owner',
+    method: 'POST',
+    handle: (_req, res, ctx) => {
+      const parsed = schema.safeParse(ctx.body);
+      if (!parsed.success) return sendJson(res, 400, { error: `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}` });
+      Promise.resolve(act(parsed.data, ctx)).then(
+        (answer) => {
+          const result = answer as OwnerResult | { error: string; status?: number } | object;
+          if ('error' in result) sendJson(res, 'status' in result && typeof result.status === 'number' ? result.status : 409, { error: result.error });
+          else sendJson(res, 200, result);
+        },
+        (err: unknown) => {
+          log.error(`${path} failed`, err);
+          sendJson(res, 500, { error: (err as Error).message });
+        },
+      );
+    },
+  });
+
+  return [
+    {
+      path: '/api/settings',
+      access: 'owner',
+      handle: (_req, res, ctx) => {
+        view(ctx).then(
+          (v) => sendJson(res, 200, v, ctx.headers),
+          (err: unknown) => {
+            log.error('/api/settings failed', err);
+            sendJson(res, 500, { error: 'internal error' });
+          },
+        );
+      },
+    },
+    post('/api/pairings', pairingBody, async ({ role }) => {
+      const first = deps.links()[0];
+      if (!first || access.isOpen) return { error: access.isOpen ? 'there is no access control (--no-auth): any link works' : 'no address to link to', status: 409 };
+      const { code, expires } = access.pairings.create(role);
+      const base = role === 'camera' ? first.camera : first.viewer;
+      const url = new URL(base);
+      url.search = '';
+      url.searchParams.set(PAIR_PARAM, code);
+      log.info(`the owner made a pairing link for a ${role} (works once, until ${new Date(expires).toLocaleTimeString()})`);
+      return { link: url.href, qr: await dataUrl(url.href), expires };
+    }),
+    post('/api/devices/revoke', idBody, ({ id }) => {
+      const device = access.devices.revoke(id);
+      if (!device) return { error: 'no such device (revoked already?)', status: 404 };
+      log.info(`the owner revoked a device: ${device.label} (${device.roles.join(' + ')}, joined with a ${device.via})`);
+      return { revoked: id };
+    }),
+    post('/api/links/renew', z.object({}), async () => {
+      if (access.source !== 'file') return { error: access.source === 'token' ? 'the links are made from --token: change it to renew them' : 'there is no access control (--no-auth)', status: 409 };
+      await access.rotate();
+      return { links: deps.links() };
+    }),
+    post('/api/cameras/rename', renameBody, ({ id, name }) => {
+      const result = hub.renameByOwner(id, name);
+      if ('ok' in result) log.info(`the owner renamed camera ${id} to "${name}"`);
+      return result;
+    }),
+    post('/api/cameras/forget', idBody, ({ id }) => {
+      const result = hub.forgetByOwner(id);
+      if ('ok' in result) log.info(`the owner forgot camera ${id}`);
+      return result;
+    }),
+    post('/api/cameras/order', orderBody, ({ ids }) => hub.orderByOwner(ids)),
+  ];
+}
+
+async function dataUrl(text: string): Promise<string> {
+  return `data:image/svg+xml;base64,${Buffer.from(await qrSvg(text)).toString('base64')}`;
+}
