@@ -1,4 +1,4 @@
-// What the server prints at start-up: the links per address and a QR code of the camera page.
+// What the server prints at start-up: the links per address and a QR code of the setup page.
 import QRCode from 'qrcode';
 import type { RunningServer } from './server.ts';
 
@@ -42,14 +42,16 @@ export async function announce(running: RunningServer): Promise<string> {
     if (own) lines.push('', ...column('Owner (Settings):', [own.owner]), `  ${''.padEnd(24)}(keep this one to yourself)`);
   }
   const helpers = shown.flatMap((l) => (l.helper ? [l.helper] : []));
-  if (helpers.length > 0) lines.push('', ...column('First time on a phone:', helpers), `  ${''.padEnd(24)}(plain HTTP: explains the one-time trust step)`);
+  if (helpers.length > 0) lines.push('', ...column('First time on a phone:', helpers), `  ${''.padEnd(24)}(the setup page: the one-time trust step, then the camera)`);
   if (lan.length === 0) lines.push('', '  Only this computer can connect (loopback address). Leave out --host to let phones on your network in.');
   lines.push('', ...accessLines(running));
   if (running.caFingerprint256) lines.push('', `  CA certificate SHA-256: ${running.caFingerprint256}`);
+  // The QR code opens the setup page (a new phone does not trust the certificate yet), or the camera link without the helper.
   const first = shown[0];
-  if (first) {
-    lines.push('', `Scan with a phone to open ${first.camera}`);
-    lines.push((await QRCode.toString(first.camera, { type: 'terminal', small: true })).trimEnd());
+  const scan = first?.helper ?? first?.camera;
+  if (scan) {
+    lines.push('', `Scan with a phone to set it up as a camera: ${scan}`);
+    lines.push((await QRCode.toString(scan, { type: 'terminal', small: true })).trimEnd());
   }
   return lines.join('\n');
 }

@@ -12,6 +12,8 @@ export const CLIENT_ENTRIES = {
   '/assets/camera.js': 'src/client/camera/camera-page.ts',
   '/assets/viewer.js': 'src/client/viewer/viewer-page.ts',
   '/assets/settings.js': 'src/client/settings/settings-page.ts',
+  // The setup page's script: served by the plain-HTTP helper (and the HTTPS origin).
+  '/assets/setup.js': 'src/client/setup/setup-page.ts',
   // AudioWorklet modules: a worklet loads its code from a URL of its own.
   '/assets/audio-capture-worklet.js': 'src/client/camera/audio-capture-worklet.ts',
   '/assets/audio-playback-worklet.js': 'src/client/viewer/audio-playback-worklet.ts',
@@ -27,6 +29,7 @@ const TARGETS: Record<keyof typeof CLIENT_ENTRIES, string[]> = {
   '/assets/audio-capture-worklet.js': ['chrome100', 'firefox115', 'safari14.5'],
   '/assets/viewer.js': ['chrome100', 'firefox115', 'safari16'],
   '/assets/settings.js': ['chrome100', 'firefox115', 'safari16'],
+  '/assets/setup.js': ['chrome100', 'firefox115', 'safari14.5'],
   '/assets/audio-playback-worklet.js': ['chrome100', 'firefox115', 'safari16'],
 };
 

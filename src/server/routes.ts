@@ -282,7 +282,9 @@ export interface AppContent {
 }
 
 /** Which role each browser bundle belongs to (its source map too). */
-const BUNDLE_ACCESS: Record<string, Role> = {
+const BUNDLE_ACCESS: Record<string, Access> = {
+  // The setup page comes before any credential.
+  '/assets/setup.js': 'public',
   '/assets/camera.js': 'camera',
   '/assets/viewer.js': 'viewer',
   '/assets/settings.js': 'viewer',
@@ -306,6 +308,12 @@ export async function httpsRoutes(content: AppContent): Promise<Route[]> {
       path: '/api/cameras',
       access: 'viewer',
       handle: (_req, res, ctx) => send(res, 200, 'application/json', JSON.stringify({ cameras: content.hub.list() }), ctx.headers),
+    },
+    {
+      // Whether this device trusts the certificate: the setup page (plain HTTP, another origin) asks.
+      path: '/trust-check',
+      access: 'public',
+      handle: (_req, res) => send(res, 200, 'application/json', '{"trusted":true}', { 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' }),
     },
     {
       // What this device may do (the pages hide what it may not).

@@ -19,7 +19,7 @@ import { lanNames } from './tls/lan-names.ts';
 import { secureDataDir } from './core/data-dir.ts';
 import { MemoryReclaimer } from './memory.ts';
 import { PreAuthLimit, type PreAuthLimits } from './pre-auth.ts';
-import { qrSvg, renderTrustPage } from './trust-page.ts';
+import { SETUP_SCRIPT_PATH, renderTrustPage } from './trust-page.ts';
 import { settingsRoutes } from './settings/api.ts';
 
 /** Links for one address the server can be reached at, each carrying its key. */
@@ -29,7 +29,7 @@ export interface AddressLinks {
   viewer: string;
   /** The viewer with Settings (links, devices, renaming cameras): for the owner only. */
   owner: string;
-  /** The plain-HTTP helper, with the camera key (it shows the camera link after the trust steps). */
+  /** The setup page on the plain-HTTP helper, with the camera key in its fragment (it opens the camera once the certificate is trusted). */
   helper: string | null;
 }
 
@@ -156,43 +156,42 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       await Promise.all([closeServer(server), helper ? closeServer(helper) : Promise.resolve()]);
     },
   };
-  let helperGeneration = 0;
+  // The setup page (the helper's): the same for everyone, its script reads the key from the URL
+  // fragment. An older setup link (`?key=` in the query) still works: the key is checked, and the
+  // page then carries the camera link for whoever came with it.
   const renderHelper = async (): Promise<void> => {
     if (!helper) return;
-    // Renders can overlap (new addresses, then a rotation): only the newest one is kept.
-    const generation = ++helperGeneration;
-    const links = running.links;
-    const first = links[0];
-    const qr = first ? await qrSvg(first.camera) : '';
-    if (generation !== helperGeneration) return;
-    const common = { caFingerprint256: running.caFingerprint256 ?? '', userCertificate: userCert !== null };
-    const invited = renderTrustPage({ ...common, links: links.map(({ address, camera }) => ({ address, camera })), cameraQrSvg: qr });
-    const stranger = (notice?: string) => renderTrustPage({ ...common, links: null, cameraQrSvg: '', ...(notice ? { notice } : {}) });
-    // The pages a request can get, rendered once here rather than per request (the lock-out one names its seconds).
+    const common = { caFingerprint256: running.caFingerprint256 ?? '', userCertificate: userCert !== null, httpsPort };
+    const page = (cameraLink: string | null = null, notice?: string) => renderTrustPage({ ...common, cameraLink, ...(notice ? { notice } : {}) });
     const pages = {
-      stranger: stranger(),
-      wrongLink: stranger('The link you opened does not work: links stop working when the owner renews them. Ask for a new link.'),
-      viewerLink: stranger('That is a viewer link: open it in the browser to watch. To use this device as a camera, open a camera link.'),
+      plain: page(),
+      wrongLink: page(null, 'The link you opened does not work: links stop working when the owner renews them. Ask for a new link.'),
+      viewerLink: page(null, 'That is a viewer link: open it in the browser to watch. To use this device as a camera, open a camera link.'),
     };
     const html = 'text/html; charset=utf-8';
-    const csp = { 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" };
+    const csp = { 'Content-Security-Policy': "default-src 'none'; script-src 'self'; connect-src https:; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" };
+    const script = bundles.get('/assets/setup.js');
+    if (script === undefined) throw new Error('the setup page has no script bundle');
     helperRoutes = [
       {
         path: '/',
-        // Public (the trust steps come before anything else); the camera link only for a visitor who has it.
+        // Public: the trust steps come before anything else.
         access: 'public',
         handle: (req, res, ctx) => {
           const key = ctx.url.searchParams.get(KEY_PARAM);
-          if (access.isOpen) return send(res, 200, html, invited, csp);
-          if (key === null) return send(res, 200, html, pages.stranger, csp);
+          if (key === null || access.isOpen) return send(res, 200, html, pages.plain, csp);
           const result = access.authenticateOnHelper({ address: req.socket.remoteAddress ?? '?', key, token: null, cookieHeader: undefined });
           if (result.kind === 'limited') {
-            return send(res, 429, html, stranger(`Too many attempts with a wrong link from this device. Try again in ${Math.ceil(result.retryAfterMs / 1000)} s.`), csp);
+            return send(res, 429, html, page(null, `Too many attempts with a wrong link from this device. Try again in ${Math.ceil(result.retryAfterMs / 1000)} s.`), csp);
           }
           if (result.kind === 'refused') return send(res, 401, html, pages.wrongLink, csp);
-          send(res, 200, html, result.kind === 'ok' && result.roles.has('camera') ? invited : pages.viewerLink, csp);
+          if (result.kind !== 'ok' || !result.roles.has('camera')) return send(res, 200, html, pages.viewerLink, csp);
+          const host = hostnameOf(req.headers.host);
+          const link = host ? `https://${host}:${httpsPort}/camera?${KEY_PARAM}=${encodeURIComponent(key)}` : (running.links[0]?.camera ?? null);
+          send(res, 200, html, page(link), csp);
         },
       },
+      { path: SETUP_SCRIPT_PATH, access: 'public', handle: (_req, res) => send(res, 200, 'text/javascript; charset=utf-8', script) },
     ];
     if (tls) helperRoutes.push(caRoute(tls.caCertDer));
   };
@@ -281,7 +280,8 @@ export function linksFor(names: TlsNames, httpsPort: number, httpPort: number | 
       camera: `https://${host}:${httpsPort}/camera${q('camera')}`,
       viewer: `https://${host}:${httpsPort}/${q('viewer')}`,
       owner: `https://${host}:${httpsPort}/${q('owner')}`,
-      helper: httpPort === null ? null : `http://${host}:${httpPort}/${q('camera')}`,
+      // The setup page, the camera key in the fragment (never sent over plain HTTP).
+      helper: httpPort === null ? null : `http://${host}:${httpPort}/${keys ? `#${KEY_PARAM}=${keys.camera}` : ''}`,
     };
   });
 }

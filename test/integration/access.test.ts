@@ -124,9 +124,9 @@ describe('access: every route and the WebSocket × every credential', () => {
   });
   after(async () => server.stop());
 
-  it('only the CA, the stylesheet and the icon are public', () => {
+  it('only the CA, the stylesheet, the icon, the setup script and the trust check are public', () => {
     const open = server.routes.https.filter((r) => r.access === 'public').map((r) => r.path);
-    assert.deepEqual(open.sort(), ['/assets/style.css', '/ca.crt', '/favicon.ico']);
+    assert.deepEqual(open.sort(), ['/assets/setup.js', '/assets/setup.js.map', '/assets/style.css', '/ca.crt', '/favicon.ico', '/trust-check']);
     assert.ok(server.routes.https.length >= 10, 'pages, bundles, source maps and APIs are all in the table');
   });
 
@@ -208,23 +208,30 @@ describe('access: every route and the WebSocket × every credential', () => {
     assert.equal(server.access.limiter.retryAfterMs('127.0.0.9'), 0, 'refused cross-site requests are not counted');
   });
 
-  it('the helper page shows the camera link only to a visitor who has it', async () => {
+  it('the setup page carries no key; an older setup link with the key in its query gets the camera link, checked', async () => {
     const base = `http://127.0.0.1:${server.httpPort}/`;
-    const cameraLink = server.links[0]!.camera;
-    const cameraKey = keyOf(cameraLink);
-    const stranger = await fetch(base);
-    assert.equal(stranger.status, 200);
-    const strangerPage = await stranger.text();
-    assert.ok(!strangerPage.includes(cameraKey) && !strangerPage.includes(keyOf(server.links[0]!.viewer)), 'no key for strangers');
-    assert.match(strangerPage, /ca\.crt/);
-    const invited = await (await fetch(`${base}?key=${cameraKey}`)).text();
-    assert.ok(invited.includes(`href="${cameraLink}"`), 'the camera link, with its key');
-    assert.match(invited, /<svg /);
+    const cameraKey = keyOf(server.links[0]!.camera);
+    assert.equal(server.links[0]!.helper, `${base}#key=${cameraKey}`, 'new setup links keep the key in the fragment');
+    const plain = await fetch(base);
+    assert.equal(plain.status, 200);
+    const plainPage = await plain.text();
+    assert.ok(!plainPage.includes(cameraKey) && !plainPage.includes(keyOf(server.links[0]!.viewer)), 'no key in the page');
+    assert.match(plainPage, /ca\.crt/);
+    assert.match(plain.headers.get('content-security-policy') ?? '', /script-src 'self'; connect-src https:/);
+    const script = await fetch(`${base}setup.js`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type') ?? '', /javascript/);
+    const older = await (await fetch(`${base}?key=${cameraKey}`)).text();
+    assert.ok(older.includes(`href="https://127.0.0.1:${server.httpsPort}/camera?key=${cameraKey}"`), 'the camera link, with its key');
     const viewerKeyPage = await (await fetch(`${base}?key=${keyOf(server.links[0]!.viewer)}`)).text();
     assert.ok(!viewerKeyPage.includes(cameraKey), 'a viewer key does not reveal the camera link');
     const wrong = await fetch(`${base}?key=nope`);
     assert.equal(wrong.status, 401);
     assert.match(await wrong.text(), /does not work/);
+    // The setup page asks the HTTPS origin whether this device trusts it (another origin: CORS).
+    const check = await fetchRaw(`${server.url}/trust-check`, { headers: { Origin: base.slice(0, -1) } });
+    assert.equal(check.status, 200);
+    assert.equal(check.headers['access-control-allow-origin'], '*');
   });
 
   it('rotation closes connections made with a link (4401), not those of devices; `npm run rotate-links` reaches a running server, and with --revoke-devices the devices go too', async () => {

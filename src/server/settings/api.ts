@@ -107,10 +107,17 @@ export function settingsRoutes(deps: SettingsDeps): Route[] {
       const first = deps.links()[0];
       if (!first || access.isOpen) return { error: access.isOpen ? 'there is no access control (--no-auth): any link works' : 'no address to link to', status: 409 };
       const { code, expires } = access.pairings.create(role);
-      const base = role === 'camera' ? first.camera : first.viewer;
-      const url = new URL(base);
-      url.search = '';
-      url.searchParams.set(PAIR_PARAM, code);
+      // Through the setup page when there is one (a new phone may not trust the certificate yet),
+      // the code in the fragment; else straight to the HTTPS page.
+      let url: URL;
+      if (first.helper) {
+        url = new URL(first.helper);
+        url.hash = `${PAIR_PARAM}=${code}${role === 'viewer' ? '&open=viewer' : ''}`;
+      } else {
+        url = new URL(role === 'camera' ? first.camera : first.viewer);
+        url.search = '';
+        url.searchParams.set(PAIR_PARAM, code);
+      }
       log.info(`the owner made a pairing link for a ${role} (works once, until ${new Date(expires).toLocaleTimeString()})`);
       return { link: url.href, qr: await dataUrl(url.href), expires };
     }),
