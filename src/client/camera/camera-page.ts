@@ -7,7 +7,7 @@ import type { CameraMessage, ServerMessage } from '../../shared/schemas.ts';
 import { RecorderStream, UnsupportedRecorderError, chooseMimeType, containerOf } from './recorder-stream.ts';
 import { DEFAULT_CHUNK_KEYFRAME_INTERVAL_MS, WebCodecsStream, defaultBitrate, webCodecsAvailable } from './webcodecs-stream.ts';
 import { WakeLock } from './wake-lock.ts';
-import { readCameraOptions, type CameraOptions } from './options.ts';
+import { defaultCameraName, readCameraOptions, type CameraOptions } from './options.ts';
 import { startTestPattern, type TestPattern } from './test-pattern.ts';
 import { localNow } from '../common/clock.ts';
 
@@ -16,7 +16,10 @@ const ui = {
   conn: $<HTMLSpanElement>('conn'),
   preview: $<HTMLVideoElement>('preview'),
   previewEmpty: $<HTMLDivElement>('preview-empty'),
-  stats: $<HTMLDivElement>('stats'),
+  stats: $<HTMLDetailsElement>('stats'),
+  resume: $<HTMLButtonElement>('resume'),
+  screenOffButton: $<HTMLButtonElement>('screen-off-button'),
+  screenOff: $<HTMLDivElement>('screen-off'),
   statState: $<HTMLSpanElement>('stat-state'),
   statBitrate: $<HTMLSpanElement>('stat-bitrate'),
   statViewers: $<HTMLSpanElement>('stat-viewers'),
@@ -74,10 +77,35 @@ function showMessage(text: string, kind: 'info' | 'error' = 'info'): void {
 /** The longest wait between two attempts to reach the server while the page is in view. */
 const VISIBLE_RETRY_MS = 3000;
 
+/** The page's one state, in plain words (the pill); `data-state` for styles and tests. */
 function setConn(state: string, text: string): void {
   ui.conn.dataset.state = state;
   ui.conn.textContent = text;
   document.body.dataset.state = state;
+  ui.resume.hidden = state !== 'paused';
+  ui.screenOffButton.hidden = state !== 'live' && state !== 'paused';
+  // Details are only true while streaming.
+  if (state !== 'live' && state !== 'paused') ui.stats.hidden = true;
+}
+
+/**
+ * "Screen off": a black screen over everything for a phone left on a shelf (less light, less power
+ * on an OLED screen); the camera keeps streaming and the screen stays awake underneath (Wake Lock).
+ * A tap, or any key, wakes it.
+ */
+function screenOff(on: boolean): void {
+  ui.screenOff.hidden = !on;
+  document.body.classList.toggle('screen-is-off', on);
+  if (on) {
+    ui.preview.pause();
+    ui.screenOff.focus();
+    // The hint fades after a few seconds: a truly black screen.
+    ui.screenOff.dataset.hint = '1';
+    setTimeout(() => delete ui.screenOff.dataset.hint, 4000);
+  } else {
+    void ui.preview.play().catch(() => undefined);
+    ui.screenOffButton.focus();
+  }
 }
 
 /** Capture + socket + recorder, from Start to Stop. */
@@ -110,7 +138,7 @@ class CameraSession {
     }
     // Fail before asking for the camera: MediaRecorder is needed unless WebCodecs does it all.
     if (this.options.transport === 'mediarecorder' || !webCodecsAvailable()) chooseMimeType(this.options.audio);
-    setConn('starting', 'starting camera…');
+    setConn('starting', 'Starting the camera…');
     this.media = await this.capture(this.options);
     ui.preview.srcObject = this.media;
     ui.previewEmpty.hidden = true;
@@ -131,7 +159,6 @@ class CameraSession {
     }, [CLOSE_CODES.REPLACED], () => (document.visibilityState === 'visible' ? VISIBLE_RETRY_MS : 10_000));
     this.socket.start();
     this.statsTimer = setInterval(() => this.showStats(), STATS_MS);
-    ui.stats.hidden = false;
   }
 
   stop(): void {
@@ -144,11 +171,11 @@ class CameraSession {
     this.pattern = null;
     ui.preview.srcObject = null;
     ui.previewEmpty.hidden = false;
-    ui.stats.hidden = true;
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.statsTimer = null;
     void this.wakeLock.release();
-    setConn('idle', 'stopped');
+    screenOff(false);
+    setConn('idle', 'Stopped');
   }
 
   /** Starts this connection's stream: WebCodecs where it can, else MediaRecorder. */
@@ -277,8 +304,24 @@ class CameraSession {
 
   private showLive(): void {
     this.showState();
-    setConn(this.paused ? 'paused' : 'live', this.paused ? 'paused by a viewer' : 'live');
+    this.showPill();
+    ui.stats.hidden = false;
     showMessage(this.nameNote);
+  }
+
+  /** Live, Live — nobody watching, or Paused by a viewer. */
+  private showPill(): void {
+    setConn(this.paused ? 'paused' : 'live', this.paused ? 'Paused by a viewer' : this.wanted === false ? 'Live — nobody watching' : 'Live');
+  }
+
+  /** The person at the phone resumes a camera a viewer paused. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.recorder?.resume();
+    this.chunks?.resume();
+    this.socket?.sendJson({ type: 'state', state: 'live' });
+    this.showLive();
   }
 
   /** The stream's state in the status line: paused, idle (nobody watches: nothing is encoded) or live. */
@@ -295,6 +338,7 @@ class CameraSession {
       // Nobody wants the media: the WebCodecs encoders rest (phone battery, Wi-Fi) until someone does.
       this.chunks?.setIdle(!m.wanted);
       this.showState();
+      if (document.body.dataset.state === 'live') this.showPill();
     } else if (m.type === 'keyframe') {
       this.chunks?.requestKeyframe();
     } else if (m.type === 'command') {
@@ -335,8 +379,8 @@ class CameraSession {
   private onSocketState(state: SocketState, detail: string, code?: number): void {
     if (state === 'open') return; // welcome follows
     this.stopStreams();
-    if (state === 'reconnecting') setConn('reconnecting', 'reconnecting…');
-    else if (state === 'connecting') setConn('connecting', 'connecting…');
+    if (state === 'reconnecting') setConn('reconnecting', 'Reconnecting…');
+    else if (state === 'connecting') setConn('connecting', 'Connecting…');
     else if (state === 'closed' && code === CLOSE_CODES.REPLACED) {
       // (Only if this is still the page's session: a newer one of this page is not stopped for it.)
       if (session !== this) {
@@ -344,10 +388,10 @@ class CameraSession {
         return;
       }
       stop();
-      setConn('elsewhere', 'streaming in another tab');
+      setConn('elsewhere', 'Streaming in another tab');
       showMessage('This camera is streaming from another tab or window of this browser. Press Start to stream from here instead.');
     } else if (state === 'closed' && detail !== 'stopped') {
-      setConn('error', 'disconnected');
+      setConn('error', 'Disconnected');
       showMessage(`The server closed the connection: ${detail}`, 'error');
       // Reconnecting cannot help (e.g. the link was withdrawn): let go of the camera and show Start again.
       stop();
@@ -477,7 +521,7 @@ async function start(): Promise<void> {
   } catch (err) {
     s.stop();
     session = null;
-    setConn('error', err instanceof UnsupportedRecorderError ? 'unsupported browser' : 'not started');
+    setConn('error', err instanceof UnsupportedRecorderError ? 'Unsupported browser' : 'Not started');
     showMessage((err as Error).message, 'error');
   } finally {
     ui.start.disabled = false;
@@ -494,8 +538,16 @@ function stop(): void {
 function main(): void {
   dropCredentialsFromAddress();
   void showOnlyWhatThisDeviceMayOpen();
-  const { options, autostart, warnings, errors } = readCameraOptions(new URLSearchParams(location.search), localStorage.getItem(SETTINGS_KEY));
+  const { options, autostart, warnings, errors, named } = readCameraOptions(new URLSearchParams(location.search), localStorage.getItem(SETTINGS_KEY));
+  if (!named) options.name = defaultCameraName(navigator.userAgent, null, navigator.maxTouchPoints);
   fillForm(options);
+  // Chrome on Android tells the model when asked (a moment later): a better name, unless one was typed meanwhile.
+  if (!named) {
+    void modelName().then((model) => {
+      if (model === null || session || ui.name.value !== options.name) return;
+      ui.name.value = defaultCameraName(navigator.userAgent, model, navigator.maxTouchPoints);
+    });
+  }
   linkOptions = {
     transport: options.transport,
     codec: options.codec,
@@ -506,7 +558,7 @@ function main(): void {
   };
   if (options.source === 'test') ui.lens.replaceChildren(new Option('Test pattern (time code)', ''));
   if (errors.length > 0) {
-    setConn('error', 'bad link');
+    setConn('error', 'Bad link');
     showMessage(errors.join(' '), 'error');
     return;
   }
@@ -518,6 +570,10 @@ function main(): void {
     void start();
   });
   ui.stop.addEventListener('click', stop);
+  ui.resume.addEventListener('click', () => session?.resume());
+  ui.screenOffButton.addEventListener('click', () => screenOff(true));
+  ui.screenOff.addEventListener('click', () => screenOff(false));
+  ui.screenOff.addEventListener('keydown', () => screenOff(false));
   for (const el of [ui.lens, ui.resolution, ui.fps, ui.audio]) {
     el.addEventListener('change', () => {
       session?.restartCapture(saveSettings()).catch((err: unknown) => showMessage((err as Error).message, 'error'));
@@ -525,6 +581,18 @@ function main(): void {
   }
   ui.name.addEventListener('change', () => session?.rename(saveSettings().name));
   if (autostart) void start();
+}
+
+/** The device's model, where the browser tells it (User-Agent Client Hints), else null. */
+async function modelName(): Promise<string | null> {
+  const hints = (navigator as Navigator & { userAgentData?: { getHighEntropyValues(keys: string[]): Promise<{ model?: string }> } }).userAgentData;
+  if (!hints) return null;
+  try {
+    const { model } = await hints.getHighEntropyValues(['model']);
+    return model?.trim() || null;
+  } catch {
+    return null;
+  }
 }
 
 /** A camera link may not watch: the brand is then not a link to the viewer. */

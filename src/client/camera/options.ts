@@ -52,12 +52,15 @@ const FPS = [15, 24, 30];
 export function readCameraOptions(
   params: URLSearchParams,
   saved: string | null,
-): { options: CameraOptions; autostart: boolean; warnings: string[]; errors: string[] } {
-  const options: CameraOptions = { ...DEFAULT_CAMERA_OPTIONS, ...parseSaved(saved) };
+): { options: CameraOptions; autostart: boolean; warnings: string[]; errors: string[]; named: boolean } {
+  const fromSaved = parseSaved(saved);
+  const options: CameraOptions = { ...DEFAULT_CAMERA_OPTIONS, ...fromSaved };
   const warnings: string[] = [];
   const errors: string[] = [];
   const name = params.get('name');
+  let named = fromSaved.name !== undefined;
   if (name !== null) {
+    named = true;
     const clean = cleanName(name);
     if (clean === null) errors.push('The name in the link must be 1–64 characters with no control characters.');
     else options.name = clean;
@@ -112,7 +115,21 @@ export function readCameraOptions(
   }
   const autostartParam = params.get('autostart');
   if (autostartParam !== null && autostartParam !== '0' && autostartParam !== '1') errors.push('autostart must be 0 or 1.');
-  return { options, autostart: autostartParam === '1', warnings, errors };
+  return { options, autostart: autostartParam === '1', warnings, errors, named };
+}
+
+/**
+ * A name for a camera nobody named yet: the phone's model where the browser tells it (Chrome on
+ * Android: "Pixel 7"), else what kind of device it is ("iPhone"), else "Camera". (The server numbers
+ * a second one: "iPhone 2".)
+ */
+export function defaultCameraName(userAgent: string, model: string | null, touchPoints = 0): string {
+  const fromModel = model === null ? null : cleanName(model);
+  if (fromModel !== null && fromModel.length <= 40) return fromModel;
+  if (/iPhone|iPod/.test(userAgent)) return 'iPhone';
+  if (/iPad/.test(userAgent) || (/Macintosh/.test(userAgent) && touchPoints > 1)) return 'iPad';
+  if (/Android/.test(userAgent)) return /Mobile/.test(userAgent) ? 'Android phone' : 'Android tablet';
+  return 'Camera';
 }
 
 /** A camera name as the server takes it (bidi formatting characters dropped, trimmed, 1–64 characters, no control characters), or null. */
