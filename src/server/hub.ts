@@ -43,6 +43,8 @@ export class Hub implements Cameras {
   private readonly cameraListeners = new Set<(camera: Camera) => void>();
   private readonly links = new Map<Channel, CameraLink>();
   private readonly viewerLinks = new Set<ViewerSink>();
+  /** New cameras that asked for an offline camera's name, by their id (the owner may let them take its place). */
+  private readonly adoptionsAsked = new Map<string, { newId: string; oldId: string; at: number }>();
   /** What each camera connection was last told: whether it is wanted. */
   private readonly wanted = new Map<Channel, boolean>();
   private listDirty = false;
@@ -109,6 +111,7 @@ export class Hub implements Cameras {
     const claim = this.registry.claim(cameraId, secret, unique);
     if (claim === 'taken') throw new ProtocolError('CAMERA_TAKEN', 'this camera id belongs to another device: the page takes a new one');
     if (claim === 'full') throw new ProtocolError('LIMIT', `this server remembers ${MAX_RECORDS} cameras, each seen within 30 days (cameras.json in the data dir)`);
+    if (!record) this.offerAdoption(cameraId, name);
     channel ??= this.create(cameraId, unique);
     const old = this.links.get(channel);
     if (old) old.close(CLOSE_CODES.REPLACED, 'replaced by a newer connection of the same camera');
@@ -167,6 +170,61 @@ export class Hub implements Cameras {
     this.forget(channel);
     this.registry.forget(cameraId);
     return { ok: true };
+  }
+
+  /**
+   * A new camera asked for the name of a camera that is offline: perhaps the same phone in a new
+   * browser profile (or with its storage cleared), which cannot prove it. The owner is asked
+   * (Settings) whether it may take that camera's place.
+   */
+  private offerAdoption(newId: string, name: string): void {
+    const key = nameKey(name);
+    const earlier = [...this.channels.values()].find((c) => c.camera.id !== newId && !this.links.has(c) && nameKey(c.camera.name) === key);
+    if (!earlier) return;
+    this.adoptionsAsked.delete(newId);
+    this.adoptionsAsked.set(newId, { newId, oldId: earlier.camera.id, at: Date.now() });
+    while (this.adoptionsAsked.size > MAX_ADOPTIONS) this.adoptionsAsked.delete(this.adoptionsAsked.keys().next().value!);
+  }
+
+  /** What the owner is asked: new cameras that say they are an offline one (both still there, the earlier still offline). */
+  adoptions(): Adoption[] {
+    const out: Adoption[] = [];
+    for (const a of this.adoptionsAsked.values()) {
+      const now = this.channels.get(a.newId);
+      const earlier = this.channels.get(a.oldId);
+      if (!now || !earlier || this.links.has(earlier)) continue;
+      out.push({ id: a.newId, name: now.camera.name, on: this.links.has(now), earlierId: a.oldId, earlierName: earlier.camera.name, earlierOfflineSince: earlier.camera.offlineSince, at: a.at });
+    }
+    return out;
+  }
+
+  /**
+   * The owner lets new camera `newId` take the place of the offline camera it said it was: its device
+   * holds that camera's id from now on (name, order, and later its recordings, stay), and the new
+   * camera is forgotten. Its page, if on, is told its id and comes back as that camera.
+   */
+  adopt(newId: string): OwnerResult {
+    const asked = this.adoptionsAsked.get(newId);
+    const now = this.channels.get(newId);
+    const earlier = asked ? this.channels.get(asked.oldId) : undefined;
+    if (!asked || !now || !earlier) return { error: 'nothing to adopt: the camera is gone, or the question was answered' };
+    if (this.links.has(earlier)) return { error: `“${earlier.camera.name}” is on: it is not lost` };
+    if (!this.registry.adopt(newId, earlier.camera.id)) return { error: 'this camera cannot be adopted' };
+    this.adoptionsAsked.delete(newId);
+    const link = this.links.get(now);
+    this.links.delete(now);
+    now.camera.disconnect();
+    this.forget(now);
+    if (link) {
+      link.sendJson({ type: 'adopted', cameraId: earlier.camera.id, name: earlier.camera.name });
+      link.close(CLOSE_CODES.ADOPTED, `this device is "${earlier.camera.name}" again`);
+    }
+    return { ok: true };
+  }
+
+  /** The owner keeps both cameras: the question goes. */
+  dismissAdoption(newId: string): OwnerResult {
+    return this.adoptionsAsked.delete(newId) ? { ok: true } : { error: 'no such question' };
   }
 
   /** The owner's order of the grid: these ids first, in this order. */
@@ -308,6 +366,23 @@ export class Hub implements Cameras {
     for (let n = 1; n <= MAX_CHANNELS; n++) if (!used.has(n)) return n;
     throw new Error('no free channel number');
   }
+}
+
+/** Questions to the owner kept at most (the oldest go first). */
+const MAX_ADOPTIONS = 20;
+
+/** A new camera that says it is an offline one: may it take its place? */
+export interface Adoption {
+  /** The new camera, as it is listed now ("Kitchen 2"), and whether it is on. */
+  id: string;
+  name: string;
+  on: boolean;
+  /** The offline camera it says it is. */
+  earlierId: string;
+  earlierName: string;
+  earlierOfflineSince: number | null;
+  /** When it asked (ms since 1970). */
+  at: number;
 }
 
 /** What an owner's change to the cameras came to. */

@@ -23,6 +23,7 @@ export const ERRORS = {
   FORBIDDEN: { meaning: 'this link does not allow that (watch with a viewer link, publish with a camera link)', close: 4403, http: 403, fatal: true, reconnect: false },
   HELLO_TIMEOUT: { meaning: 'the connection said nothing in time', close: 4408, http: 408, fatal: true, reconnect: true },
   REPLACED: { meaning: 'a newer connection of the same camera took its place', close: 4409, http: 409, fatal: true, reconnect: true },
+  ADOPTED: { meaning: 'the owner gave this device the camera it was before: it comes back as that camera', close: 4410, http: 409, fatal: true, reconnect: true },
   CAMERA_TAKEN: { meaning: 'another device registered this camera id (its page keeps the secret): this page takes a new id', close: 4423, http: 409, fatal: true, reconnect: true },
   WRONG_ORDER: { meaning: 'a message that cannot come at this point of the conversation', close: 4412, http: 409, fatal: true, reconnect: true },
   BAD_MEDIA: { meaning: 'media this server cannot read: malformed, or a codec or feature it does not take', close: 4415, http: 415, fatal: true, reconnect: false },

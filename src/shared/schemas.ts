@@ -126,6 +126,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
    * one it asked for). `setBy: 'owner'`: the owner renamed it, and the page keeps the new name.
    */
   z.object({ type: z.literal('name'), name: z.string(), setBy: z.literal('owner').optional() }),
+  /** To a camera the owner let take an earlier camera's place: its id from now on (the connection then closes with 4410, and the page comes back as that camera). */
+  z.object({ type: z.literal('adopted'), cameraId, name: z.string() }),
   /** `cameraId`: the error is about that camera only (UNKNOWN_CAMERA, VIEWERS_FULL, NO_FORMAT; see errors.ts). */
   z.object({ type: z.literal('error'), code: z.enum(ERROR_CODES), message: z.string(), cameraId: cameraId.optional() }),
   z.object({ type: z.literal('cameras'), cameras: z.array(cameraInfoSchema) }),

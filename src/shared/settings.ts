@@ -32,5 +32,6 @@ export interface SettingsView {
     /** The device that asks. */
     you: boolean;
   }[];
+  /** New cameras that say they are an offline one (perhaps the same phone in a new browser profile): may each take its place? */
+  adoptions: { id: string; name: string; on: boolean; earlierId: string; earlierName: string; earlierOfflineSince: number | null; at: number }[];
 }
-

@@ -4,7 +4,8 @@
 // phone that does not trust the certificate yet stays on the setup page, with the button and the
 // "just trying it out" shortcut on its first screen, and goes on by itself once it does. A camera
 // added with a pairing code from Settings joins the same way; once its device is revoked it is
-// refused at once while the first camera streams on.
+// refused at once while the first camera streams on. The first phone, opened again in a new browser
+// profile, takes its old camera back once the owner says so.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
@@ -93,6 +94,27 @@ describe('first run', { timeout: 120_000 }, () => {
       const cookies = await second.context().cookies();
       const page = await fetchRaw(`${server.url}/camera`, { headers: { Cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; ') } });
       assert.equal(page.status, 401, 'its cookie is refused');
+
+      // Porch's phone, opened again in a new browser profile: a new camera asking for the name
+      // "Porch" while Porch is offline. The owner lets it take Porch's place.
+      const porchId = await camera.evaluate(() => localStorage.getItem('websocket-webcam.cameraId'));
+      await camera.context().close();
+      await viewer.waitForFunction(() => !document.querySelector('.tile[title="Porch"]'), undefined, { timeout: 10_000 });
+      const reopened = await (await newContext(browser, PHONE)).newPage();
+      await reopened.goto(setup);
+      await reopened.waitForURL(/\/camera$/, { timeout: 10_000 });
+      await reopened.fill('#name', 'Porch');
+      await reopened.click('#start');
+      await live(reopened);
+      assert.equal(await reopened.getAttribute('body', 'data-camera-name'), 'Porch 2');
+      await settings.reload();
+      await settings.waitForSelector('#adoptions:not([hidden])');
+      await settings.screenshot({ path: '.tmp/shots/settings-adoption.png' });
+      await settings.getByRole('button', { name: 'It is Porch: replace' }).click();
+      await reopened.waitForFunction(() => document.body.dataset.cameraName === 'Porch' && document.body.dataset.state === 'live', undefined, { timeout: 10_000 });
+      assert.equal(await reopened.evaluate(() => localStorage.getItem('websocket-webcam.cameraId')), porchId, 'it is Porch again');
+      await viewer.waitForSelector('.tile[title="Porch"][data-playing]', { timeout: 20_000 });
+      assert.equal(await viewer.locator('.tile').count(), 1, 'one Porch, no "Porch 2"');
     } finally {
       await browser.close();
       await server.stop();

@@ -8,7 +8,7 @@ import { COOKIE_NAME } from '../../src/server/access.ts';
 import { CLOSE_CODES, PROTOCOL_VERSION } from '../../src/shared/protocol.ts';
 import type { SettingsView } from '../../src/shared/settings.ts';
 import { fetchRaw, type RawResponse } from '../helpers/http.ts';
-import { TestClient, cameraHello, loadChunkFixture, replayChunks, startTestServer, type Received, type TestServer } from '../helpers/server.ts';
+import { TestClient, cameraHello, loadChunkFixture, replayChunks, secretFor, startTestServer, type Received, type TestServer } from '../helpers/server.ts';
 
 const keyOf = (link: string): string => new URL(link).searchParams.get('key') ?? '';
 
@@ -23,6 +23,7 @@ describe('settings: the owner manages links, devices and cameras', () => {
   let owner: string;
   let viewer: string;
   let cameraDevice: string;
+  let cameraDevice2: string;
   let fixture: { stream: Parameters<typeof replayStream>[1]; frames: Received[] };
 
   /** A POST as the viewer page would send it. */
@@ -53,6 +54,7 @@ describe('settings: the owner manages links, devices and cameras', () => {
     owner = await join(server.links[0]!.owner, 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0');
     viewer = await join(server.links[0]!.viewer);
     cameraDevice = await join(server.links[0]!.camera);
+    cameraDevice2 = await join(server.links[0]!.camera);
   });
   after(async () => server.stop());
 
@@ -63,7 +65,7 @@ describe('settings: the owner manages links, devices and cameras', () => {
     assert.ok(view.qr.setup, 'the setup page has a QR code too');
     const you = view.devices.find((d) => d.you)!;
     assert.deepEqual([you.label, you.roles, you.via], ['Firefox on Linux', ['camera', 'viewer', 'owner'], 'owner link']);
-    assert.deepEqual(view.devices.map((d) => d.via).sort(), ['camera link', 'owner link', 'viewer link']);
+    assert.deepEqual(view.devices.map((d) => d.via).sort(), ['camera link', 'camera link', 'owner link', 'viewer link']);
     for (const cookie of [viewer, cameraDevice]) assert.equal((await fetchRaw(`${server.url}/api/settings`, { headers: { Cookie: cookie } })).status, 403);
     assert.equal((await fetchRaw(`${server.url}/api/settings`)).status, 401);
     const access = JSON.parse((await fetchRaw(`${server.url}/api/access`, { headers: { Cookie: owner } })).body) as { roles: string[] };
@@ -175,6 +177,52 @@ describe('settings: the owner manages links, devices and cameras', () => {
       two.stop();
       one.client.close();
       two.client.close();
+    }
+  });
+
+  it('a new device that says it is an offline camera takes its place once the owner says so', async () => {
+    const earlier = await streamingCamera(owner, 'attic-old', 'Attic');
+    await earlier.client.until(() => server.hub.get('attic-old')?.camera.hasStreamed, 'streamed');
+    earlier.stop();
+    earlier.client.close();
+    await earlier.client.closedWith();
+    await new Promise((r) => setTimeout(r, 100));
+    // The same phone in a new browser profile: a new id and secret, the same name.
+    const again = new TestClient(server.wsBare, { Cookie: cameraDevice2 });
+    try {
+      await again.opened();
+      again.send(cameraHello('attic-new', 'Attic'));
+      assert.equal((await again.message('welcome')).name, 'Attic 2');
+      const asked = (await settings()).adoptions;
+      assert.deepEqual(asked.map((a) => [a.id, a.name, a.on, a.earlierId, a.earlierName]), [['attic-new', 'Attic 2', true, 'attic-old', 'Attic']]);
+      assert.equal((await post('/api/cameras/adopt', { id: 'attic-new' }, viewer)).status, 403, 'the owner decides');
+      assert.equal((await post('/api/cameras/adopt', { id: 'attic-new' })).status, 200);
+      assert.deepEqual(await again.message('adopted'), { type: 'adopted', cameraId: 'attic-old', name: 'Attic' });
+      assert.equal((await again.closedWith()).code, CLOSE_CODES.ADOPTED);
+      assert.equal(server.hub.get('attic-new'), undefined, 'the new camera is gone');
+      assert.deepEqual((await settings()).adoptions, []);
+      // Its page comes back as the earlier camera, with its own secret; the earlier secret no longer holds it.
+      const back = new TestClient(server.wsBare, { Cookie: cameraDevice2 });
+      await back.opened();
+      back.send(cameraHello('attic-old', 'Attic', secretFor('attic-new')));
+      assert.equal((await back.message('welcome')).name, 'Attic');
+      back.close();
+      await back.closedWith();
+      const stale = new TestClient(server.wsBare, { Cookie: owner });
+      await stale.opened();
+      stale.send(cameraHello('attic-old', 'Attic'));
+      assert.equal((await stale.closedWith()).code, CLOSE_CODES.CAMERA_TAKEN);
+      // Keep both: the question goes, and both stay.
+      const other = new TestClient(server.wsBare, { Cookie: cameraDevice2 });
+      await other.opened();
+      other.send(cameraHello('attic-third', 'attic'));
+      await other.message('welcome');
+      assert.deepEqual((await settings()).adoptions.map((a) => a.id), ['attic-third']);
+      assert.equal((await post('/api/cameras/keep-both', { id: 'attic-third' })).status, 200);
+      assert.deepEqual((await settings()).adoptions, []);
+      other.close();
+    } finally {
+      again.close();
     }
   });
 

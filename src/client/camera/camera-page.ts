@@ -127,6 +127,8 @@ class CameraSession {
   private paused = false;
   /** Says so while the server shows this camera under another name than the one asked for (another camera has it). */
   private nameNote = '';
+  /** The earlier camera the owner just gave this device (its page reconnects as it). */
+  private adoptedAs: string | null = null;
   /** Whether the server says anyone wants the media; null until it says. */
   private wanted: boolean | null = null;
 
@@ -352,6 +354,10 @@ class CameraSession {
       }
       this.socket?.sendJson({ type: 'ack', requestId: m.requestId, ok: true, state: this.paused ? 'paused' : 'live' });
       this.showLive();
+    } else if (m.type === 'adopted') {
+      // The owner said this device is that earlier camera: from now on its id (the secret stays this page's).
+      localStorage.setItem(ID_KEY, m.cameraId);
+      this.adoptedAs = m.name;
     } else if (m.type === 'name') {
       this.named(m.name, m.setBy);
     } else if (m.type === 'error') {
@@ -379,6 +385,12 @@ class CameraSession {
   private onSocketState(state: SocketState, detail: string, code?: number): void {
     if (state === 'open') return; // welcome follows
     this.stopStreams();
+    if (state === 'reconnecting' && code === CLOSE_CODES.ADOPTED && this.adoptedAs !== null) {
+      setConn('reconnecting', 'Reconnecting…');
+      showMessage(`The owner made this device “${this.adoptedAs}” again: it comes back as that camera.`);
+      this.adoptedAs = null;
+      return;
+    }
     if (state === 'reconnecting') setConn('reconnecting', 'Reconnecting…');
     else if (state === 'connecting') setConn('connecting', 'Connecting…');
     else if (state === 'closed' && code === CLOSE_CODES.REPLACED) {

@@ -65,7 +65,13 @@ async function load(): Promise<void> {
   await refresh();
   for (const id of ['add', 'cameras', 'devices', 'links']) $(id).hidden = false;
   say('');
+  // Devices come and go, cameras come back: kept current while in view (not while a name is being edited).
+  setInterval(() => {
+    if (document.visibilityState === 'visible' && !document.querySelector('form.rename')) void refresh().catch(() => undefined);
+  }, REFRESH_MS);
 }
+
+const REFRESH_MS = 10_000;
 
 /** Reads the settings and the cameras again and draws them. */
 async function refresh(): Promise<void> {
@@ -73,9 +79,28 @@ async function refresh(): Promise<void> {
   if (!settingsRes.ok) throw new Error(`settings: HTTP ${settingsRes.status}`);
   view = (await settingsRes.json()) as SettingsView;
   cameras = ((await camerasRes.json()) as { cameras: CameraInfo[] }).cameras;
+  drawAdoptions();
   drawCameras();
   drawDevices();
   drawLinks();
+}
+
+// ---- A camera came back? ----
+/** New cameras that say they are an offline one: the same phone in a new browser profile can prove nothing, so the owner decides. */
+function drawAdoptions(): void {
+  if (!view) return;
+  $('adoptions').hidden = view.adoptions.length === 0;
+  $('adoption-list').replaceChildren(
+    ...view.adoptions.map((a) => {
+      const replace = h('button', { type: 'button', className: 'primary', textContent: `It is ${a.earlierName}: replace` });
+      replace.addEventListener('click', () => void act('Replacing', () => post('/api/cameras/adopt', { id: a.id })));
+      const keep = h('button', { type: 'button', textContent: 'Keep both' });
+      keep.addEventListener('click', () => void act('Keeping both', () => post('/api/cameras/keep-both', { id: a.id })));
+      const since = a.earlierOfflineSince ? `, offline since ${ago(a.earlierOfflineSince)}` : '';
+      const text = `A new device says it is “${a.earlierName}”${since}. It shows as “${a.name}” for now${a.on ? '' : ' (not on right now)'}. If it is the same phone (a new browser profile, or its data was cleared), it can take the old camera's place: its name, place in the grid and recordings.`;
+      return h('li', { dataset: { id: a.id } }, h('span', { className: 'adoption-text', textContent: text }), h('span', { className: 'row-actions' }, replace, keep));
+    }),
+  );
 }
 
 /** Runs an owner's action: its message, then everything drawn again (or the server's words). */

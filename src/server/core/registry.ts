@@ -188,6 +188,20 @@ export class CameraRegistry {
     this.schedule();
   }
 
+  /**
+   * The owner let the device that registered `from` take camera `to`'s place: `to` is held by that
+   * device's secret from now on, and `from` is forgotten. False when either is unknown or `from` has no secret.
+   */
+  adopt(from: string, to: string): boolean {
+    const device = this.records.get(from);
+    const camera = this.records.get(to);
+    if (!device?.secret || !camera || from === to) return false;
+    camera.secret = device.secret;
+    this.records.delete(from);
+    this.schedule();
+    return true;
+  }
+
   /** The owner's order: these ids first, in this order; the others after them. */
   setOrder(ids: readonly string[]): void {
     for (const r of this.records.values()) r.order = undefined;

@@ -64,6 +64,7 @@ export function settingsRoutes(deps: SettingsDeps): Route[] {
         camera: d.camera ? (hub.get(d.camera)?.camera.name ?? null) : null,
         you: d.id === ctx.device,
       })),
+      adoptions: hub.adoptions(),
     };
   };
 
@@ -143,6 +144,12 @@ export function settingsRoutes(deps: SettingsDeps): Route[] {
       return result;
     }),
     post('/api/cameras/order', orderBody, ({ ids }) => hub.orderByOwner(ids)),
+    post('/api/cameras/adopt', z.object({ id: cameraId }), ({ id }) => {
+      const result = hub.adopt(id);
+      if ('ok' in result) log.info(`the owner let camera ${id} take the place of the camera it said it was`);
+      return result;
+    }),
+    post('/api/cameras/keep-both', z.object({ id: cameraId }), ({ id }) => hub.dismissAdoption(id)),
   ];
 }
 
