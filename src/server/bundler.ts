@@ -14,6 +14,8 @@ export const CLIENT_ENTRIES = {
   '/assets/settings.js': 'src/client/settings/settings-page.ts',
   // The setup page's script: served by the plain-HTTP helper (and the HTTPS origin).
   '/assets/setup.js': 'src/client/setup/setup-page.ts',
+  // The camera page's service worker (served at /service-worker.js too: a worker's scope is its folder).
+  '/assets/service-worker.js': 'src/client/camera/service-worker.ts',
   // AudioWorklet modules: a worklet loads its code from a URL of its own.
   '/assets/audio-capture-worklet.js': 'src/client/camera/audio-capture-worklet.ts',
   '/assets/audio-playback-worklet.js': 'src/client/viewer/audio-playback-worklet.ts',
@@ -30,6 +32,7 @@ const TARGETS: Record<keyof typeof CLIENT_ENTRIES, string[]> = {
   '/assets/viewer.js': ['chrome100', 'firefox115', 'safari16'],
   '/assets/settings.js': ['chrome100', 'firefox115', 'safari16'],
   '/assets/setup.js': ['chrome100', 'firefox115', 'safari14.5'],
+  '/assets/service-worker.js': ['chrome100', 'firefox115', 'safari14.5'],
   '/assets/audio-playback-worklet.js': ['chrome100', 'firefox115', 'safari16'],
 };
 

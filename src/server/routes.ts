@@ -285,6 +285,7 @@ export interface AppContent {
 const BUNDLE_ACCESS: Record<string, Access> = {
   // The setup page comes before any credential.
   '/assets/setup.js': 'public',
+  '/assets/service-worker.js': 'camera',
   '/assets/camera.js': 'camera',
   '/assets/viewer.js': 'viewer',
   '/assets/settings.js': 'viewer',
@@ -304,6 +305,8 @@ export async function httpsRoutes(content: AppContent): Promise<Route[]> {
     // Public: the refusal pages use them.
     staticRoute('/assets/style.css', 'public', 'text/css; charset=utf-8', await file('style.css')),
     staticRoute('/favicon.ico', 'public', 'image/svg+xml', await file('icon.svg')),
+    // The web app manifest (installable camera page): nothing secret in it, and browsers fetch it without cookies.
+    staticRoute('/manifest.webmanifest', 'public', 'application/manifest+json', await file('manifest.webmanifest')),
     {
       path: '/api/cameras',
       access: 'viewer',
@@ -327,6 +330,9 @@ export async function httpsRoutes(content: AppContent): Promise<Route[]> {
     if (!access) throw new Error(`no access rule for the bundle ${url}`);
     routes.push(staticRoute(url, access, url.endsWith('.map') ? 'application/json' : 'text/javascript; charset=utf-8', text));
   }
+  // The camera page's service worker, at the root so that its scope is the whole origin.
+  const worker = content.bundles.get('/assets/service-worker.js');
+  if (worker !== undefined) routes.push(staticRoute('/service-worker.js', 'camera', 'text/javascript; charset=utf-8', worker));
   if (content.caCertDer) routes.push(caRoute(content.caCertDer));
   return routes;
 }

@@ -411,6 +411,11 @@ class CameraSession {
     if (detail && state === 'reconnecting') showMessage(`Lost the server (${detail}).`);
   }
 
+  /** The page came into view or went out of it: a waiting reconnect follows the new longest wait. */
+  reschedule(): void {
+    this.socket?.reschedule();
+  }
+
   /** Renames the camera while it runs. */
   rename(name: string): void {
     this.options = { ...this.options, name };
@@ -549,6 +554,9 @@ function stop(): void {
 
 function main(): void {
   dropCredentialsFromAddress();
+  // A reload while the server is down shows this page again (from the service worker's copy), which
+  // waits and comes back by itself. Browsers refuse it while the certificate is not trusted.
+  if ('serviceWorker' in navigator) void navigator.serviceWorker.register('/service-worker.js').catch((err: unknown) => console.info(`no service worker: ${String(err)}`));
   void showOnlyWhatThisDeviceMayOpen();
   const { options, autostart, warnings, errors, named } = readCameraOptions(new URLSearchParams(location.search), localStorage.getItem(SETTINGS_KEY));
   if (!named) options.name = defaultCameraName(navigator.userAgent, null, navigator.maxTouchPoints);
@@ -582,6 +590,8 @@ function main(): void {
     void start();
   });
   ui.stop.addEventListener('click', stop);
+  // A phone picked up (its page in view again) tries the server within 3 s, not after a hidden page's 10 s.
+  document.addEventListener('visibilitychange', () => session?.reschedule());
   ui.resume.addEventListener('click', () => session?.resume());
   ui.screenOffButton.addEventListener('click', () => screenOff(true));
   ui.screenOff.addEventListener('click', () => screenOff(false));

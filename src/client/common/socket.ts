@@ -33,6 +33,9 @@ export class ServerSocket<Out extends CameraMessage | ViewerMessage> {
   private ws: WebSocket | null = null;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the waiting retry happens, and the earliest it may (ms since 1970). */
+  private retryAt = 0;
+  private retryFloorAt = 0;
   private stopped = false;
   state: SocketState = 'connecting';
   /** The server's clock, synced while the socket is open. */
@@ -160,10 +163,27 @@ export class ServerSocket<Out extends CameraMessage | ViewerMessage> {
   private retry(why: string, atLeastMs = 0): void {
     const delay = Math.max(atLeastMs, backoffMs(this.attempt++, this.maxRetryMs()));
     this.setState('reconnecting', `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    this.retryFloorAt = Date.now() + atLeastMs;
+    this.armRetry(Date.now() + delay);
+  }
+
+  private armRetry(at: number): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryAt = at;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (!this.stopped) this.connect();
-    }, delay);
+    }, at - Date.now());
+  }
+
+  /**
+   * The longest wait may have shrunk (the page came into view): a retry waiting longer than that
+   * now is brought forward (never before a wait the server asked for, e.g. a lock-out).
+   */
+  reschedule(): void {
+    if (!this.retryTimer || this.stopped) return;
+    const at = Math.max(this.retryFloorAt, Date.now() + Math.min(this.maxRetryMs(), this.retryAt - Date.now()));
+    if (at < this.retryAt) this.armRetry(at);
   }
 
   private setState(state: SocketState, detail: string, code?: number): void {

@@ -42,6 +42,11 @@ const BEHIND_MS = 1000;
 /** How long a "skipped frames" note stays after the last skip. */
 const SKIPPED_NOTE_MS = 5000;
 
+/** A tile this far behind while its stream keeps arriving re-joins from the newest keyframe (once until it is close to live again)... */
+const REJOIN_BEHIND_MS = 5000;
+/** ...and at most this often. */
+const REJOIN_BEHIND_SPACING_MS = 30_000;
+
 /** Minimum spacing of re-joins, so a broken stream cannot make a storm of them. */
 const REJOIN_SPACING_MS = 2000;
 
@@ -77,6 +82,11 @@ export class CameraTile {
   private behindTimer: ReturnType<typeof setInterval> | null = null;
   private info: CameraInfo;
   private lastRejoin = 0;
+  private lastBehindRejoin = 0;
+  /** A re-join for being behind was tried since the picture was last close to live. */
+  private rejoinedWhileBehind = false;
+  /** When stream data last arrived (performance.now()). */
+  private lastArrival = 0;
   private rejoinTimer: ReturnType<typeof setTimeout> | null = null;
   private viewerOnline = true;
 
@@ -300,11 +310,13 @@ export class CameraTile {
 
   /** Stream bytes; `init` when they start with the init segment; `epoch`: capture time of media time 0 on this page's clock (0 = unknown). */
   append(bytes: Uint8Array, init: boolean, epoch: number): void {
+    this.lastArrival = performance.now();
     if (this.mode === 'webm' || this.mode === 'mp4') this.player.append(bytes, init, epoch);
   }
 
   /** One encoded chunk; `captured`: its capture time on this page's clock (0 = unknown). */
   pushChunk(payload: Uint8Array, flags: number, captured: number): void {
+    this.lastArrival = performance.now();
     if (this.mode === 'chunks') this.chunkPlayer.push(payload, flags, captured);
   }
 
@@ -366,10 +378,21 @@ export class CameraTile {
     this.showMenu(false);
   };
 
+  /** Esc closes the menu; ↑ ↓ Home End move between its items (as menus do for keyboard and screen-reader users). */
   private readonly escape = (e: KeyboardEvent): void => {
-    if (e.key !== 'Escape') return;
-    e.stopPropagation();
-    this.showMenu(false);
+    if (e.key === 'Escape') {
+      e.stopPropagation();
+      this.showMenu(false);
+      return;
+    }
+    // (Only while the focus is in this menu: a key meant for something else is left alone.)
+    const items = [...this.menu.querySelectorAll<HTMLButtonElement>('button:not([hidden])')];
+    const at = items.indexOf(document.activeElement as HTMLButtonElement);
+    if (at < 0 || items.length === 0) return;
+    const next = e.key === 'ArrowDown' ? (at + 1) % items.length : e.key === 'ArrowUp' ? (at - 1 + items.length) % items.length : e.key === 'Home' ? 0 : e.key === 'End' ? items.length - 1 : null;
+    if (next === null) return;
+    e.preventDefault();
+    items[next]?.focus();
   };
 
   /** Turns its sound on or off, as its Sound button does (after a click on the page: browsers allow sound only then). */
@@ -434,6 +457,18 @@ export class CameraTile {
     if (behind > BEHIND_MS) this.el.dataset.behindMs = String(Math.round(behind));
     else delete this.el.dataset.behindMs;
     if (was || behind > BEHIND_MS) this.render();
+    // Far behind while the stream keeps coming: this page fell behind (a busy machine, a hidden
+    // tab), and catching up by playing faster would take long. Re-join from the newest keyframe,
+    // at most every REJOIN_BEHIND_SPACING_MS (a camera whose clock is off stays "behind" honestly).
+    // Once per time behind: if the re-join did not help (the camera's own clock is late), the tile
+    // says so and waits until it has been under BEHIND_MS again.
+    const arriving = performance.now() - this.lastArrival < 1000;
+    if (behind <= BEHIND_MS) this.rejoinedWhileBehind = false;
+    else if (behind > REJOIN_BEHIND_MS && arriving && !this.rejoinedWhileBehind && Date.now() - this.lastBehindRejoin > REJOIN_BEHIND_SPACING_MS) {
+      this.rejoinedWhileBehind = true;
+      this.lastBehindRejoin = Date.now();
+      this.rejoin(`${(behind / 1000).toFixed(1)} s behind the camera`);
+    }
   }
 
   private rejoin(reason: string): void {
