@@ -246,6 +246,9 @@ export class AccessControl {
       via = 'token';
       if (!linkRoles) invalid = 'token';
     } else if (pair !== null) {
+      // (Not used up when no device could be added now: the code keeps working for another try.)
+      const full = p.remember && !device ? this.devices.room(['viewer'], p.address) : null;
+      if (full) return { kind: 'no-room', why: full };
       const role = this.pairings.consume(pair);
       linkRoles = role ? [role] : null;
       via = 'pairing link';
@@ -260,6 +263,13 @@ export class AccessControl {
       // wrong guess (nobody guesses 256 bits; another service on this host can set a cookie of the
       // same name, since cookies are not bound to a port, and must not lock the device out).
       return { kind: 'refused', invalid: 'cookie', clearCookie };
+    }
+    if (invalid && device) {
+      // A device that joined before opens an old link again (the printed QR code after the links were
+      // renewed, a pairing code used already): it is still that device. Not a guess: not counted.
+      this.log?.info(`client ${normalizeAddress(p.address)}: a ${invalid === 'token' ? 'wrong token' : 'link that no longer works'} from a device that holds access; let in as that device`);
+      this.devices.seen(device.id, p.address);
+      return { kind: 'ok', roles: new Set(device.roles), setCookie: null, device: device.id, credential: 'device' };
     }
     if (invalid) {
       if (wait > 0) return { kind: 'limited', retryAfterMs: wait };
@@ -281,6 +291,8 @@ export class AccessControl {
     if (p.remember && (linkRoles || cookieRoles)) {
       const added = this.devices.add(roles, deviceLabel(p.userAgent), via ?? 'earlier cookie', p.address);
       if ('refused' in added) {
+        // An older version's cookie keeps working as it did; it becomes a device another time.
+        if (!linkRoles) return { kind: 'ok', roles: new Set(roles), setCookie: null, device: null, credential: 'older cookie' };
         this.log?.warn(`client ${normalizeAddress(p.address)}: ${added.refused === 'full' ? 'no room for another device' : 'too many new devices from this address'}; refused`);
         return { kind: 'no-room', why: added.refused };
       }
@@ -296,6 +308,9 @@ export class AccessControl {
    */
   async rotate(): Promise<void> {
     if (this.source !== 'file') throw new Error(this.source === 'token' ? 'the secret is set with --token: change it there' : 'there is no access control to rotate (--no-auth)');
+    // What `rotate-links --revoke-devices` wrote a moment ago (before the poll saw it) is kept, and applied.
+    const stored = await readSecret(this.file).catch(() => null);
+    this.applyDeviceRevocation(stored?.devicesRevokedAt);
     const secret = randomSecret();
     await writeSecret(this.file, { secret, devicesRevokedAt: this.devicesRevokedAt || undefined });
     this.apply(secret);

@@ -143,6 +143,14 @@ export class DeviceBook {
     return { ...info, roles: [...info.roles] };
   }
 
+  /** Why a device with these roles could not be added now from `address`, or null when it could. */
+  room(roles: readonly Role[], address: string, now = Date.now()): Refused | null {
+    const window = this.recent.get(normalizeAddress(address));
+    if (!roles.includes('owner') && window && now - window.start < NEW_PER_ADDRESS_WINDOW_MS && window.count >= NEW_PER_ADDRESS_MAX) return 'too-many-new';
+    if (this.devices.size < MAX_DEVICES) return null;
+    return [...this.devices.values()].some((d) => !d.roles.includes('owner') && now - d.lastSeen >= EVICT_AFTER_MS) ? null : 'full';
+  }
+
   /**
    * A new device with these roles; its cookie value (shown once, kept only as a hash), or why not.
    * The owner's own devices (owner link, token) are not held to the bound per address.

@@ -165,9 +165,9 @@ export class Hub implements Cameras {
   /** The owner forgets an offline camera: off the list and out of the registry (its device, if it comes back, is a new camera). */
   forgetByOwner(cameraId: string): OwnerResult {
     const channel = this.channels.get(cameraId);
-    if (!channel) return { error: 'no such camera' };
-    if (this.links.has(channel)) return { error: `“${channel.camera.name}” is on: stop it on its device (or revoke the device) first` };
-    this.forget(channel);
+    if (!channel && !this.registry.get(cameraId)) return { error: 'no such camera' };
+    if (channel && this.links.has(channel)) return { error: `“${channel.camera.name}” is on: stop it on its device (or revoke the device) first` };
+    if (channel) this.forget(channel);
     this.registry.forget(cameraId);
     return { ok: true };
   }
@@ -179,10 +179,11 @@ export class Hub implements Cameras {
    */
   private offerAdoption(newId: string, name: string): void {
     const key = nameKey(name);
-    const earlier = [...this.channels.values()].find((c) => c.camera.id !== newId && !this.links.has(c) && nameKey(c.camera.name) === key);
+    // (Any camera the registry remembers, listed or not: a phone may come back days later.)
+    const earlier = this.registry.all().find((r) => r.id !== newId && nameKey(r.name) === key && !this.isOn(r.id));
     if (!earlier) return;
     this.adoptionsAsked.delete(newId);
-    this.adoptionsAsked.set(newId, { newId, oldId: earlier.camera.id, at: Date.now() });
+    this.adoptionsAsked.set(newId, { newId, oldId: earlier.id, at: Date.now() });
     while (this.adoptionsAsked.size > MAX_ADOPTIONS) this.adoptionsAsked.delete(this.adoptionsAsked.keys().next().value!);
   }
 
@@ -191,11 +192,26 @@ export class Hub implements Cameras {
     const out: Adoption[] = [];
     for (const a of this.adoptionsAsked.values()) {
       const now = this.channels.get(a.newId);
-      const earlier = this.channels.get(a.oldId);
-      if (!now || !earlier || this.links.has(earlier)) continue;
-      out.push({ id: a.newId, name: now.camera.name, on: this.links.has(now), earlierId: a.oldId, earlierName: earlier.camera.name, earlierOfflineSince: earlier.camera.offlineSince, at: a.at });
+      const earlier = this.registry.get(a.oldId);
+      if (!now || !earlier || this.isOn(a.oldId)) continue;
+      const listed = this.channels.get(a.oldId);
+      out.push({
+        id: a.newId,
+        name: now.camera.name,
+        on: this.links.has(now),
+        earlierId: a.oldId,
+        earlierName: listed?.camera.name ?? earlier.name,
+        earlierOfflineSince: listed?.camera.offlineSince ?? earlier.lastSeen,
+        at: a.at,
+      });
     }
     return out;
+  }
+
+  /** Whether a camera is connected now. */
+  private isOn(cameraId: string): boolean {
+    const channel = this.channels.get(cameraId);
+    return channel !== undefined && this.links.has(channel);
   }
 
   /**
@@ -206,19 +222,21 @@ export class Hub implements Cameras {
   adopt(newId: string): OwnerResult {
     const asked = this.adoptionsAsked.get(newId);
     const now = this.channels.get(newId);
-    const earlier = asked ? this.channels.get(asked.oldId) : undefined;
+    const earlier = asked ? this.registry.get(asked.oldId) : undefined;
     if (!asked || !now || !earlier) return { error: 'nothing to adopt: the camera is gone, or the question was answered' };
-    if (this.links.has(earlier)) return { error: `“${earlier.camera.name}” is on: it is not lost` };
-    if (!this.registry.adopt(newId, earlier.camera.id)) return { error: 'this camera cannot be adopted' };
-    this.adoptionsAsked.delete(newId);
+    const name = this.channels.get(earlier.id)?.camera.name ?? earlier.name;
+    if (this.isOn(earlier.id)) return { error: `“${name}” is on: it is not lost` };
+    // Its page must be there to be told its new id (else it would come back as a new camera, and
+    // the earlier one would be held by a secret no page presents).
     const link = this.links.get(now);
+    if (!link) return { error: `“${now.camera.name}” is not on right now: it can take the place while it is` };
+    if (!this.registry.adopt(newId, earlier.id)) return { error: 'this camera cannot be adopted' };
+    this.adoptionsAsked.delete(newId);
     this.links.delete(now);
     now.camera.disconnect();
     this.forget(now);
-    if (link) {
-      link.sendJson({ type: 'adopted', cameraId: earlier.camera.id, name: earlier.camera.name });
-      link.close(CLOSE_CODES.ADOPTED, `this device is "${earlier.camera.name}" again`);
-    }
+    link.sendJson({ type: 'adopted', cameraId: earlier.id, name });
+    link.close(CLOSE_CODES.ADOPTED, `this device is "${name}" again`);
     return { ok: true };
   }
 
@@ -231,7 +249,8 @@ export class Hub implements Cameras {
   orderByOwner(ids: readonly string[]): OwnerResult {
     const unknown = ids.find((id) => !this.channels.has(id) && !this.registry.get(id));
     if (unknown) return { error: `no such camera: ${unknown}` };
-    this.registry.setOrder(ids);
+    // (Cameras not listed now keep their place: only those the owner saw are re-ordered.)
+    this.registry.setOrder(ids, [...this.channels.keys()]);
     this.changed();
     return { ok: true };
   }

@@ -31,6 +31,11 @@ export interface Route {
   method?: 'GET' | 'POST';
   /** An HTML page: refusals are shown as a page, not as plain text. */
   page?: boolean;
+  /**
+   * A page other sites may frame (the embed page): their frame may load it, and opening it makes no
+   * device (in another site's frame the browser keeps no cookie: the key stays in its address).
+   */
+  framed?: boolean;
   handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void;
 }
 
@@ -53,7 +58,9 @@ const HTML = 'text/html; charset=utf-8';
 
 /** Sends a body with the base headers. */
 export function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { ...BASE_HEADERS, 'Content-Type': type, 'Cache-Control': 'no-store', ...extra });
+  // (A header given as '' is left out: the embed page has no X-Frame-Options.)
+  const headers = Object.fromEntries(Object.entries({ ...BASE_HEADERS, 'Content-Type': type, 'Cache-Control': 'no-store', ...extra }).filter(([, v]) => v !== ''));
+  res.writeHead(status, headers);
   res.end(body);
 }
 
@@ -119,12 +126,12 @@ export function refusalFor(result: AuthResult, access: Access): Refusal | null {
  * resources, send credentials with them or guess keys through them (img, script, fetch, frames).
  * Credentials are not checked and failures not counted. Clients that send no such header pass.
  */
-export function crossSiteRefusal(req: IncomingMessage): Refusal | null {
+export function crossSiteRefusal(req: IncomingMessage, framed = false): Refusal | null {
   const site = req.headers['sec-fetch-site'];
   if (site === undefined || site === 'same-origin' || site === 'none') return null;
   const mode = req.headers['sec-fetch-mode'];
   const dest = req.headers['sec-fetch-dest'];
-  if (mode === 'navigate' && (dest === undefined || dest === 'document')) return null;
+  if (mode === 'navigate' && (dest === undefined || dest === 'document' || (framed && dest === 'iframe'))) return null;
   return { status: 403, title: 'Not from another site', text: 'Pages of other sites may link here, not load this.', headers: {} };
 }
 
@@ -175,10 +182,12 @@ function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<unknow
         return;
       }
       sendJson(res, status, { error: text }, { Connection: 'close' });
-      req.destroy();
+      // (Once the answer is out: destroyed at once, the peer would mostly see a reset instead.)
+      res.once('finish', () => req.destroy());
       resolve(undefined);
     };
     req.on('data', (chunk: Buffer) => {
+      if (done) return;
       size += chunk.byteLength;
       if (size > MAX_POST_BYTES) finish(413, `the body is larger than ${MAX_POST_BYTES} bytes`);
       else parts.push(chunk);
@@ -215,12 +224,12 @@ export function dispatchUrl(routes: Route[], access: AccessControl | null, req: 
     return;
   }
   if (!access) throw new Error(`route ${route.path} needs access control, and this server has none`);
-  const crossSite = post ? postRefusal(req) : crossSiteRefusal(req);
+  const crossSite = post ? postRefusal(req) : crossSiteRefusal(req, route.framed === true);
   if (crossSite) {
     sendRefusal(res, crossSite, route.page === true);
     return;
   }
-  const result = access.authenticate(presented(req, url, route.page === true));
+  const result = access.authenticate(presented(req, url, route.page === true && route.framed !== true));
   const refusal = refusalFor(result, route.access);
   if (refusal) {
     sendRefusal(res, refusal, route.page === true);
@@ -289,8 +298,10 @@ const BUNDLE_ACCESS: Record<string, Access> = {
   '/assets/camera.js': 'camera',
   '/assets/viewer.js': 'viewer',
   '/assets/settings.js': 'viewer',
+  // Code only, nothing secret: in another site's frame the embed page's requests carry no cookie.
+  '/assets/embed.js': 'public',
   '/assets/audio-capture-worklet.js': 'camera',
-  '/assets/audio-playback-worklet.js': 'viewer',
+  '/assets/audio-playback-worklet.js': 'public',
 };
 
 /** Builds the HTTPS route table (pages read once at start-up). */
@@ -302,6 +313,11 @@ export async function httpsRoutes(content: AppContent): Promise<Route[]> {
     staticRoute('/camera', 'camera', HTML, await file('camera.html'), pageHeaders),
     // (What it shows is the owner's; another viewer is told so.)
     staticRoute('/settings', 'viewer', HTML, await file('settings.html'), pageHeaders),
+    {
+      // One camera for another site's frame (a Home Assistant card, an OBS browser source): /embed?camera=…&key=…
+      ...staticRoute('/embed', 'viewer', HTML, await file('embed.html'), { ...pageHeaders, 'Content-Security-Policy': PAGE_CSP.replace("frame-ancestors 'none'", 'frame-ancestors *'), 'X-Frame-Options': '' }),
+      framed: true,
+    },
     // Public: the refusal pages use them.
     staticRoute('/assets/style.css', 'public', 'text/css; charset=utf-8', await file('style.css')),
     staticRoute('/favicon.ico', 'public', 'image/svg+xml', await file('icon.svg')),

@@ -166,7 +166,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
     const pages = {
       plain: page(),
       wrongLink: page(null, 'The link you opened does not work: links stop working when the owner renews them. Ask for a new link.'),
-      viewerLink: page(null, 'That is a viewer link: open it in the browser to watch. To use this device as a camera, open a camera link.'),
+      viewerLink: page(null, 'That is not a camera link: open it over HTTPS (the https:// link). To use this device as a camera, open a camera link.'),
     };
     const html = 'text/html; charset=utf-8';
     const csp = { 'Content-Security-Policy': "default-src 'none'; script-src 'self'; connect-src https:; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" };
@@ -185,7 +185,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
             return send(res, 429, html, page(null, `Too many attempts with a wrong link from this device. Try again in ${Math.ceil(result.retryAfterMs / 1000)} s.`), csp);
           }
           if (result.kind === 'refused') return send(res, 401, html, pages.wrongLink, csp);
-          if (result.kind !== 'ok' || !result.roles.has('camera')) return send(res, 200, html, pages.viewerLink, csp);
+          // Only a camera link is shown back (this is plain HTTP): never a viewer's or the owner's.
+          if (result.kind !== 'ok' || result.roles.size !== 1 || !result.roles.has('camera')) return send(res, 200, html, pages.viewerLink, csp);
           const host = hostnameOf(req.headers.host);
           const link = host ? `https://${host}:${httpsPort}/camera?${KEY_PARAM}=${encodeURIComponent(key)}` : (running.links[0]?.camera ?? null);
           send(res, 200, html, page(link), csp);

@@ -124,9 +124,11 @@ describe('access: every route and the WebSocket × every credential', () => {
   });
   after(async () => server.stop());
 
-  it('only the CA, the stylesheet, the icon, the manifest, the setup script and the trust check are public', () => {
+  it('only the CA, the stylesheet, the icon, the manifest, the trust check and the code of the setup and embed pages are public', () => {
     const open = server.routes.https.filter((r) => r.access === 'public').map((r) => r.path);
-    assert.deepEqual(open.sort(), ['/assets/setup.js', '/assets/setup.js.map', '/assets/style.css', '/ca.crt', '/favicon.ico', '/manifest.webmanifest', '/trust-check']);
+    // (Code only, nothing secret: the embed page's requests in another site's frame carry no cookie.)
+    const code = ['/assets/audio-playback-worklet.js', '/assets/audio-playback-worklet.js.map', '/assets/embed.js', '/assets/embed.js.map', '/assets/setup.js', '/assets/setup.js.map'];
+    assert.deepEqual(open.sort(), [...code, '/assets/style.css', '/ca.crt', '/favicon.ico', '/manifest.webmanifest', '/trust-check']);
     assert.ok(server.routes.https.length >= 10, 'pages, bundles, source maps and APIs are all in the table');
   });
 

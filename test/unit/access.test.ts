@@ -112,7 +112,7 @@ describe('AccessControl', () => {
     }
   });
 
-  it('a page opened with a link makes a device with a cookie of its own; another link adds roles to it; a wrong link is refused even with a good cookie', async () => {
+  it('a page opened with a link makes a device with a cookie of its own; another link adds roles to it; a wrong link is refused', async () => {
     const devices = DeviceBook.inMemory(quiet);
     const { access } = await AccessControl.load({ dataDir: '/nonexistent', token: 'fixed-token-123', open: false, devices });
     const viaCamera = access.authenticate({ ...none, ...page, address: 'a', key: access.linkKey('camera') });
@@ -126,7 +126,7 @@ describe('AccessControl', () => {
     assert.deepEqual(devices.all()[0]!.roles, ['camera', 'viewer']);
     const cookieOnly = access.authenticate({ ...none, address: 'a', cookieHeader: cookie });
     assert.ok(cookieOnly.kind === 'ok' && cookieOnly.setCookie === null && cookieOnly.roles.has('viewer'), 'a cookie alone sets nothing');
-    const wrongLink = access.authenticate({ ...none, address: 'a', key: 'nope', cookieHeader: cookie });
+    const wrongLink = access.authenticate({ ...none, address: 'a', key: 'nope' });
     assert.ok(wrongLink.kind === 'refused' && wrongLink.invalid === 'link');
     const notAPage = access.authenticate({ ...none, address: 'b', key: access.linkKey('viewer') });
     assert.ok(notAPage.kind === 'ok' && notAPage.setCookie === null && notAPage.credential === 'link', 'a script or socket with a link makes no device');
@@ -200,6 +200,28 @@ describe('AccessControl', () => {
     const link = access.authenticate({ ...none, ...page, address: '10.0.0.9', key: access.linkKey('viewer') });
     assert.equal(link.kind, 'ok');
     assert.equal(access.authenticate({ ...none, address: '10.0.0.9', cookieHeader: cookieOf(link) }).kind, 'ok');
+  });
+
+  it('a device that opens a link that no longer works is let in as itself, not counted', async () => {
+    const { access } = await AccessControl.load({ dataDir: '/nonexistent', token: 'fixed-token-123', open: false, rateLimit: { maxFailures: 1 }, devices: DeviceBook.inMemory(quiet) });
+    const device = cookieOf(access.authenticate({ ...none, ...page, address: 'a', key: access.linkKey('camera') }));
+    for (let i = 0; i < 5; i++) {
+      const r = access.authenticate({ ...none, ...page, address: 'a', key: 'the-old-key-AAAAAAAAAA', cookieHeader: device });
+      assert.ok(r.kind === 'ok' && r.credential === 'device' && r.roles.has('camera'), JSON.stringify(r));
+    }
+    assert.equal(access.limiter.retryAfterMs('a'), 0, 'not locked out');
+  });
+
+  it('a pairing code is not used up when no device could be added; an older cookie still works then', async () => {
+    const devices = DeviceBook.inMemory(quiet);
+    const { access } = await AccessControl.load({ dataDir: '/nonexistent', token: 'fixed-token-123', open: false, devices });
+    for (let i = 0; i < 30; i++) access.authenticate({ ...none, ...page, address: '10.2.2.2', key: access.linkKey('viewer') });
+    const { code } = access.pairings.create('camera');
+    assert.deepEqual(access.authenticate({ ...none, ...page, address: '10.2.2.2', pair: code }), { kind: 'no-room', why: 'too-many-new' });
+    assert.equal(access.authenticate({ ...none, ...page, address: '10.2.2.3', pair: code }).kind, 'ok', 'the code still works, from elsewhere');
+    const old = `${COOKIE_NAME}=${new AccessKeys('fixed-token-123').cookieValue(['viewer'])}`;
+    const r = access.authenticate({ ...none, ...page, address: '10.2.2.2', cookieHeader: old });
+    assert.ok(r.kind === 'ok' && r.credential === 'older cookie' && r.setCookie === null);
   });
 });
 

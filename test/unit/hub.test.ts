@@ -2,6 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Hub, type CameraLink } from '../../src/server/hub.ts';
+import { CameraRegistry } from '../../src/server/core/registry.ts';
+import type { ServerMessage } from '../../src/shared/schemas.ts';
 import { ProtocolError } from '../../src/shared/protocol.ts';
 
 const secretOf = (id: string): string => `device-secret-of-${id}`;
@@ -83,6 +85,36 @@ describe('Hub', () => {
       assert.equal(named('f', 'X'.repeat(64)), `${'X'.repeat(62)} 2`);
       const keys = hub.list().map((c) => c.name.normalize('NFKC').replace(/\u200b/g, '').toLowerCase());
       assert.equal(new Set(keys).size, keys.length);
+    } finally {
+      hub.close();
+    }
+  });
+
+  it('asks the owner about a new camera named as one it remembers, listed or not (days later), and lets it take that camera\'s place only while it is on', () => {
+    const registry = CameraRegistry.inMemory({ warn: () => undefined, error: () => undefined });
+    registry.claim('porch-old', secretOf('porch-old'), 'Porch', Date.now() - 3 * 24 * 3600 * 1000);
+    const hub = new Hub(10 * 60 * 1000, 100, 10, registry);
+    try {
+      assert.equal(hub.get('porch-old'), undefined, 'offline for days: not listed');
+      const told: ServerMessage[] = [];
+      let closedWith = 0;
+      const l: CameraLink = { sendJson: (m) => told.push(m), close: (code) => (closedWith = code), request: () => undefined };
+      const ch = hub.attachCamera('porch-new', 'porch', secretOf('porch-new'), l);
+      assert.deepEqual(hub.adoptions().map((a) => [a.id, a.earlierId, a.earlierName, a.on]), [['porch-new', 'porch-old', 'Porch', true]]);
+      hub.detachCamera(ch, l);
+      hub.attachCamera('porch-new', 'porch', secretOf('porch-new'), l).camera.announce({ transport: 'webm', width: null, height: null, fps: null });
+      hub.detachCamera(hub.get('porch-new')!, l);
+      assert.match(String((hub.adopt('porch-new') as { error?: string }).error), /not on right now/, 'its page must be there to be told');
+      const l2: CameraLink = { sendJson: (m) => told.push(m), close: (code) => (closedWith = code), request: () => undefined };
+      hub.attachCamera('porch-new', 'porch', secretOf('porch-new'), l2);
+      assert.deepEqual(hub.adopt('porch-new'), { ok: true });
+      assert.deepEqual(told.at(-1), { type: 'adopted', cameraId: 'porch-old', name: 'Porch' });
+      assert.equal(closedWith, 4410);
+      assert.equal(hub.get('porch-new'), undefined);
+      assert.equal(registry.claim('porch-old', secretOf('porch-new'), 'Porch'), 'ok', 'the new device holds the old id');
+      assert.equal(registry.claim('porch-old', secretOf('porch-old'), 'Porch'), 'taken', 'the old secret does not');
+      assert.deepEqual(hub.forgetByOwner('porch-old'), { ok: true }, 'a camera the registry keeps can be forgotten, listed or not');
+      assert.equal(registry.get('porch-old'), undefined);
     } finally {
       hub.close();
     }

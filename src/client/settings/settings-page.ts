@@ -92,7 +92,7 @@ function drawAdoptions(): void {
   $('adoptions').hidden = view.adoptions.length === 0;
   $('adoption-list').replaceChildren(
     ...view.adoptions.map((a) => {
-      const replace = h('button', { type: 'button', className: 'primary', textContent: `It is ${a.earlierName}: replace` });
+      const replace = h('button', { type: 'button', className: 'primary', textContent: `It is ${a.earlierName}: replace`, disabled: !a.on, title: a.on ? '' : 'Possible while the new camera is on: its page is told its new place' });
       replace.addEventListener('click', () => void act('Replacing', () => post('/api/cameras/adopt', { id: a.id })));
       const keep = h('button', { type: 'button', textContent: 'Keep both' });
       keep.addEventListener('click', () => void act('Keeping both', () => post('/api/cameras/keep-both', { id: a.id })));

@@ -9,14 +9,15 @@ const main = document.querySelector('main') as HTMLElement;
 const status = document.getElementById('status') as HTMLElement;
 const open = document.getElementById('open') as HTMLAnchorElement;
 const httpsPort = main.dataset.httpsPort ?? '8443';
-const origin = `https://${location.hostname.includes(':') ? `[${location.hostname}]` : location.hostname}:${httpsPort}`;
+// (`hostname` keeps an IPv6 address's brackets.)
+const origin = `https://${location.hostname}:${httpsPort}`;
 
-/** Where "Open" goes: the camera page (or the viewer, for a viewer pairing) with the credential from the fragment, if any. */
+/** Where "Open" goes: the camera page, with the credential from the fragment, if any. */
 function target(): { url: string; credential: boolean } {
   const fragment = new URLSearchParams(location.hash.slice(1));
   const key = fragment.get('key');
   const pair = fragment.get('pair');
-  const page = fragment.get('open') === 'viewer' ? '/' : '/camera';
+  const page = '/camera';
   const safe = (v: string | null): v is string => v !== null && /^[A-Za-z0-9_-]{16,64}$/.test(v);
   if (safe(pair)) return { url: `${origin}${page}?pair=${pair}`, credential: true };
   if (safe(key)) return { url: `${origin}${page}?key=${key}`, credential: true };

@@ -1,14 +1,14 @@
 // The viewer page: the cameras that are on, in a grid arranged for the window (layout.ts) that
 // reflows as cameras come and go, the offline ones in a compact row under it, a large view on
 // click, full screen, and `/?camera=<id or name>` for one camera filling the window with no chrome.
+// Each camera is a <webcam-player> (webcam-player.ts); they share the page's one connection.
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
-import { ServerSocket, helloFor } from '../common/socket.ts';
-import { FLAG_INIT, FRAME_KIND_CHUNK, decodeFrame } from '../../shared/protocol.ts';
-import type { CameraInfo, Command, ServerMessage, ViewerMessage } from '../../shared/schemas.ts';
-import { nameKey } from '../../shared/text.ts';
-import { CameraTile, type TileContext } from './camera-tile.ts';
+import type { CameraInfo } from '../../shared/schemas.ts';
+import type { CameraTile } from './camera-tile.ts';
+import { ViewerConnection } from './connection.ts';
 import { arrange, layoutChoice, LAYOUT_CHOICES, type LayoutChoice } from './layout.ts';
 import { liveEdgeFromParams } from './live-edge.ts';
+import { WebcamPlayer, findCamera, usePlayerConnection } from './webcam-player.ts';
 
 dropCredentialsFromAddress();
 
@@ -24,25 +24,28 @@ const params = new URLSearchParams(location.search);
 /** `?camera=` : the one camera to show (id or name), or null for the grid. */
 const solo = params.get('camera');
 
-const tiles = new Map<string, CameraTile>();
+/** The grid's players, by camera id (each holds its tile once its camera is listed). */
+const players = new Map<string, WebcamPlayer>();
 /** Cameras listened to when their tile went (offline): their sound is turned back on with them. */
 const listening = new Set<string>();
-const byChannel = new Map<number, CameraTile>();
-const pendingCommands = new Map<string, string>();
-let nextRequest = 1;
 let focused: string | null = null;
+
+/** The tiles on the page now. */
+function tiles(): CameraTile[] {
+  return [...players.values()].flatMap((p) => (p.tile ? [p.tile] : []));
+}
 
 if (solo !== null) document.body.classList.add('solo');
 
 // Player settings; links may override them for measuring (see docs/latency.md).
 const liveEdge = liveEdgeFromParams(params);
 for (const w of liveEdge.warnings) console.warn(w);
-const tileContext: TileContext = {
+const connection = new ViewerConnection({
   player: { liveEdge: liveEdge.config, lowDelay: params.get('lowdelay') !== '0', batchAppends: params.get('batch') !== '0' },
-  clockOffset: () => socket.clock.offset,
   // `?decoder=mse`: always the WebM stream (for comparing, or a browser whose WebCodecs misbehaves).
   chunks: params.get('decoder') !== 'mse',
-};
+});
+usePlayerConnection(connection);
 
 // The latency overlay: a button and the L key toggle it; `?meter=1|0` sets it for this visit.
 const METER_KEY = 'websocket-webcam.meter';
@@ -53,33 +56,23 @@ function setMeter(on: boolean, save: boolean): void {
   meterOn = on;
   if (save) localStorage.setItem(METER_KEY, on ? '1' : '0');
   meterButton.setAttribute('aria-pressed', String(on));
-  for (const t of tiles.values()) t.showMeter(on);
+  for (const t of tiles()) t.showMeter(on);
 }
 meterButton.addEventListener('click', () => setMeter(!meterOn, true));
 
-const socket = new ServerSocket<ViewerMessage>(() => helloFor('viewer'), {
-  welcome: () => {
+connection.onState((state, detail) => {
+  if (state === 'open') {
     setConn('live', 'connected');
-    for (const cameraId of pendingCommands.values()) tiles.get(cameraId)?.commandResult(false, 'the connection to the server was lost');
-    pendingCommands.clear();
-    for (const t of tiles.values()) {
-      t.setViewerOnline(true);
-      subscribe(t.id);
-    }
-  },
-  message: onMessage,
-  binary: onBinary,
-  state: (state, detail) => {
-    if (state === 'open') return;
-    setConn(state, state === 'reconnecting' ? 'reconnecting…' : state === 'closed' ? `disconnected: ${detail}` : 'connecting…');
-    for (const t of tiles.values()) t.setViewerOnline(false);
-    if (state === 'closed') {
-      // For good (e.g. access withdrawn): no frozen pictures, just why.
-      reconcile([]);
-      empty.textContent = `Disconnected: ${detail}`;
-    }
-  },
+    return;
+  }
+  setConn(state, state === 'reconnecting' ? 'reconnecting…' : state === 'closed' ? `disconnected: ${detail}` : 'connecting…');
+  if (state === 'closed') {
+    // For good (e.g. access withdrawn): no frozen pictures, just why.
+    reconcile([]);
+    empty.textContent = `Disconnected: ${detail}`;
+  }
 });
+connection.onCameras((cameras) => reconcile(cameras));
 
 function setConn(state: string, text: string): void {
   conn.dataset.state = state;
@@ -92,101 +85,45 @@ function setConn(state: string, text: string): void {
  */
 function onPage(cameras: CameraInfo[]): CameraInfo[] {
   if (solo === null) return cameras;
-  const byId = cameras.filter((c) => c.id === solo);
-  return byId.length > 0 ? byId : cameras.filter((c) => nameKey(c.name) === nameKey(solo));
-}
-
-function onMessage(m: ServerMessage): void {
-  switch (m.type) {
-    case 'cameras':
-      reconcile(m.cameras);
-      return;
-    case 'stream':
-      tiles.get(m.cameraId)?.startStream(m);
-      return;
-    case 'codec':
-      tiles.get(m.cameraId)?.codec(m.video, m.audio);
-      return;
-    case 'skipped':
-      tiles.get(m.cameraId)?.skipped(m.frames);
-      return;
-    case 'command-result': {
-      const cameraId = pendingCommands.get(m.requestId);
-      pendingCommands.delete(m.requestId);
-      if (cameraId) tiles.get(cameraId)?.commandResult(m.ok, m.error);
-      return;
-    }
-    case 'error':
-      console.warn(`server: ${m.code}: ${m.message}`);
-      // About one camera (it has as many viewers as the server allows; it streams nothing this
-      // browser plays): say so on its tile.
-      if (m.cameraId && (m.code === 'VIEWERS_FULL' || m.code === 'NO_FORMAT')) tiles.get(m.cameraId)?.refused(m.message);
-      return;
-    default:
-      return;
-  }
-}
-
-function onBinary(data: ArrayBuffer): void {
-  let frame;
-  try {
-    frame = decodeFrame(new Uint8Array(data));
-  } catch (err) {
-    console.warn(`ignored a binary message: ${(err as Error).message}`);
-    return;
-  }
-  const { kind, flags, time, channel } = frame.header;
-  // Capture times come on the server's clock: turn them into this page's.
-  // Until this page's clock is synced, capture times are unknown here.
-  const local = time > 0 && socket.clock.current !== null ? time - socket.clock.offset : 0;
-  const tile = byChannel.get(channel);
-  if (kind === FRAME_KIND_CHUNK) tile?.pushChunk(frame.payload, flags, local);
-  else tile?.append(frame.payload, (flags & FLAG_INIT) !== 0, local);
+  const one = findCamera(cameras, solo);
+  return one ? [one] : [];
 }
 
 /** Brings the tiles in line with the camera list: the cameras that are on get tiles, the others a place in the offline row. */
 function reconcile(cameras: CameraInfo[]): void {
-  const seen = new Set<string>();
   // The owner's order (Settings), then by name.
   const byOrder = (a: CameraInfo, b: CameraInfo): number => (a.order ?? Infinity) - (b.order ?? Infinity) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
   const list = onPage(cameras).sort(byOrder);
   // A wall link keeps its one camera whatever its state; the grid shows only cameras that are on.
   const shown = solo === null ? list.filter((c) => c.state !== 'offline') : list;
-  for (const info of shown) {
-    seen.add(info.id);
-    let tile = tiles.get(info.id);
-    if (!tile) {
-      tile = new CameraTile(info, { subscribe, command, focus: toggleFocus, keyframe: (cameraId) => socket.sendJson({ type: 'keyframe', cameraId }) }, tileContext);
-      tile.showMeter(meterOn);
-      tiles.set(info.id, tile);
-      if (listening.has(info.id)) tile.listen(true);
-      subscribe(info.id);
-    } else {
-      tile.update(info);
-    }
-    byChannel.set(info.channel, tile);
-    grid.append(tile.el); // keeps the order
-  }
-  const listed = new Set(list.map((c) => c.id));
-  for (const [id, tile] of tiles) {
+  const seen = new Set(shown.map((c) => c.id));
+  for (const [id, player] of players) {
     if (seen.has(id)) continue;
     if (focused === id) toggleFocus(id);
     // Its sound comes back on with it (a baby monitor must not go quiet after a Wi-Fi drop).
-    if (tile.listening) listening.add(id);
+    if (player.tile?.listening) listening.add(id);
     else listening.delete(id);
-    tile.destroy();
-    tiles.delete(id);
-    for (const [ch, t] of byChannel) if (t === tile) byChannel.delete(ch);
-    // A camera that went offline stays subscribed (the server keeps it listed while someone is, and
-    // its stream comes back by itself); one that is gone from the list is let go.
-    if (!listed.has(id)) {
-      socket.sendJson({ type: 'unsubscribe', cameraId: id });
-      listening.delete(id);
-    }
+    // (Its player stays subscribed to a camera still listed: see ViewerConnection.remove.)
+    player.remove();
+    players.delete(id);
+    if (!list.some((c) => c.id === id)) listening.delete(id);
   }
+  shown.forEach((info, i) => {
+    let player = players.get(info.id);
+    if (!player) {
+      player = document.createElement('webcam-player') as WebcamPlayer;
+      player.setAttribute('camera', info.id);
+      players.set(info.id, player);
+      grid.append(player);
+      player.tile?.showMeter(meterOn);
+      if (listening.has(info.id)) player.tile?.listen(true);
+    }
+    // In the list's order (moved only when out of place).
+    if (grid.children[i] !== player) grid.insertBefore(player, grid.children[i] ?? null);
+  });
   showOffline(solo === null ? list.filter((c) => c.state === 'offline') : []);
-  grid.dataset.count = String(tiles.size);
-  empty.hidden = tiles.size > 0;
+  grid.dataset.count = String(players.size);
+  empty.hidden = players.size > 0;
   const offlineCount = solo === null ? list.length - shown.length : 0;
   empty.textContent =
     solo !== null ? `Waiting for camera “${solo}”…`
@@ -248,9 +185,9 @@ function layout(): void {
   const width = main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
   const below = offline.hidden || focused ? 0 : offline.offsetHeight + GAP;
   const height = main.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom) - below;
-  const n = focused ? 1 : tiles.size;
+  const n = focused ? 1 : players.size;
   // (A phone held upright always gets full-width tiles: the layout menu is not shown there.)
-  const a = arrange(focused || width < NARROW ? 'auto' : layoutMode, n, { width, height }, aspectOf([...tiles.values()].filter((t) => !focused || t.id === focused)), GAP, width < NARROW ? width : MIN_TILE_WIDTH);
+  const a = arrange(focused || width < NARROW ? 'auto' : layoutMode, n, { width, height }, aspectOf(tiles().filter((t) => !focused || t.id === focused)), GAP, width < NARROW ? width : MIN_TILE_WIDTH);
   grid.style.setProperty('--cols', String(Math.min(a.cols, Math.max(1, n))));
   grid.style.setProperty('--tile-w', `${a.width}px`);
   grid.style.setProperty('--tile-h', `${a.height}px`);
@@ -276,51 +213,16 @@ document.addEventListener('fullscreenchange', () => {
   fullscreenButton.textContent = document.fullscreenElement ? 'Exit full screen' : 'Full screen';
 });
 
-function subscribe(cameraId: string): void {
-  if (suspended) return;
-  // A page that can decode WebCodecs gets every camera's chunks; otherwise a stream the server muxes.
-  const tile = tiles.get(cameraId);
-  tile?.subscribed();
-  socket.sendJson({ type: 'subscribe', cameraId, chunks: tile?.acceptsChunks ?? false, audio: tile?.listening ?? false });
-}
-
-function command(cameraId: string, cmd: Command): void {
-  const requestId = String(nextRequest++);
-  pendingCommands.set(requestId, cameraId);
-  socket.sendJson({ type: 'command', cameraId, command: cmd, requestId });
-}
-
 function toggleFocus(cameraId: string): void {
   if (solo !== null) return;
   focused = focused === cameraId ? null : cameraId;
   document.body.classList.toggle('focused', focused !== null);
-  for (const t of tiles.values()) t.setFocused(t.id === focused);
+  for (const t of tiles()) t.setFocused(t.id === focused);
   layout();
 }
 
-// A page nobody looks at (hidden tab, sleeping tablet) stops its streams after a grace period, so it
-// costs neither the camera nor the network; it re-joins from the latest keyframe when shown again.
-const HIDDEN_GRACE_MS = 10_000;
-let suspended = false;
-let hiddenTimer: ReturnType<typeof setTimeout> | null = null;
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'hidden') {
-    hiddenTimer ??= setTimeout(() => {
-      hiddenTimer = null;
-      suspended = true;
-      for (const t of tiles.values()) {
-        t.suspend();
-        socket.sendJson({ type: 'unsubscribe', cameraId: t.id });
-      }
-    }, HIDDEN_GRACE_MS);
-    return;
-  }
-  if (hiddenTimer) clearTimeout(hiddenTimer);
-  hiddenTimer = null;
-  if (!suspended) return;
-  suspended = false;
-  for (const t of tiles.values()) subscribe(t.id);
-});
+// A click on a picture (or its menu's Large view) shows it large, or back to the grid.
+grid.addEventListener('player-focus', (e) => toggleFocus((e as CustomEvent<{ cameraId: string }>).detail.cameraId));
 
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && focused) toggleFocus(focused);
@@ -332,7 +234,7 @@ document.addEventListener('keydown', (e) => {
 });
 
 setMeter(meterOn, false);
-socket.start();
+connection.start();
 
 // A viewer link may not publish: hide the way to the camera page.
 void fetchAccess()

@@ -202,9 +202,12 @@ export class CameraRegistry {
     return true;
   }
 
-  /** The owner's order: these ids first, in this order; the others after them. */
-  setOrder(ids: readonly string[]): void {
-    for (const r of this.records.values()) r.order = undefined;
+  /** The owner's order: these ids first, in this order; the `shown` ones not among them after them (others keep theirs). */
+  setOrder(ids: readonly string[], shown: readonly string[]): void {
+    for (const id of shown) {
+      const r = this.records.get(id);
+      if (r) r.order = undefined;
+    }
     ids.forEach((id, i) => {
       const r = this.records.get(id);
       if (r) r.order = i;

@@ -111,9 +111,10 @@ export function settingsRoutes(deps: SettingsDeps): Route[] {
       // Through the setup page when there is one (a new phone may not trust the certificate yet),
       // the code in the fragment; else straight to the HTTPS page.
       let url: URL;
-      if (first.helper) {
+      // (A viewer's code never crosses plain HTTP: a code that lets one watch is not for the setup page.)
+      if (first.helper && role === 'camera') {
         url = new URL(first.helper);
-        url.hash = `${PAIR_PARAM}=${code}${role === 'viewer' ? '&open=viewer' : ''}`;
+        url.hash = `${PAIR_PARAM}=${code}`;
       } else {
         url = new URL(role === 'camera' ? first.camera : first.viewer);
         url.search = '';
