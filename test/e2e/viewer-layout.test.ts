@@ -1,5 +1,5 @@
 // The viewer's layout as people see it, in Chromium, Firefox ESR and WebKit, at a phone held
-// upright (390×844), a 1366×768 laptop less the browser's bars (1366×657) and a 1920×1080 screen
+// upright (390×844; a small one, 360×640), a 1366×768 laptop less the browser's bars (1366×657) and a 1920×1080 screen
 // less its bars (1920×969), with 1, 4 and 9 cameras on and 2 offline: every tile's name shows in
 // full (everyday names up to 20 characters) and its controls lie inside the tile; the page does not
 // scroll on the laptop and the screen; on the phone it scrolls only downwards; the offline cameras
@@ -21,6 +21,7 @@ import { launchWebKit } from '../helpers/webkit.ts';
 const SHOTS = path.join(os.tmpdir(), 'wsw-layout-shots');
 const VIEWPORTS = [
   { name: 'phone', width: 390, height: 844, scrolls: true },
+  { name: 'small phone', width: 360, height: 640, scrolls: true },
   { name: 'laptop', width: 1366, height: 657, scrolls: false },
   { name: 'screen', width: 1920, height: 969, scrolls: false },
 ] as const;
