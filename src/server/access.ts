@@ -247,7 +247,8 @@ export class AccessControl {
       if (!linkRoles) invalid = 'token';
     } else if (pair !== null) {
       // (Not used up when no device could be added now: the code keeps working for another try.)
-      const full = p.remember && !device ? this.devices.room(['viewer'], p.address) : null;
+      const waiting = this.pairings.peek(pair);
+      const full = waiting && p.remember && !device ? this.devices.room([waiting], p.address) : null;
       if (full) return { kind: 'no-room', why: full };
       const role = this.pairings.consume(pair);
       linkRoles = role ? [role] : null;
@@ -264,10 +265,11 @@ export class AccessControl {
       // same name, since cookies are not bound to a port, and must not lock the device out).
       return { kind: 'refused', invalid: 'cookie', clearCookie };
     }
-    if (invalid && device) {
+    if (invalid === 'link' && device) {
       // A device that joined before opens an old link again (the printed QR code after the links were
       // renewed, a pairing code used already): it is still that device. Not a guess: not counted.
-      this.log?.info(`client ${normalizeAddress(p.address)}: a ${invalid === 'token' ? 'wrong token' : 'link that no longer works'} from a device that holds access; let in as that device`);
+      // (A wrong --token is always counted: it is the guessable secret the lock-out protects.)
+      this.log?.info(`client ${normalizeAddress(p.address)}: a link that no longer works from a device that holds access; let in as that device`);
       this.devices.seen(device.id, p.address);
       return { kind: 'ok', roles: new Set(device.roles), setCookie: null, device: device.id, credential: 'device' };
     }

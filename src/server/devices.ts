@@ -302,6 +302,12 @@ export class Pairings {
     return { code, expires };
   }
 
+  /** The role of a code that still works, without using it up. */
+  peek(code: string): Role | null {
+    const entry = this.codes.get(sha256hex(code));
+    return entry && entry.expires > this.now() ? entry.role : null;
+  }
+
   /** The role of a code, used up now; null when it is unknown, used or expired. */
   consume(code: string): Role | null {
     // Looked up by its hash: the lookup's timing tells nothing about the codes that exist.

@@ -229,10 +229,13 @@ export function dispatchUrl(routes: Route[], access: AccessControl | null, req: 
     sendRefusal(res, crossSite, route.page === true);
     return;
   }
-  const result = access.authenticate(presented(req, url, route.page === true && route.framed !== true));
+  // A framed page goes by the key in its address alone: a frame of a sibling site (another name of
+  // the same domain) would carry this browser's cookie, and with it roles nobody gave that page.
+  const asked = presented(req, url, route.page === true && route.framed !== true);
+  const result = access.authenticate(route.framed ? { ...asked, cookieHeader: undefined } : asked);
   const refusal = refusalFor(result, route.access);
   if (refusal) {
-    sendRefusal(res, refusal, route.page === true);
+    sendRefusal(res, refusal, route.page === true, route.framed === true);
     return;
   }
   if (result.kind !== 'ok') throw new Error('unreachable: refusalFor passes only ok results');
@@ -252,12 +255,14 @@ export function dispatchUrl(routes: Route[], access: AccessControl | null, req: 
     });
 }
 
-function sendRefusal(res: ServerResponse, refusal: Refusal, page: boolean): void {
+function sendRefusal(res: ServerResponse, refusal: Refusal, page: boolean, framed = false): void {
   if (!page) {
     send(res, refusal.status, PLAIN, `${refusal.text}\n`, refusal.headers);
     return;
   }
-  send(res, refusal.status, HTML, refusalPage(refusal), { ...refusal.headers, 'Content-Security-Policy': REFUSAL_CSP });
+  // (A framed page's refusal shows in its frame: an embed with a key that no longer works says so there.)
+  const frame: Record<string, string> = framed ? { 'Content-Security-Policy': REFUSAL_CSP.replace("frame-ancestors 'none'", 'frame-ancestors *'), 'X-Frame-Options': '' } : { 'Content-Security-Policy': REFUSAL_CSP };
+  send(res, refusal.status, HTML, refusalPage(refusal), { ...refusal.headers, ...frame });
 }
 
 /** A small page saying why, in the product's style (no script). */

@@ -210,6 +210,10 @@ describe('AccessControl', () => {
       assert.ok(r.kind === 'ok' && r.credential === 'device' && r.roles.has('camera'), JSON.stringify(r));
     }
     assert.equal(access.limiter.retryAfterMs('a'), 0, 'not locked out');
+    // A wrong --token is always counted, device or not: it is the guessable secret.
+    assert.equal(access.authenticate({ ...none, address: 'a', token: 'guess-0000000000', cookieHeader: device }).kind, 'refused');
+    assert.equal(access.authenticate({ ...none, address: 'a', token: 'guess-0000000001', cookieHeader: device }).kind, 'refused');
+    assert.ok(access.limiter.retryAfterMs('a') > 0, 'locked out after two wrong tokens (maxFailures 1)');
   });
 
   it('a pairing code is not used up when no device could be added; an older cookie still works then', async () => {

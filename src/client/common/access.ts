@@ -20,11 +20,11 @@ export function dropCredentialsFromAddress(): void {
 }
 
 /**
- * The roles this device has, or the server's refusal: its text, and for a lock-out (429) when to
+ * The roles this device has (`url`: with a key of its own, for a page that has no cookie), or the server's refusal: its text, and for a lock-out (429) when to
  * ask again; otherwise (401, 403) the cookie is missing or was withdrawn.
  */
-export async function fetchAccess(): Promise<{ roles: Role[] } | { refused: string; retryAfterMs: number | null }> {
-  const res = await fetch('/api/access', { cache: 'no-store' });
+export async function fetchAccess(url = '/api/access'): Promise<{ roles: Role[] } | { refused: string; retryAfterMs: number | null }> {
+  const res = await fetch(url, { cache: 'no-store' });
   if (res.ok) return (await res.json()) as { roles: Role[] };
   if (res.status === 401 || res.status === 403 || res.status === 429) {
     const retryAfterMs = res.status === 429 ? Number(res.headers.get('Retry-After') ?? '60') * 1000 : null;

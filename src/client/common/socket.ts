@@ -61,6 +61,8 @@ export class ServerSocket<Out extends CameraMessage | ViewerMessage> {
     /** The longest wait between two attempts, now (a camera page in view retries at least every 3 s). */
     private readonly maxRetryMs: () => number = () => 10_000,
     private readonly url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}`,
+    /** Where to ask whether this page is still let in after a refused upgrade (the embed page adds its key). */
+    private readonly accessUrl = '/api/access',
   ) {}
 
   /** Opens the connection (and keeps it open until stop()). */
@@ -143,7 +145,7 @@ export class ServerSocket<Out extends CameraMessage | ViewerMessage> {
       }
       if (!opened) {
         // A refused upgrade looks like any network failure from here: ask whether we are still let in.
-        void fetchAccess().then(
+        void fetchAccess(this.accessUrl).then(
           (access) => {
             if (this.stopped || this.ws) return;
             if (!('refused' in access)) this.retry(e.reason || 'connection lost');

@@ -21,6 +21,8 @@ export class ViewerConnection {
   private readonly tiles = new Map<string, CameraTile>();
   private readonly byChannel = new Map<number, CameraTile>();
   private readonly pendingCommands = new Map<string, string>();
+  /** Offline cameras this page stays subscribed to while no player shows them (they come back by themselves). */
+  private readonly waitingFor = new Set<string>();
   private nextRequest = 1;
   private suspended = false;
   private hiddenTimer: ReturnType<typeof setTimeout> | null = null;
@@ -28,7 +30,8 @@ export class ViewerConnection {
   private readonly stateListeners = new Set<(state: SocketState, detail: string) => void>();
   private started = false;
 
-  constructor(options: { player: PlayerOptions; chunks: boolean }, url?: string) {
+  /** `url`, `accessUrl`: the socket's, and where to ask after a refused upgrade (the embed page's carry its key). */
+  constructor(options: { player: PlayerOptions; chunks: boolean }, url?: string, accessUrl?: string) {
     this.context = { player: options.player, chunks: options.chunks, clockOffset: () => this.socket.clock.offset };
     this.socket = new ServerSocket<ViewerMessage>(
       () => helloFor('viewer'),
@@ -52,7 +55,8 @@ export class ViewerConnection {
       },
       [],
       undefined,
-      ...(url ? [url] : []),
+      url,
+      accessUrl,
     );
     document.addEventListener('visibilitychange', () => this.onVisibility());
   }
@@ -89,25 +93,23 @@ export class ViewerConnection {
   /** A player on the page: it gets its camera's messages and frames, and is subscribed. */
   add(tile: CameraTile): void {
     this.tiles.set(tile.id, tile);
+    this.waitingFor.delete(tile.id);
     const info = this.cameras.find((c) => c.id === tile.id);
     if (info) this.byChannel.set(info.channel, tile);
     this.subscribe(tile.id);
   }
 
   /**
-   * A player left the page. A camera still listed (offline, perhaps) stays subscribed: the server
-   * keeps it listed while someone is, and its stream comes back by itself. One gone from the list is let go.
+   * A player left the page. A camera that went offline stays subscribed: the server keeps it listed
+   * while someone is, and its stream comes back by itself (the grid shows it again then). Any other
+   * is let go, so nothing streams to a page that shows it nowhere.
    */
   remove(tile: CameraTile): void {
     if (this.tiles.get(tile.id) !== tile) return;
     this.tiles.delete(tile.id);
     for (const [ch, t] of this.byChannel) if (t === tile) this.byChannel.delete(ch);
-    if (!this.cameras.some((c) => c.id === tile.id)) this.socket.sendJson({ type: 'unsubscribe', cameraId: tile.id });
-  }
-
-  /** Stops watching a camera that left the list while no player showed it. */
-  forget(cameraId: string): void {
-    if (!this.tiles.has(cameraId)) this.socket.sendJson({ type: 'unsubscribe', cameraId });
+    if (this.cameras.find((c) => c.id === tile.id)?.state !== 'offline') this.socket.sendJson({ type: 'unsubscribe', cameraId: tile.id });
+    else this.waitingFor.add(tile.id);
   }
 
   subscribe(cameraId: string): void {
@@ -127,6 +129,12 @@ export class ViewerConnection {
   private onMessage(m: ServerMessage): void {
     switch (m.type) {
       case 'cameras':
+        // An offline camera this page stayed subscribed to, gone from the list now: let go.
+        for (const id of this.waitingFor) {
+          if (m.cameras.some((c) => c.id === id)) continue;
+          this.waitingFor.delete(id);
+          if (!this.tiles.has(id)) this.socket.sendJson({ type: 'unsubscribe', cameraId: id });
+        }
         this.cameras = m.cameras;
         for (const c of m.cameras) {
           const tile = this.tiles.get(c.id);

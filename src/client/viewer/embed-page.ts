@@ -17,6 +17,7 @@ const connection = new ViewerConnection(
     chunks: params.get('decoder') !== 'mse',
   },
   url.href,
+  key ? `/api/access?key=${encodeURIComponent(key)}` : undefined,
 );
 document.getElementById('player')!.setAttribute('camera', params.get('camera') ?? '');
 usePlayerConnection(connection);
