@@ -8,10 +8,9 @@
 // unseen for a day; else a new one is refused), and at most NEW_PER_ADDRESS_MAX new devices per
 // client address in NEW_PER_ADDRESS_WINDOW_MS, so whoever holds a link cannot fill the book.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from './core/data-dir.ts';
+import { JsonFileWriter, readJsonFile } from './core/data-dir.ts';
 import { normalizeAddress } from './rate-limit.ts';
 
 export type Role = 'camera' | 'viewer' | 'owner';
@@ -85,14 +84,14 @@ export class DeviceBook {
   /** New devices per address in the current window. */
   private readonly recent = new Map<string, { start: number; count: number }>();
   private readonly revokeListeners: ((device: DeviceRecord) => void)[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private lastWrite = 0;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly writer: JsonFileWriter;
 
   private constructor(
     readonly file: string | null,
     private readonly log: DeviceLog,
-  ) {}
+  ) {
+    this.writer = new JsonFileWriter(file, () => `${JSON.stringify({ version: 1, devices: [...this.devices.values()] } satisfies z.infer<typeof fileSchema>, null, 1)}\n`, log);
+  }
 
   /** A book kept in memory only. */
   static inMemory(log: DeviceLog): DeviceBook {
@@ -102,28 +101,8 @@ export class DeviceBook {
   /** Reads `devices.json` in `dataDir` (none yet: empty; damaged: set aside with a warning, empty). */
   static async load(dataDir: string, log: DeviceLog): Promise<DeviceBook> {
     const book = new DeviceBook(path.join(dataDir, 'devices.json'), log);
-    const file = book.file!;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`could not read ${file} (${(err as Error).message}): devices that joined before must open a link again`);
-      return book;
-    }
-    let parsed: z.infer<typeof fileSchema> | null = null;
-    try {
-      const result = fileSchema.safeParse(JSON.parse(text));
-      if (result.success) parsed = result.data;
-    } catch {
-      parsed = null;
-    }
-    if (!parsed) {
-      const aside = `${file}.damaged-${Date.now()}`;
-      await rename(file, aside).catch(() => undefined);
-      log.warn(`${file} was damaged: set aside as ${path.basename(aside)}; devices that joined before must open a link again`);
-      return book;
-    }
-    for (const d of parsed.devices) book.devices.set(d.id, d);
+    const parsed = await readJsonFile(book.file!, fileSchema, log, 'devices that joined before must open a link again');
+    for (const d of parsed?.devices ?? []) book.devices.set(d.id, d);
     return book;
   }
 
@@ -133,14 +112,12 @@ export class DeviceBook {
 
   /** Every device, the most recently seen first. */
   all(): DeviceInfo[] {
-    return [...this.devices.values()].sort((a, b) => b.lastSeen - a.lastSeen).map(({ hash: _hash, ...info }) => ({ ...info, roles: [...info.roles] }));
+    return [...this.devices.values()].sort((a, b) => b.lastSeen - a.lastSeen).map(infoOf);
   }
 
   get(id: string): DeviceInfo | undefined {
     const d = this.devices.get(id);
-    if (!d) return undefined;
-    const { hash: _hash, ...info } = d;
-    return { ...info, roles: [...info.roles] };
+    return d && infoOf(d);
   }
 
   /** Why a device with these roles could not be added now from `address`, or null when it could. */
@@ -148,7 +125,13 @@ export class DeviceBook {
     const window = this.recent.get(normalizeAddress(address));
     if (!roles.includes('owner') && window && now - window.start < NEW_PER_ADDRESS_WINDOW_MS && window.count >= NEW_PER_ADDRESS_MAX) return 'too-many-new';
     if (this.devices.size < MAX_DEVICES) return null;
-    return [...this.devices.values()].some((d) => !d.roles.includes('owner') && now - d.lastSeen >= EVICT_AFTER_MS) ? null : 'full';
+    const oldest = this.evictable();
+    return oldest && now - oldest.lastSeen >= EVICT_AFTER_MS ? null : 'full';
+  }
+
+  /** The device that makes room when the book is full: the one unseen longest, never an owner's. */
+  private evictable(): DeviceRecord | undefined {
+    return [...this.devices.values()].filter((d) => !d.roles.includes('owner')).sort((a, b) => a.lastSeen - b.lastSeen)[0];
   }
 
   /**
@@ -156,13 +139,13 @@ export class DeviceBook {
    * The owner's own devices (owner link, token) are not held to the bound per address.
    */
   add(roles: readonly Role[], label: string, via: Via, address: string, now = Date.now()): { id: string; cookie: string } | { refused: Refused } {
+    const refused = this.room(roles, address, now);
+    if (refused) return { refused };
     const client = normalizeAddress(address);
     const window = this.recent.get(client);
     const counted = !roles.includes('owner');
-    if (counted && window && now - window.start < NEW_PER_ADDRESS_WINDOW_MS && window.count >= NEW_PER_ADDRESS_MAX) return { refused: 'too-many-new' };
-    if (this.devices.size >= MAX_DEVICES) {
-      const oldest = [...this.devices.values()].filter((d) => !d.roles.includes('owner')).sort((a, b) => a.lastSeen - b.lastSeen)[0];
-      if (!oldest || now - oldest.lastSeen < EVICT_AFTER_MS) return { refused: 'full' };
+    const oldest = this.devices.size >= MAX_DEVICES ? this.evictable() : undefined;
+    if (oldest) {
       this.devices.delete(oldest.id);
       this.log.warn(`devices: ${MAX_DEVICES} devices hold access; the one unseen longest (${oldest.label}, last seen ${new Date(oldest.lastSeen).toISOString()}) was removed to make room`);
     }
@@ -230,8 +213,7 @@ export class DeviceBook {
     this.devices.delete(id);
     this.schedule(true);
     for (const l of this.revokeListeners) l(d);
-    const { hash: _hash, ...info } = d;
-    return info;
+    return infoOf(d);
   }
 
   /** Revokes every device that joined before `time` (the terminal's `rotate-links --revoke-devices`). */
@@ -246,44 +228,19 @@ export class DeviceBook {
   }
 
   /** Writes what is pending now (the server is stopping). */
-  async flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-      this.write();
-    }
-    await this.writing;
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   /** A change to write: soon when it matters, within a minute when only a last-seen time moved. */
   private schedule(important: boolean): void {
-    if (this.file === null) return;
-    const delay = important ? WRITE_DELAY_MS : Math.max(WRITE_DELAY_MS, SEEN_WRITE_MS - (Date.now() - this.lastWrite));
-    if (this.timer) {
-      if (!important) return;
-      clearTimeout(this.timer);
-    }
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.write();
-    }, delay);
-    this.timer.unref();
+    this.writer.schedule(important ? WRITE_DELAY_MS : Math.max(WRITE_DELAY_MS, SEEN_WRITE_MS - (Date.now() - this.writer.lastWrite)));
   }
+}
 
-  private write(): void {
-    const file = this.file;
-    if (file === null) return;
-    this.lastWrite = Date.now();
-    const devices = [...this.devices.values()];
-    const text = `${JSON.stringify({ version: 1, devices } satisfies z.infer<typeof fileSchema>, null, 1)}\n`;
-    this.writing = this.writing.then(async () => {
-      try {
-        await writeFileAtomic(file, text, 0o600);
-      } catch (err) {
-        this.log.error(`could not write ${file}`, err);
-      }
-    });
-  }
+/** A device as the owner sees it: everything but its secret's hash. */
+function infoOf({ hash: _hash, ...info }: DeviceRecord): DeviceInfo {
+  return { ...info, roles: [...info.roles] };
 }
 
 /** Single-use links that add one device with one role, valid for PAIRING_TTL_MS (kept in memory only). */

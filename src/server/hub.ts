@@ -140,7 +140,7 @@ export class Hub implements Cameras {
   rename(channel: Channel, name: string): string {
     const unique = this.uniqueName(name, channel.camera.id);
     channel.camera.rename(unique);
-    this.registry.nameByCamera(channel.camera.id, unique);
+    this.registry.rename(channel.camera.id, unique, 'camera');
     return unique;
   }
 
@@ -157,7 +157,7 @@ export class Hub implements Cameras {
       if (c !== channel && nameKey(c.camera.name) === nameKey(name)) return { error: `another camera is called “${c.camera.name}”` };
     }
     channel.camera.rename(name);
-    this.registry.nameByOwner(cameraId, name);
+    this.registry.rename(cameraId, name, 'owner');
     this.links.get(channel)?.sendJson({ type: 'name', name, setBy: 'owner' });
     return { ok: true };
   }

@@ -255,14 +255,18 @@ export function dispatchUrl(routes: Route[], access: AccessControl | null, req: 
     });
 }
 
+/** Headers that let any site frame a page with this CSP (the embed page): frame-ancestors *, and no X-Frame-Options (a header given as '' is left out). */
+function framable(csp: string): Record<string, string> {
+  return { 'Content-Security-Policy': csp.replace("frame-ancestors 'none'", 'frame-ancestors *'), 'X-Frame-Options': '' };
+}
+
 function sendRefusal(res: ServerResponse, refusal: Refusal, page: boolean, framed = false): void {
   if (!page) {
     send(res, refusal.status, PLAIN, `${refusal.text}\n`, refusal.headers);
     return;
   }
   // (A framed page's refusal shows in its frame: an embed with a key that no longer works says so there.)
-  const frame: Record<string, string> = framed ? { 'Content-Security-Policy': REFUSAL_CSP.replace("frame-ancestors 'none'", 'frame-ancestors *'), 'X-Frame-Options': '' } : { 'Content-Security-Policy': REFUSAL_CSP };
-  send(res, refusal.status, HTML, refusalPage(refusal), { ...refusal.headers, ...frame });
+  send(res, refusal.status, HTML, refusalPage(refusal), { ...refusal.headers, ...(framed ? framable(REFUSAL_CSP) : { 'Content-Security-Policy': REFUSAL_CSP }) });
 }
 
 /** A small page saying why, in the product's style (no script). */
@@ -320,7 +324,7 @@ export async function httpsRoutes(content: AppContent): Promise<Route[]> {
     staticRoute('/settings', 'viewer', HTML, await file('settings.html'), pageHeaders),
     {
       // One camera for another site's frame (a Home Assistant card, an OBS browser source): /embed?camera=…&key=…
-      ...staticRoute('/embed', 'viewer', HTML, await file('embed.html'), { ...pageHeaders, 'Content-Security-Policy': PAGE_CSP.replace("frame-ancestors 'none'", 'frame-ancestors *'), 'X-Frame-Options': '' }),
+      ...staticRoute('/embed', 'viewer', HTML, await file('embed.html'), { ...pageHeaders, ...framable(PAGE_CSP) }),
       framed: true,
     },
     // Public: the refusal pages use them.

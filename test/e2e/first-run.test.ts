@@ -66,6 +66,7 @@ describe('first run', { timeout: 120_000 }, () => {
       const settings = await owner.newPage();
       await settings.goto(`${server.url}/settings`);
       await settings.click('#pair-camera');
+      await settings.waitForSelector('#pairing:not([hidden])');
       const pairing = (await settings.locator('#pairing-link').getAttribute('href'))!;
       assert.match(pairing, /^http:\/\/127\.0\.0\.1:\d+\/#pair=[A-Za-z0-9_-]{22}$/, 'through the setup page, the code in the fragment');
       const second = await (await newContext(browser, PHONE)).newPage();

@@ -87,7 +87,6 @@ export class WebcamPlayer extends HTMLElement {
     this.tile = new CameraTile(info, connection.tileEvents((id) => this.focusCamera(id)), connection.context);
     this.append(this.tile.el);
     connection.add(this.tile);
-    this.dispatchEvent(new CustomEvent('player-ready', { detail: { cameraId: info.id }, bubbles: true }));
   }
 
   private drop(): void {

@@ -9,8 +9,7 @@
 // constant time); later ones must present it, so nobody else holding the camera link can take the
 // camera's place. A camera forgotten here (see `forget` and MAX_RECORDS) gives its id up.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile, rename } from 'node:fs/promises';
-import { writeFileAtomic } from './data-dir.ts';
+import { JsonFileWriter, readJsonFile } from './data-dir.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { cameraId, cameraName } from '../../shared/schemas.ts';
@@ -78,8 +77,7 @@ export interface RegistryLog {
 
 export class CameraRegistry {
   private readonly records = new Map<string, CameraRecord>();
-  private timer: NodeJS.Timeout | null = null;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly writer: JsonFileWriter;
 
   /** A registry kept in memory only. */
   static inMemory(log: RegistryLog): CameraRegistry {
@@ -89,38 +87,18 @@ export class CameraRegistry {
   private constructor(
     /** The file, or null: kept in memory only (tests, a read-only data dir). */
     readonly file: string | null,
-    private readonly log: RegistryLog,
-  ) {}
+    log: RegistryLog,
+  ) {
+    // The whole list each time (a crash never leaves half a file).
+    this.writer = new JsonFileWriter(file, () => `${JSON.stringify({ version: 1, cameras: this.all() } satisfies z.infer<typeof fileSchema>, null, 1)}\n`, log);
+  }
 
   /** Reads `cameras.json` in `dataDir` (none yet: empty; damaged: set aside, empty). */
   static async load(dataDir: string | null, log: RegistryLog): Promise<CameraRegistry> {
     const registry = new CameraRegistry(dataDir === null ? null : path.join(dataDir, 'cameras.json'), log);
     if (registry.file === null) return registry;
-    let text: string;
-    try {
-      text = await readFile(registry.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`could not read ${registry.file} (${(err as Error).message}): the server starts without its list of known cameras`);
-      return registry;
-    }
-    let parsed: z.infer<typeof fileSchema> | null = null;
-    try {
-      const result = fileSchema.safeParse(JSON.parse(text));
-      if (result.success) parsed = result.data;
-    } catch {
-      parsed = null;
-    }
-    if (!parsed) {
-      const aside = `${registry.file}.damaged-${Date.now()}`;
-      try {
-        await rename(registry.file, aside);
-        log.warn(`${registry.file} was damaged: set aside as ${path.basename(aside)}; the server starts without its list of known cameras`);
-      } catch (err) {
-        log.warn(`${registry.file} was damaged and could not be set aside (${(err as Error).message}): the server starts without its list of known cameras`);
-      }
-      return registry;
-    }
-    for (const c of parsed.cameras) registry.records.set(c.id, c);
+    const parsed = await readJsonFile(registry.file, fileSchema, log, 'the server starts without its list of known cameras');
+    for (const c of parsed?.cameras ?? []) registry.records.set(c.id, c);
     return registry;
   }
 
@@ -170,21 +148,15 @@ export class CameraRegistry {
     if (this.records.delete(id)) this.schedule();
   }
 
-  /** The owner names a camera (kept over what its page asks for). */
-  nameByOwner(id: string, name: string): void {
+  /**
+   * A camera was renamed: by the owner (the name is kept over what its page asks for), or by its own
+   * page (the person at the phone chose it: it takes over from the owner's).
+   */
+  rename(id: string, name: string, by: 'owner' | 'camera'): void {
     const known = this.records.get(id);
     if (!known) return;
     known.name = name;
-    known.named = true;
-    this.schedule();
-  }
-
-  /** The camera's own page asked for a new name (the person at the phone chose it): it takes over from the owner's. */
-  nameByCamera(id: string, name: string): void {
-    const known = this.records.get(id);
-    if (!known) return;
-    known.name = name;
-    known.named = undefined;
+    known.named = by === 'owner' ? true : undefined;
     this.schedule();
   }
 
@@ -216,35 +188,11 @@ export class CameraRegistry {
   }
 
   /** Writes what is pending now (the server is stopping). */
-  async flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-      this.write();
-    }
-    await this.writing;
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   private schedule(): void {
-    if (this.file === null || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.write();
-    }, WRITE_DELAY_MS);
-    this.timer.unref();
-  }
-
-  /** One write at a time, each of the whole list, atomically (a crash never leaves half a file). */
-  private write(): void {
-    const file = this.file;
-    if (file === null) return;
-    const text = `${JSON.stringify({ version: 1, cameras: this.all() } satisfies z.infer<typeof fileSchema>, null, 1)}\n`;
-    this.writing = this.writing.then(async () => {
-      try {
-        await writeFileAtomic(file, text, 0o600);
-      } catch (err) {
-        this.log.error(`could not write ${file}`, err);
-      }
-    });
+    this.writer.schedule(WRITE_DELAY_MS);
   }
 }

@@ -52,18 +52,11 @@ export function settingsRoutes(deps: SettingsDeps): Route[] {
       renewable: access.source === 'file',
       links,
       qr: await qrCodes(links[0]),
-      devices: access.devices.all().map((d) => ({
-        id: d.id,
-        label: d.camera ? (hub.get(d.camera)?.camera.name ?? d.label) : d.label,
-        roles: d.roles,
-        via: d.via,
-        created: d.created,
-        lastSeen: d.lastSeen,
-        address: d.address,
-        online: online.has(d.id),
-        camera: d.camera ? (hub.get(d.camera)?.camera.name ?? null) : null,
-        you: d.id === ctx.device,
-      })),
+      devices: access.devices.all().map((d) => {
+        // (Shown by the name of the camera it streams as, while that camera is listed.)
+        const camera = d.camera ? (hub.get(d.camera)?.camera.name ?? null) : null;
+        return { id: d.id, label: camera ?? d.label, roles: d.roles, via: d.via, created: d.created, lastSeen: d.lastSeen, address: d.address, online: online.has(d.id), camera, you: d.id === ctx.device };
+      }),
       adoptions: hub.adoptions(),
     };
   };
