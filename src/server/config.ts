@@ -20,7 +20,21 @@ export interface ServerConfig {
   noAuth: boolean;
   /** Limits (defaults when left out). */
   limits?: Partial<Limits> | undefined;
+  /** Recording (defaults when left out). */
+  recording?: Partial<RecordingConfig> | undefined;
 }
+
+/** What is recorded and kept. */
+export interface RecordingConfig {
+  /** --record: every camera is recorded unless its own switch is off. */
+  all: boolean;
+  /** --keep-days: recordings older than this many days are deleted (0: kept until space runs out). */
+  keepDays: number;
+  /** --min-free: free space always kept on the recordings' disk: a share of it (0.1) or bytes. */
+  minFree: { share: number } | { bytes: number };
+}
+
+export const DEFAULT_RECORDING: RecordingConfig = { all: false, keepDays: 7, minFree: { share: 0.1 } };
 
 /** What the server takes at most; going over one is a clear error for that client, never a crash. */
 export interface Limits {
@@ -99,7 +113,9 @@ export class ConfigError extends Error {
 const OPTIONS = {
   port: { env: 'WEBCAM_PORT', help: 'HTTPS port (0 picks a free one)', default: '8443' },
   host: { env: 'WEBCAM_HOST', help: 'address to listen on', default: '' },
-  'data-dir': { env: 'WEBCAM_DATA_DIR', help: 'where certificates (and later recordings) are kept', default: './data' },
+  'data-dir': { env: 'WEBCAM_DATA_DIR', help: 'where certificates, settings and recordings are kept', default: './data' },
+  'keep-days': { env: 'WEBCAM_KEEP_DAYS', help: 'days of recordings kept per camera, 0 = until the disk is full (down to --min-free)', default: '7' },
+  'min-free': { env: 'WEBCAM_MIN_FREE', help: 'free space always kept on the disk: a share (10%) or a size (2GB, 500MB); the oldest recordings go first', default: '10%' },
   'http-port': { env: 'WEBCAM_HTTP_PORT', help: 'plain-HTTP helper port (0 = off)', default: '8080' },
   cert: { env: 'WEBCAM_CERT', help: 'your own certificate (PEM); needs --key', default: '' },
   key: { env: 'WEBCAM_KEY', help: 'your own private key (PEM); needs --cert', default: '' },
@@ -117,6 +133,7 @@ export function usage(): string {
   for (const [name, o] of Object.entries(LIMIT_OPTIONS)) {
     lines.push(`  --${name.padEnd(29)} ${o.help}, ${o.min}-${o.max} (default ${DEFAULT_LIMITS[o.key]}); env ${o.env}`);
   }
+  lines.push('  --record                        record every camera (each camera has a switch in the viewer too); env WEBCAM_RECORD=1');
   lines.push('  --no-auth                       no access control: anyone who reaches the port may watch and publish; only with a loopback --host; env WEBCAM_NO_AUTH=1');
   lines.push('  --help                          this text');
   return lines.join('\n');
@@ -131,6 +148,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       options: {
         ...Object.fromEntries([...Object.keys(OPTIONS), ...Object.keys(LIMIT_OPTIONS)].map((n) => [n, { type: 'string' as const }])),
         'no-auth': { type: 'boolean' },
+        record: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -175,7 +193,24 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     if (!/^\d+$/.test(value) || n < o.min || n > o.max) throw new ConfigError(`${from}: "${value.slice(0, 40)}" must be a whole number from ${o.min} to ${o.max}`);
     limits[o.key] = n;
   }
-  return { port, httpPort, host, dataDir: path.resolve(get('data-dir').value), cert, key, token, noAuth, limits };
+  const recordEnv = env.WEBCAM_RECORD;
+  if (recordEnv !== undefined && recordEnv !== '' && recordEnv !== '0' && recordEnv !== '1') throw new ConfigError(`WEBCAM_RECORD: "${recordEnv}" must be 1 or 0`);
+  const keepDaysOption = get('keep-days');
+  if (!/^\d{1,5}$/.test(keepDaysOption.value)) throw new ConfigError(`${keepDaysOption.from}: "${keepDaysOption.value.slice(0, 40)}" must be a whole number of days (0: keep until the disk is full)`);
+  const recording: RecordingConfig = { all: values.record === true || recordEnv === '1', keepDays: Number(keepDaysOption.value), minFree: parseMinFree(get('min-free')) };
+  return { port, httpPort, host, dataDir: path.resolve(get('data-dir').value), cert, key, token, noAuth, limits, recording };
+}
+
+/** `10%` or `2GB`, `500MB`, `1.5G`, bytes. */
+function parseMinFree({ value, from }: { value: string; from: string }): RecordingConfig['minFree'] {
+  const share = /^(\d{1,2}(?:\.\d+)?)%$/.exec(value);
+  if (share) return { share: Number(share[1]) / 100 };
+  const size = /^(\d+(?:\.\d+)?)\s*(k|m|g|t)?i?b?$/i.exec(value);
+  if (size) {
+    const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(size[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+    return { bytes: Math.round(Number(size[1]) * unit) };
+  }
+  throw new ConfigError(`${from}: "${value.slice(0, 40)}" must be a share of the disk (10%) or a size (2GB, 500MB)`);
 }
 
 /** parseConfig for entry points: a bad option is printed and ends the process with status 2. */

@@ -120,6 +120,7 @@ export class Hub implements Cameras {
     this.registry.seen(cameraId, unique);
     this.wanted.delete(channel);
     this.sendWanted(channel);
+    if (channel.camera.recording?.state === 'recording') link.sendJson({ type: 'recording', recording: true });
     return channel;
   }
 
@@ -323,6 +324,8 @@ export class Hub implements Cameras {
     });
     camera.on('keyframe', () => this.links.get(channel)?.sendJson({ type: 'keyframe' }));
     camera.on('wanted', () => this.sendWanted(channel));
+    // The camera page says when it is being recorded (people in the room have a right to know).
+    camera.on('recording', (status) => this.links.get(channel)?.sendJson({ type: 'recording', recording: status?.state === 'recording' }));
     this.channels.set(cameraId, channel);
     for (const fn of this.cameraListeners) {
       // A feature's fault must not keep a camera out.
@@ -426,5 +429,6 @@ function info({ camera, viewers }: Channel, order: number | null): CameraInfo {
     audioCodec: tracks?.audio?.codec ?? null,
     offlineSince: camera.offlineSince,
     order,
+    recording: camera.recording ? { state: camera.recording.state, ...(camera.recording.message ? { message: camera.recording.message } : {}) } : null,
   };
 }

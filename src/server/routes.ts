@@ -2,6 +2,7 @@
 // Every route is an exact path in a table, and every route says who may use it: no URL ever becomes
 // a file path, and a route cannot be added without deciding its access.
 import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KEY_PARAM, PAIR_PARAM, TOKEN_PARAM, type Access, type AccessControl, type AuthResult, type Presented, type Role } from './access.ts';
@@ -21,10 +22,13 @@ export interface RequestContext {
   device: string | null;
   /** A POST's JSON body (null for GET). */
   body: unknown;
+  /** The `:id` of a path like `/api/cameras/:id/recordings` (a camera id's characters only); '' if none. */
+  id: string;
 }
 
 /** One route: exact path → response, and who may ask for it. */
 export interface Route {
+  /** An exact path; one segment may be `:id`, which matches 1-64 of A-Z a-z 0-9 _ - and nothing else. */
   path: string;
   access: Access;
   /** GET (and HEAD), or POST with a JSON body of at most MAX_POST_BYTES from this origin's pages only. */
@@ -150,6 +154,38 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, ex
 }
 
 /**
+ * A POST route of the owner's whose body `schema` checks: a 400 naming what is wrong, else what
+ * `act` answers (200; `{ error }` as 409 or its own `status`; a throw as 500, logged).
+ */
+export function ownerPost<T>(
+  path: string,
+  schema: z.ZodType<T>,
+  act: (body: T, ctx: RequestContext) => Promise<unknown> | unknown,
+  log: { error(message: string, err?: unknown): void },
+): Route {
+  return {
+    path,
+    access: 'owner',
+    method: 'POST',
+    handle: (_req, res, ctx) => {
+      const parsed = schema.safeParse(ctx.body);
+      if (!parsed.success) return sendJson(res, 400, { error: `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}` });
+      Promise.resolve(act(parsed.data, ctx)).then(
+        (answer) => {
+          const result = answer as { error: string; status?: number } | object;
+          if ('error' in result) sendJson(res, 'status' in result && typeof result.status === 'number' ? result.status : 409, { error: result.error });
+          else sendJson(res, 200, result);
+        },
+        (err: unknown) => {
+          log.error(`${path} failed`, err);
+          sendJson(res, 500, { error: (err as Error).message });
+        },
+      );
+    },
+  };
+}
+
+/**
  * A POST changes something: only this server's own pages may send one (a page elsewhere could
  * otherwise make a browser that holds the cookie do it), as JSON (which no plain form can send).
  */
@@ -209,7 +245,19 @@ export function dispatch(routes: Route[], access: AccessControl | null, req: Inc
  * when access is missing; `authenticated` is called when the request carried a valid credential.
  */
 export function dispatchUrl(routes: Route[], access: AccessControl | null, req: IncomingMessage, res: ServerResponse, url: URL, authenticated?: () => void): void {
-  const route = routes.find((r) => r.path === url.pathname);
+  let id = '';
+  const route = routes.find((r) => {
+    if (r.path === url.pathname) return true;
+    const at = r.path.indexOf(':id');
+    if (at < 0) return false;
+    const [before, after] = [r.path.slice(0, at), r.path.slice(at + 3)];
+    const p = url.pathname;
+    if (!p.startsWith(before) || !p.endsWith(after) || p.length <= before.length + after.length) return false;
+    const value = p.slice(before.length, p.length - after.length);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) return false;
+    id = value;
+    return true;
+  });
   const post = route?.method === 'POST';
   if (post ? req.method !== 'POST' : req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, PLAIN, 'Method not allowed\n', { Allow: post ? 'POST' : 'GET, HEAD' });
@@ -220,7 +268,7 @@ export function dispatchUrl(routes: Route[], access: AccessControl | null, req: 
     return;
   }
   if (route.access === 'public') {
-    route.handle(req, res, { url, roles: new Set(), headers: {}, device: null, body: null });
+    route.handle(req, res, { url, roles: new Set(), headers: {}, device: null, body: null, id });
     return;
   }
   if (!access) throw new Error(`route ${route.path} needs access control, and this server has none`);
@@ -240,7 +288,7 @@ export function dispatchUrl(routes: Route[], access: AccessControl | null, req: 
   }
   if (result.kind !== 'ok') throw new Error('unreachable: refusalFor passes only ok results');
   authenticated?.();
-  const ctx: RequestContext = { url, roles: result.roles, headers: result.setCookie ? { 'Set-Cookie': result.setCookie } : {}, device: result.device, body: null };
+  const ctx: RequestContext = { url, roles: result.roles, headers: result.setCookie ? { 'Set-Cookie': result.setCookie } : {}, device: result.device, body: null, id };
   if (!post) {
     route.handle(req, res, ctx);
     return;

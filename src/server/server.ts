@@ -21,6 +21,8 @@ import { MemoryReclaimer } from './memory.ts';
 import { PreAuthLimit, type PreAuthLimits } from './pre-auth.ts';
 import { SETUP_SCRIPT_PATH, renderTrustPage } from './trust-page.ts';
 import { settingsRoutes } from './settings/api.ts';
+import { recordingRoutes } from './recordings/routes.ts';
+import { setUpRecording } from './recordings/setup.ts';
 
 /** Links for one address the server can be reached at, each carrying its key. */
 export interface AddressLinks {
@@ -62,6 +64,8 @@ export interface StartOptions {
   onLinksChanged?: (running: RunningServer, why: string) => void;
   /** The browser code, already bundled (by URL path); else it is bundled here at start. */
   clientBundles?: Map<string, string>;
+  /** Recording segments' length (tests use short ones). */
+  segmentMs?: number;
   /** Caps on connections that have shown no credential yet (see pre-auth.ts). */
   preAuth?: Partial<PreAuthLimits>;
 }
@@ -92,7 +96,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
   const registry = await CameraRegistry.load(config.dataDir, log);
   const hub = new Hub(OFFLINE_KEEP_MS, limits.maxCameras, limits.maxViewersPerCamera, registry);
-  const detachFeatures = (options.features ?? []).map((feature) => feature.attach(hub));
+  const recording = await setUpRecording(config.dataDir, config.recording, registry, log, options.segmentMs);
+  const detachFeatures = [recording.recorder, ...(options.features ?? [])].map((feature) => feature.attach(hub));
   const bundles = options.clientBundles ?? (await bundleClients());
   const routes = await httpsRoutes({ bundles, caCertDer: tls?.caCertDer ?? null, hub });
   const key = userCert?.key ?? tls!.key;
@@ -147,6 +152,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
       unwatchFile(access.file, onAccessFile);
       sockets.close();
       reclaimer.stop();
+      await recording.close();
       for (const detach of detachFeatures) detach();
       hub.close();
       await registry.flush();
@@ -200,6 +206,8 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
 
   // The owner's Settings (links, devices, cameras).
   routes.push(...settingsRoutes({ access, hub, links: () => running.links, online: () => sockets.online(), log }));
+  // Recordings: listing, playback and export (viewers), the recording switches (the owner).
+  routes.push(...recordingRoutes({ store: recording.store, recorder: recording.recorder, retention: recording.retention, registry, hub, recordAll: recording.config.all, keepDays: recording.config.keepDays, log }));
   // A device connected for days (a camera on a shelf) is seen all that time, not only when it connected.
   const seenTimer = setInterval(() => {
     for (const device of sockets.online().keys()) access.devices.seen(device);

@@ -60,6 +60,8 @@ export const cameraInfoSchema = z.object({
   offlineSince: z.number().nullable(),
   /** Its place in the order the owner set (0 first); null: after those, by name. */
   order: z.number().nullable(),
+  /** Whether it is being recorded: `recording`, or `failed` with why (null: it is not). */
+  recording: z.object({ state: z.enum(['recording', 'failed']), message: z.string().optional() }).nullable(),
 });
 
 // ---- client → server ----
@@ -153,6 +155,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('keyframe') }),
   /** To a camera: whether anyone (a viewer, the recorder, an integration) wants its media; never how many. */
   z.object({ type: z.literal('wanted'), wanted: z.boolean() }),
+  /** To a camera: whether it is being recorded now (its page says so). */
+  z.object({ type: z.literal('recording'), recording: z.boolean() }),
   z.object({ type: z.literal('clock'), sent: z.number(), server: z.number() }),
   z.object({ type: z.literal('command'), requestId, command }),
   z.object({

@@ -10,7 +10,7 @@ import { consoleLogger } from '../../src/server/log.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import type { ConnectionOptions } from '../../src/server/transport/ws/web-sockets.ts';
 import type { Feature } from '../../src/server/core/feature.ts';
-import type { Limits } from '../../src/server/config.ts';
+import type { Limits, RecordingConfig } from '../../src/server/config.ts';
 import type { RateLimitOptions } from '../../src/server/rate-limit.ts';
 import type { PreAuthLimits } from '../../src/server/pre-auth.ts';
 import { FRAME_KIND_CHUNK, HEADER_BYTES, PROTOCOL_VERSION, decodeFrame, encodeFrame, type FrameHeader } from '../../src/shared/protocol.ts';
@@ -89,16 +89,16 @@ export interface TestServer extends RunningServer {
 /** Starts the real server on free ports with a throw-away data dir and TEST_TOKEN as its secret. */
 export async function startTestServer(
   ws: Partial<ConnectionOptions> = {},
-  more: { rateLimit?: Partial<RateLimitOptions>; noAuth?: boolean; token?: string | null; limits?: Partial<Limits>; features?: readonly Feature[]; preAuth?: Partial<PreAuthLimits> } = {},
+  more: { rateLimit?: Partial<RateLimitOptions>; noAuth?: boolean; token?: string | null; limits?: Partial<Limits>; features?: readonly Feature[]; preAuth?: Partial<PreAuthLimits>; recording?: Partial<RecordingConfig>; segmentMs?: number; dataDir?: string } = {},
 ): Promise<TestServer> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wsw-test-'));
+  const dataDir = more.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'wsw-test-')));
   const token = more.noAuth || more.token === null ? undefined : (more.token ?? TEST_TOKEN);
   // Tests try many wrong credentials on purpose: the lock-out is tested on its own.
   const rateLimit = more.rateLimit ?? { maxFailures: 1_000_000 };
   const running = await startServer(
-    { port: 0, httpPort: await freePort(), host: '127.0.0.1', dataDir, cert: undefined, key: undefined, token, noAuth: more.noAuth ?? false, limits: more.limits },
+    { port: 0, httpPort: await freePort(), host: '127.0.0.1', dataDir, cert: undefined, key: undefined, token, noAuth: more.noAuth ?? false, limits: more.limits, recording: more.recording },
     consoleLogger(true),
-    { ws, rateLimit, ...(more.features ? { features: more.features } : {}), ...(more.preAuth ? { preAuth: more.preAuth } : {}) },
+    { ws, rateLimit, ...(more.features ? { features: more.features } : {}), ...(more.preAuth ? { preAuth: more.preAuth } : {}), ...(more.segmentMs ? { segmentMs: more.segmentMs } : {}) },
   );
   const url = `https://127.0.0.1:${running.httpsPort}`;
   // The same object, not a copy: links change on rotation.

@@ -2,11 +2,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { ConfigError, DEFAULT_LIMITS, parseConfig } from '../../src/server/config.ts';
+import { ConfigError, DEFAULT_LIMITS, DEFAULT_RECORDING, parseConfig } from '../../src/server/config.ts';
 
 describe('config', () => {
   it('has the documented defaults', () => {
-    assert.deepEqual(parseConfig([], {}), { port: 8443, httpPort: 8080, host: undefined, dataDir: path.resolve('data'), cert: undefined, key: undefined, token: undefined, noAuth: false, limits: DEFAULT_LIMITS });
+    assert.deepEqual(parseConfig([], {}), { port: 8443, httpPort: 8080, host: undefined, dataDir: path.resolve('data'), cert: undefined, key: undefined, token: undefined, noAuth: false, limits: DEFAULT_LIMITS, recording: DEFAULT_RECORDING });
   });
   it('reads the limits from options and environment variables, and refuses ones out of range', () => {
     const c = parseConfig(['--max-cameras', '4', '--max-viewers=200', '--viewer-queue-bytes', '1048576'], { WEBCAM_MAX_MESSAGE_BYTES: '1000000' });
@@ -31,8 +31,19 @@ describe('config', () => {
   });
   it('takes environment variables, with the command line winning', () => {
     const env = { WEBCAM_PORT: '9000', WEBCAM_HTTP_PORT: '0', WEBCAM_DATA_DIR: '/d', WEBCAM_HOST: '::' };
-    assert.deepEqual(parseConfig([], env), { port: 9000, httpPort: 0, host: '::', dataDir: '/d', cert: undefined, key: undefined, token: undefined, noAuth: false, limits: DEFAULT_LIMITS });
+    assert.deepEqual(parseConfig([], env), { port: 9000, httpPort: 0, host: '::', dataDir: '/d', cert: undefined, key: undefined, token: undefined, noAuth: false, limits: DEFAULT_LIMITS, recording: DEFAULT_RECORDING });
     assert.equal(parseConfig(['--port=7000'], env)?.port, 7000);
+  });
+  it('reads what is recorded and kept: --record (WEBCAM_RECORD=1), --keep-days, --min-free as a share or a size', () => {
+    assert.equal(parseConfig(['--record'], {})?.recording?.all, true);
+    assert.equal(parseConfig([], { WEBCAM_RECORD: '1' })?.recording?.all, true);
+    assert.throws(() => parseConfig([], { WEBCAM_RECORD: 'yes' }), /WEBCAM_RECORD: "yes" must be 1 or 0/);
+    assert.equal(parseConfig(['--keep-days', '0'], {})?.recording?.keepDays, 0);
+    assert.throws(() => parseConfig(['--keep-days', 'week'], {}), /--keep-days: "week" must be a whole number of days/);
+    assert.deepEqual(parseConfig(['--min-free', '5%'], {})?.recording?.minFree, { share: 0.05 });
+    assert.deepEqual(parseConfig([], { WEBCAM_MIN_FREE: '2GB' })?.recording?.minFree, { bytes: 2 * 1024 ** 3 });
+    assert.deepEqual(parseConfig(['--min-free=500MB'], {})?.recording?.minFree, { bytes: 500 * 1024 ** 2 });
+    assert.throws(() => parseConfig(['--min-free', 'lots'], {}), /--min-free: "lots" must be a share of the disk/);
   });
   it('refuses bad values with a message naming the option', () => {
     assert.throws(() => parseConfig(['--port', 'eighty'], {}), (e: unknown) => e instanceof ConfigError && /--port: "eighty"/.test(e.message));

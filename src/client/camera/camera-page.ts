@@ -23,6 +23,7 @@ const ui = {
   statState: $<HTMLSpanElement>('stat-state'),
   statBitrate: $<HTMLSpanElement>('stat-bitrate'),
   statViewers: $<HTMLSpanElement>('stat-viewers'),
+  rec: $<HTMLSpanElement>('rec'),
   statBacklog: $<HTMLSpanElement>('stat-backlog'),
   statTransport: $<HTMLSpanElement>('stat-transport'),
   form: $<HTMLFormElement>('settings'),
@@ -341,6 +342,8 @@ class CameraSession {
       this.chunks?.setIdle(!m.wanted);
       this.showState();
       if (document.body.dataset.state === 'live') this.showPill();
+    } else if (m.type === 'recording') {
+      ui.rec.hidden = !m.recording;
     } else if (m.type === 'keyframe') {
       this.chunks?.requestKeyframe();
     } else if (m.type === 'command') {

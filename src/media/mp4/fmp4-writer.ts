@@ -37,13 +37,24 @@ const INTERVAL_WEIGHT = 0.1;
 /** Sample flags (14496-12 §8.8.3.1): sync = depends on no other; non-sync = depends on others + is_non_sync_sample. */
 const SYNC_SAMPLE_FLAGS = 0x02000000;
 const NON_SYNC_SAMPLE_FLAGS = 0x01010000;
-/** moof (8) + mfhd (16) + traf (8) + tfhd (16) + tfdt v1 (20) + trun with one sample (32). */
-const MOOF_SIZE = 100;
+/** A traf's bytes besides its samples: traf (8) + tfhd (16) + tfdt v1 (20) + trun (20 before its samples). */
+const TRAF_SIZE = 64;
+/** Per sample in a trun: duration, size, flags. */
+const TRUN_SAMPLE_SIZE = 12;
 const MDAT_HEADER = 8;
 /** tfhd flag: offsets are relative to the moof (what MSE requires). */
 const DEFAULT_BASE_IS_MOOF = 0x020000;
 /** trun flags: data-offset, sample-duration, sample-size, sample-flags present. */
 const TRUN_FLAGS = 0x000701;
+
+/** One frame as written: its track, decode time and duration (track timescale), sample flags and bytes. */
+interface Sample {
+  trackId: number;
+  time: number;
+  duration: number;
+  flags: number;
+  data: Uint8Array;
+}
 
 /** How one track is written: its codec box, timescale and frame conversion. */
 interface TrackPlan {
@@ -109,6 +120,25 @@ export class Fmp4Writer {
    * init cannot be written yet (an Annex B H.264 stream before its first keyframe with SPS/PPS).
    */
   push(frame: MediaFrame): Fmp4Unit | null {
+    const sample = this.sample(frame);
+    if (sample === null) return null;
+    const key = frame.track === 'video' ? frame.key : this.video === null;
+    return { bytes: this.fragment([sample]), key };
+  }
+
+  /**
+   * One fragment (moof + mdat) holding these frames, in the order given (per track in decode
+   * order), with one track fragment per track: what a recording writes about every second. Frames
+   * with a duration keep it (a recorder that waited for the next frame knows it); null when nothing
+   * could be written (see push).
+   */
+  pushMany(frames: readonly MediaFrame[]): Uint8Array | null {
+    const samples = frames.map((f) => this.sample(f)).filter((s): s is Sample => s !== null);
+    return samples.length === 0 ? null : this.fragment(samples);
+  }
+
+  /** A frame as a sample of its track (converted, timed); null while the init cannot be written. */
+  private sample(frame: MediaFrame): Sample | null {
     const plan = frame.track === 'video' ? this.video : this.audio;
     if (plan === null) throw new Error(`fMP4 writer: a ${frame.track} frame, but the stream has no ${frame.track} track`);
     if (!Number.isFinite(frame.timestamp) || frame.timestamp < 0) {
@@ -131,9 +161,8 @@ export class Fmp4Writer {
     const time = Math.round((frame.timestamp * plan.timescale) / 1e6);
     const duration = this.durationOf(plan, frame, data, time);
     plan.lastTime = time;
-    const key = frame.track === 'video' ? frame.key : this.video === null;
     const flags = frame.track === 'audio' || frame.key ? SYNC_SAMPLE_FLAGS : NON_SYNC_SAMPLE_FLAGS;
-    return { bytes: this.fragment(plan.id, time, duration, flags, data), key };
+    return { trackId: plan.id, time, duration, flags, data };
   }
 
   /** The frame's duration in the track's timescale: its own, Opus's TOC, or a guess (see below). */
@@ -159,11 +188,21 @@ export class Fmp4Writer {
     return Math.max(1, Math.round(Math.max(gap ?? 0, DURATION_HEADROOM * (plan.interval ?? plan.defaultDuration))));
   }
 
-  /** moof (mfhd, traf: tfhd, tfdt, trun with one sample) + mdat, in one buffer. */
-  private fragment(trackId: number, time: number, duration: number, flags: number, data: Uint8Array): Uint8Array {
-    const mdatSize = MDAT_HEADER + data.length;
-    if (mdatSize > 0xffffffff) throw new RangeError(`fMP4 writer: a frame of ${data.length} bytes is too large`);
-    const out = new Uint8Array(MOOF_SIZE + mdatSize);
+  /** moof (mfhd; per track a traf: tfhd, tfdt, trun) + mdat, in one buffer; samples of a track keep their order. */
+  private fragment(samples: readonly Sample[]): Uint8Array {
+    const byTrack = new Map<number, Sample[]>();
+    for (const s of samples) {
+      const list = byTrack.get(s.trackId);
+      if (list) list.push(s);
+      else byTrack.set(s.trackId, [s]);
+    }
+    const trafs = [...byTrack.values()];
+    const moofSize = 8 + 16 + trafs.reduce((n, t) => n + TRAF_SIZE + TRUN_SAMPLE_SIZE * t.length, 0);
+    let dataSize = 0;
+    for (const s of samples) dataSize += s.data.length;
+    const mdatSize = MDAT_HEADER + dataSize;
+    if (mdatSize > 0xffffffff) throw new RangeError(`fMP4 writer: a fragment of ${dataSize} bytes is too large`);
+    const out = new Uint8Array(moofSize + mdatSize);
     const v = new DataView(out.buffer);
     let at = 0;
     const header = (size: number, type: string): void => {
@@ -171,30 +210,43 @@ export class Fmp4Writer {
       for (let k = 0; k < 4; k++) out[at + 4 + k] = type.charCodeAt(k);
       at += 8;
     };
-    header(MOOF_SIZE, 'moof');
+    header(moofSize, 'moof');
     header(16, 'mfhd');
     v.setUint32(at, 0); // version, flags
     v.setUint32(at + 4, ++this.sequence);
     at += 8;
-    header(MOOF_SIZE - 24, 'traf');
-    header(16, 'tfhd');
-    v.setUint32(at, DEFAULT_BASE_IS_MOOF); // version 0
-    v.setUint32(at + 4, trackId);
-    at += 8;
-    header(20, 'tfdt');
-    v.setUint32(at, 0x01000000); // version 1: a 64-bit decode time (90 kHz passes 2^32 after 13 hours)
-    v.setBigUint64(at + 4, BigInt(time));
-    at += 12;
-    header(32, 'trun');
-    v.setUint32(at, TRUN_FLAGS); // version 0
-    v.setUint32(at + 4, 1); // sample_count
-    v.setInt32(at + 8, MOOF_SIZE + MDAT_HEADER); // data_offset: from the moof's first byte to the sample
-    v.setUint32(at + 12, duration);
-    v.setUint32(at + 16, data.length);
-    v.setUint32(at + 20, flags);
-    at += 24;
+    let dataAt = moofSize + MDAT_HEADER;
+    for (const list of trafs) {
+      const first = list[0] as Sample;
+      header(TRAF_SIZE + TRUN_SAMPLE_SIZE * list.length, 'traf');
+      header(16, 'tfhd');
+      v.setUint32(at, DEFAULT_BASE_IS_MOOF); // version 0
+      v.setUint32(at + 4, first.trackId);
+      at += 8;
+      header(20, 'tfdt');
+      v.setUint32(at, 0x01000000); // version 1: a 64-bit decode time (90 kHz passes 2^32 after 13 hours)
+      v.setBigUint64(at + 4, BigInt(first.time));
+      at += 12;
+      header(20 + TRUN_SAMPLE_SIZE * list.length, 'trun');
+      v.setUint32(at, TRUN_FLAGS); // version 0
+      v.setUint32(at + 4, list.length); // sample_count
+      v.setInt32(at + 8, dataAt); // data_offset: from the moof's first byte to the track's first sample
+      at += 12;
+      for (const s of list) {
+        v.setUint32(at, s.duration);
+        v.setUint32(at + 4, s.data.length);
+        v.setUint32(at + 8, s.flags);
+        at += TRUN_SAMPLE_SIZE;
+        dataAt += s.data.length;
+      }
+    }
     header(mdatSize, 'mdat');
-    out.set(data, at);
+    for (const list of trafs) {
+      for (const s of list) {
+        out.set(s.data, at);
+        at += s.data.length;
+      }
+    }
     return out;
   }
 }

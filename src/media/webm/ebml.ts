@@ -29,6 +29,17 @@ export const ElementId = {
   MuxingApp: 0x4d80,
   WritingApp: 0x5741,
   DateUTC: 0x4461,
+  Duration: 0x4489,
+  // SeekHead.
+  Seek: 0x4dbb,
+  SeekID: 0x53ab,
+  SeekPosition: 0x53ac,
+  // Cues.
+  CuePoint: 0xbb,
+  CueTime: 0xb3,
+  CueTrackPositions: 0xb7,
+  CueTrack: 0xf7,
+  CueClusterPosition: 0xf1,
   // Tracks.
   TrackEntry: 0xae,
   TrackNumber: 0xd7,

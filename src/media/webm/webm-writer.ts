@@ -30,13 +30,26 @@ import {
 export interface WebmUnit {
   bytes: Uint8Array;
   key: boolean;
+  /** They start a Cluster (with this Timestamp, ms); null: they go on the open one. */
+  cluster: number | null;
 }
 
 /** Options of a WebmWriter. */
 export interface WebmWriterOptions {
   /** DateUTC of the Info (wall-clock time of media time 0); default: when the writer was made. */
   date?: Date;
+  /**
+   * A file, not a live stream: room is kept (as Void elements) for a SeekHead right after the
+   * Segment's header and for a Duration at the end of the Info, which `finishWebmFile` writes once
+   * the file's Cues are known.
+   */
+  file?: boolean;
 }
+
+/** Bytes of the Void kept after the Segment header for a SeekHead pointing at the Cues (see finishWebmFile). */
+export const SEEK_HEAD_ROOM = 40;
+/** Bytes of the Void kept at the end of the Info for a Duration: ID (2) + size (1) + float64 (8). */
+export const DURATION_ROOM = 11;
 
 /** Written as MuxingApp and WritingApp. */
 const APP = 'websocket-webcam';
@@ -88,11 +101,13 @@ export class WebmWriter {
       ]),
       // Unknown size and no Duration: with DateUTC, what makes Chromium treat the stream as live.
       unknownSizeHeader(Id.Segment),
+      ...(options.file ? [voidElement(SEEK_HEAD_ROOM)] : []),
       master(Id.Info, [
         uintElement(Id.TimestampScale, 1_000_000), // 1 ms ticks
         stringElement(Id.MuxingApp, APP),
         stringElement(Id.WritingApp, APP),
         dateElement(Id.DateUTC, options.date ?? new Date()),
+        ...(options.file ? [voidElement(DURATION_ROOM)] : []),
       ]),
       master(Id.Tracks, entries),
     ]);
@@ -135,7 +150,7 @@ export class WebmWriter {
     this.lastBlockMs = newCluster ? ms : Math.max(this.lastBlockMs, ms);
     const relative = ms - (this.clusterMs as number);
     if (relative < INT16_MIN) throw new RangeError(`WebM writer: ${frame.track} timestamp ${frame.timestamp} µs is too far before media time 0`);
-    return { bytes: this.block(frame, number, relative, newCluster), key };
+    return { bytes: this.block(frame, number, relative, newCluster), key, cluster: newCluster ? (this.clusterMs as number) : null };
   }
 
   /** One buffer: [Cluster header + Timestamp] + SimpleBlock (track, int16 time, flags, payload). */
@@ -162,6 +177,15 @@ export class WebmWriter {
     out.set(frame.data, at);
     return out;
   }
+}
+
+/** A Void element of exactly `size` bytes (at least 2): room to overwrite later. */
+export function voidElement(size: number): Uint8Array {
+  if (size < 2 || size > 127) throw new RangeError(`a Void of ${size} bytes`);
+  const out = new Uint8Array(size);
+  out[0] = 0xec;
+  out[1] = 0x80 | (size - 2);
+  return out;
 }
 
 /** The Matroska CodecID of a video track; throws for codecs MSE does not play in WebM. */

@@ -25,6 +25,13 @@ export interface Announced {
   mime?: string | undefined;
 }
 
+/** Whether the camera is being recorded (a feature says so; the camera page shows it, viewers see it). */
+export interface RecordingStatus {
+  /** `recording`: its media is being written; `failed`: it should be, and cannot (`message` says why). */
+  state: 'recording' | 'failed';
+  message?: string | undefined;
+}
+
 /** The camera's typed events. */
 export interface CameraEvents {
   /** The camera connected (`online`), or its connection ended. */
@@ -36,6 +43,8 @@ export interface CameraEvents {
   tracks: [Tracks | null];
   /** Whether anyone (a viewer, the recorder, an integration) wants its media changed. */
   wanted: [boolean];
+  /** Whether it is being recorded changed (null: it is not). */
+  recording: [RecordingStatus | null];
   /** A consumer needs a keyframe: the camera's transport asks the camera for one. */
   keyframe: [];
   /** Anything shown in the camera list changed (name, state, size...). */
@@ -64,6 +73,7 @@ export class Camera extends EventEmitter<CameraEvents> {
   private _hasStreamed = false;
   private readonly feed: Feed<CoreFrame>;
   private _retention: RetentionPool | null = null;
+  private _recording: RecordingStatus | null = null;
 
   constructor(
     readonly id: string,
@@ -122,6 +132,10 @@ export class Camera extends EventEmitter<CameraEvents> {
   get keyframesOnRequest(): boolean {
     return this._announced?.transport === 'chunks';
   }
+  /** Whether it is being recorded (null: it is not). */
+  get recording(): RecordingStatus | null {
+    return this._recording;
+  }
   /** Someone wants its media: a consumer is attached. */
   get wanted(): boolean {
     return this.feed.size > 0;
@@ -157,6 +171,15 @@ export class Camera extends EventEmitter<CameraEvents> {
   rename(name: string): void {
     if (name === this._name) return;
     this._name = name;
+    this.emit('changed');
+  }
+
+  /** The recorder says whether it records this camera. */
+  setRecording(status: RecordingStatus | null): void {
+    const now = this._recording;
+    if (now === status || (now && status && now.state === status.state && now.message === status.message)) return;
+    this._recording = status;
+    this.emit('recording', status);
     this.emit('changed');
   }
 

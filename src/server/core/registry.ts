@@ -28,6 +28,10 @@ export interface CameraRecord {
   named?: boolean | undefined;
   /** Its place in the grid the owner set (0 first); absent: after those, by name. */
   order?: number | undefined;
+  /** Its recording switch: true/false as the owner set it; absent: the server's default (--record). */
+  record?: boolean | undefined;
+  /** False: its sound is not recorded (absent: it is). */
+  recordSound?: boolean | undefined;
 }
 
 /** A claim to a camera id: the id is another device's. */
@@ -65,6 +69,8 @@ const fileSchema = z.object({
         secret: z.string().regex(/^[0-9a-f]{64}$/).optional(),
         named: z.boolean().optional(),
         order: z.number().int().min(0).max(MAX_RECORDS).optional(),
+        record: z.boolean().optional(),
+        recordSound: z.boolean().optional(),
       }),
     )
     .max(MAX_RECORDS),
@@ -185,6 +191,16 @@ export class CameraRegistry {
       if (r) r.order = i;
     });
     this.schedule();
+  }
+
+  /** The owner's recording switches for a camera (undefined: leave as it is). False when the camera is unknown. */
+  setRecording(id: string, record: boolean | undefined, sound: boolean | undefined): boolean {
+    const r = this.records.get(id);
+    if (!r) return false;
+    if (record !== undefined) r.record = record;
+    if (sound !== undefined) r.recordSound = sound ? undefined : false;
+    this.schedule();
+    return true;
   }
 
   /** Writes what is pending now (the server is stopping). */

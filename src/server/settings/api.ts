@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import type { AccessControl } from '../access.ts';
 import { PAIR_PARAM } from '../access.ts';
-import type { Hub, OwnerResult } from '../hub.ts';
+import type { Hub } from '../hub.ts';
 import type { Logger } from '../log.ts';
-import { sendJson, type RequestContext, type Route } from '../routes.ts';
+import { ownerPost, sendJson, type RequestContext, type Route } from '../routes.ts';
 import { qrSvg } from '../trust-page.ts';
 import { cameraId, cameraName } from '../../shared/schemas.ts';
 import { MAX_RECORDS } from '../core/registry.ts';
@@ -61,27 +61,7 @@ export function settingsRoutes(deps: SettingsDeps): Route[] {
     };
   };
 
-  /** A POST route of the owner's whose body `schema` checks. */
-  const post = <T>(path: string, schema: z.ZodType<T>, act: (body: T, ctx: RequestContext) => Promise<unknown> | unknown): Route => ({
-    path,
-    access: 'owner',
-    method: 'POST',
-    handle: (_req, res, ctx) => {
-      const parsed = schema.safeParse(ctx.body);
-      if (!parsed.success) return sendJson(res, 400, { error: `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}` });
-      Promise.resolve(act(parsed.data, ctx)).then(
-        (answer) => {
-          const result = answer as OwnerResult | { error: string; status?: number } | object;
-          if ('error' in result) sendJson(res, 'status' in result && typeof result.status === 'number' ? result.status : 409, { error: result.error });
-          else sendJson(res, 200, result);
-        },
-        (err: unknown) => {
-          log.error(`${path} failed`, err);
-          sendJson(res, 500, { error: (err as Error).message });
-        },
-      );
-    },
-  });
+  const post = <T>(path: string, schema: z.ZodType<T>, act: (body: T, ctx: RequestContext) => Promise<unknown> | unknown): Route => ownerPost(path, schema, act, log);
 
   return [
     {

@@ -1,0 +1,158 @@
+// One file for a range of recorded time, stitched from the segments that hold it: their frames are
+// read back (demuxed) and written again as one segment would be, from the last keyframe at or
+// before the range's start to its end, on one timeline that starts at 0 (gaps between segments are
+// kept as gaps). Written to a file of its own in the recordings folder (removed once sent, or after
+// EXPORT_KEEP_MS), so that it can be sent with its length and answer Range requests (Safari's
+// <video> asks for ranges). A range across a change of the camera's stream (codec, picture size)
+// cannot be one file: the error names the parts, each of which can be asked for on its own.
+import { open, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { sameTrack, type MediaFrame, type Tracks } from '../../../media/frames.ts';
+import { Fmp4Demuxer } from '../../../media/mp4/fmp4-demuxer.ts';
+import { WebmDemuxer } from '../../../media/webm/webm-demuxer.ts';
+import type { SegmentFormat } from './layout.ts';
+import { SegmentFile } from './segment-file.ts';
+import { segmentWriter, type SegmentWriter } from './segment-writer.ts';
+import type { RecordingStore, Span } from './store.ts';
+
+/** Longest range one export may cover. */
+export const MAX_EXPORT_MS = 6 * 3600 * 1000;
+/** An export file is removed this long after it was made, if still there. */
+const EXPORT_KEEP_MS = 10 * 60 * 1000;
+/** Frames kept while looking for the range's start (the group of pictures before it), at most. */
+const MAX_LEAD_BYTES = 64 * 1024 * 1024;
+const READ_CHUNK = 1024 * 1024;
+
+export type ExportResult =
+  | { ok: true; file: string; format: SegmentFormat; bytes: number; start: number; end: number; release: () => void }
+  | { ok: false; status: number; error: string; parts?: Span[] };
+
+/** Reads a segment's frames in order (its tracks first). */
+async function* framesOf(abs: string, format: SegmentFormat): AsyncGenerator<{ tracks: Tracks } | { frame: MediaFrame }> {
+  const demuxer = format === 'mp4' ? new Fmp4Demuxer() : new WebmDemuxer();
+  const fh = await open(abs, 'r');
+  try {
+    const buf = new Uint8Array(READ_CHUNK);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      let events;
+      try {
+        events = demuxer.push(buf.slice(0, bytesRead));
+      } catch {
+        return; // a cut-off end (the segment being written): what came before stands
+      }
+      for (const e of events) yield e.kind === 'tracks' ? { tracks: e.tracks } : { frame: e.frame };
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Stitches [start, end) of a camera's recordings into one file; see the module comment. */
+export async function exportRange(store: RecordingStore, cameraId: string, start: number, end: number): Promise<ExportResult> {
+  const segments = store.segments(cameraId, start, end).sort((a, b) => a.start - b.start || a.seq - b.seq);
+  if (segments.length === 0) return { ok: false, status: 404, error: 'nothing was recorded in that range' };
+  const release = store.hold(segments.map((s) => store.pathOf(s)));
+  const abs = path.join(store.root, `.export-${randomBytes(6).toString('hex')}`);
+  let file: SegmentFile | null = null;
+  try {
+    let writer: SegmentWriter | null = null;
+    let tracks: Tracks | null = null;
+    let format: SegmentFormat | null = null;
+    /** Output time 0 on the wall clock (ms), once the first frame is written. */
+    let base: number | null = null;
+    let lastOut = 0;
+    let lead: MediaFrame[] = [];
+    let leadBytes = 0;
+    let firstWall = 0;
+    let lastWall = start;
+    const parts: Span[] = [];
+    let failed: Error | null = null;
+    for (const segment of segments) {
+      let segTracks: Tracks | null = null;
+      /** Output time (µs) of this segment's time 0, once known. */
+      let shift: number | null = null;
+      for await (const item of framesOf(store.pathOf(segment), segment.format)) {
+        if ('tracks' in item) {
+          segTracks = item.tracks;
+          if (tracks !== null && (format !== segment.format || !sameTrack(tracks.video, segTracks.video) || !sameTrack(tracks.audio, segTracks.audio))) {
+            parts.push({ start: segment.start, end: segment.end });
+          }
+          continue;
+        }
+        if (parts.length > 0) break;
+        const f = item.frame;
+        const wall = segment.start + f.timestamp / 1000;
+        if (wall >= end) break;
+        if (writer === null) {
+          // Before the range: keep the group of pictures the range starts in.
+          if (f.track === 'video' ? f.key : segTracks?.video === null) {
+            lead = [];
+            leadBytes = 0;
+          }
+          if (lead.length > 0 || (f.track === 'video' ? f.key : segTracks?.video === null)) {
+            lead.push({ ...f, timestamp: wall * 1000 }); // (wall µs, for now)
+            leadBytes += f.data.byteLength;
+            if (leadBytes > MAX_LEAD_BYTES) return { ok: false, status: 422, error: 'the recording has no keyframe near the start of that range' };
+          }
+          if (wall < start || lead.length === 0 || segTracks === null) continue;
+          tracks = segTracks;
+          format = segment.format;
+          base = (lead[0] as MediaFrame).timestamp / 1000;
+          firstWall = base;
+          writer = segmentWriter(format, tracks, new Date(base));
+          file = new SegmentFile(abs, (err) => (failed = err));
+          for (const l of lead) {
+            const t = l.timestamp - base * 1000;
+            if (t < 0) continue;
+            file.write(writer.add({ ...l, timestamp: t }));
+            lastOut = Math.max(lastOut, t);
+          }
+          lead = [];
+          shift = (segment.start - base) * 1000;
+          lastWall = wall;
+          continue;
+        }
+        // On the timeline: this segment's place, never before what was written (a clock that jumped back).
+        if (shift === null) shift = Math.max((segment.start - (base as number)) * 1000, lastOut);
+        const t = f.timestamp + shift;
+        file!.write(writer.add({ ...f, timestamp: t }));
+        lastOut = Math.max(lastOut, t);
+        lastWall = Math.max(lastWall, wall);
+      }
+      if (parts.length > 0) break;
+    }
+    if (parts.length > 0) {
+      const first = { start: Math.max(start, segments[0]!.start), end: parts[0]!.start };
+      return { ok: false, status: 409, error: "the camera's stream changed (codec or picture size) within that range: export each part on its own", parts: [first, { start: parts[0]!.start, end: Math.min(end, segments.at(-1)!.end) }] };
+    }
+    if (writer === null || file === null || base === null || format === null) return { ok: false, status: 404, error: 'nothing was recorded in that range' };
+    const { tail, patches } = writer.finish();
+    file.write(tail);
+    file.patch(patches);
+    await file.close();
+    if (failed) throw failed;
+    const bytes = file.written;
+    const timer = setTimeout(() => void rm(abs, { force: true }), EXPORT_KEEP_MS).unref();
+    return {
+      ok: true,
+      file: abs,
+      format,
+      bytes,
+      start: firstWall,
+      end: lastWall,
+      release: () => {
+        clearTimeout(timer);
+        void rm(abs, { force: true });
+      },
+    };
+  } catch (err) {
+    if (file) await file.close();
+    await rm(abs, { force: true });
+    throw err;
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,266 @@
+// What has been recorded, per camera: its segments in order, read at start from each camera's
+// `index.ndjson` (one line per finished segment) and checked against the files; a file the index
+// does not list (the segment a crash cut off, or every file when the index is missing or damaged)
+// is read from its media and listed. Segments are ordered by their sequence number, never by their
+// times (the clock may jump); spans of recorded time come from their media.
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { cameraId as cameraIdSchema } from '../../../shared/schemas.ts';
+import { MIME, parseSegmentPath, segmentPath, type SegmentFormat } from './layout.ts';
+import { recoverSegment } from './segment-reader.ts';
+
+/** One segment, finished or being written. */
+export interface Segment {
+  cameraId: string;
+  seq: number;
+  /** Relative to the camera's folder. */
+  file: string;
+  format: SegmentFormat;
+  /** Wall time of its first frame and of its media's end, ms since the epoch. */
+  start: number;
+  end: number;
+  bytes: number;
+}
+
+/** A span of recorded time (ms since the epoch). */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+export interface StoreLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Segments closer than this are one span (a new segment starts where the last one ended, give or take a frame). */
+const JOIN_MS = 1000;
+const line = z.object({
+  seq: z.number().int().min(0),
+  file: z.string().max(100),
+  format: z.enum(['mp4', 'webm']),
+  start: z.number().int(),
+  end: z.number().int(),
+  bytes: z.number().int().min(0),
+});
+
+interface CameraRecordings {
+  segments: Segment[];
+  nextSeq: number;
+  /** The segment being written, if any (not yet in the index). */
+  writing: Segment | null;
+}
+
+export class RecordingStore {
+  private readonly cameras = new Map<string, CameraRecordings>();
+  /** Files being read (an export): count per absolute path. */
+  private readonly reading = new Map<string, number>();
+
+  constructor(
+    /** `<data-dir>/recordings`. */
+    readonly root: string,
+    private readonly log: StoreLog,
+  ) {}
+
+  /** Reads every camera's recordings: the index, checked against the files; cut segments are recovered. */
+  async load(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    for (const entry of await readdir(this.root, { withFileTypes: true })) {
+      if (!entry.isDirectory() || !cameraIdSchema.safeParse(entry.name).success) continue;
+      this.cameras.set(entry.name, await this.loadCamera(entry.name));
+    }
+  }
+
+  private async loadCamera(id: string): Promise<CameraRecordings> {
+    const dir = path.join(this.root, id);
+    const indexFile = path.join(dir, 'index.ndjson');
+    const listed = new Map<string, Segment>();
+    let damaged = false;
+    let text = '';
+    try {
+      text = await readFile(indexFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') damaged = true;
+    }
+    for (const raw of text.split('\n')) {
+      if (raw === '') continue;
+      let parsed;
+      try {
+        parsed = line.safeParse(JSON.parse(raw));
+      } catch {
+        parsed = null;
+      }
+      if (!parsed?.success) {
+        damaged = true;
+        continue;
+      }
+      listed.set(parsed.data.file, { cameraId: id, ...parsed.data });
+    }
+    const segments: Segment[] = [];
+    let rewrite = damaged;
+    let recovered = 0;
+    for (const day of (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name)) {
+      for (const name of await readdir(path.join(dir, day))) {
+        const n = parseSegmentPath(day, name);
+        if (n === null) continue;
+        const file = path.join(day, name);
+        const known = listed.get(file);
+        if (known) {
+          segments.push(known);
+          listed.delete(file);
+          continue;
+        }
+        // Not in the index: read from its media (and made whole if a crash cut it).
+        rewrite = true;
+        const abs = path.join(dir, file);
+        let contents = null;
+        try {
+          contents = await recoverSegment(abs, n.format);
+        } catch (err) {
+          this.log.warn(`recordings: ${id}/${file} cannot be read (${(err as Error).message}); it is left as it is and not listed`);
+          continue;
+        }
+        if (contents === null) {
+          await rm(abs, { force: true });
+          continue;
+        }
+        recovered++;
+        segments.push({ cameraId: id, seq: n.seq, file, format: n.format, start: n.start, end: n.start + Math.round(contents.durationUs / 1000), bytes: contents.bytes });
+      }
+    }
+    if (listed.size > 0) rewrite = true; // listed, but the files are gone
+    segments.sort((a, b) => a.seq - b.seq);
+    if (recovered > 0) this.log.info(`recordings: ${id}: ${recovered} segment${recovered === 1 ? '' : 's'} not in the index (cut off by a stop, or the index was lost) read back from ${recovered === 1 ? 'its' : 'their'} media and made whole`);
+    if (damaged) this.log.warn(`recordings: ${id}: the index was damaged; rebuilt from the files`);
+    if (rewrite) await this.writeIndex(id, segments);
+    return { segments, nextSeq: (segments.at(-1)?.seq ?? 0) + 1, writing: null };
+  }
+
+  private async writeIndex(id: string, segments: readonly Segment[]): Promise<void> {
+    const file = path.join(this.root, id, 'index.ndjson');
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, segments.map((s) => `${JSON.stringify(indexLine(s))}\n`).join(''), { mode: 0o600, flag: 'w' });
+    await rename(tmp, file);
+  }
+
+  /** The cameras that have recordings. */
+  cameraIds(): string[] {
+    return [...this.cameras.keys()];
+  }
+
+  private camera(id: string): CameraRecordings {
+    let c = this.cameras.get(id);
+    if (!c) {
+      c = { segments: [], nextSeq: 1, writing: null };
+      this.cameras.set(id, c);
+    }
+    return c;
+  }
+
+  /** A new segment begins now: its path (absolute) and record. Its folders are made by the writer. */
+  begin(cameraId: string, start: number, format: SegmentFormat): { abs: string; segment: Segment } {
+    const c = this.camera(cameraId);
+    const seq = c.nextSeq++;
+    const file = segmentPath({ start, seq, format });
+    const segment: Segment = { cameraId, seq, file, format, start, end: start, bytes: 0 };
+    c.writing = segment;
+    return { abs: path.join(this.root, cameraId, file), segment };
+  }
+
+  /** The segment being written has grown. */
+  grew(segment: Segment, endUs: number, bytes: number): void {
+    segment.end = segment.start + Math.round(endUs / 1000);
+    segment.bytes = bytes;
+  }
+
+  /** A segment is finished (`keep` false: it held nothing and was removed). */
+  async finished(segment: Segment, keep: boolean): Promise<void> {
+    const c = this.camera(segment.cameraId);
+    if (c.writing === segment) c.writing = null;
+    if (!keep) return;
+    c.segments.push(segment);
+    await appendFile(path.join(this.root, segment.cameraId, 'index.ndjson'), `${JSON.stringify(indexLine(segment))}\n`, { mode: 0o600 });
+  }
+
+  /** Segments overlapping [from, to), the one being written included, in order. */
+  segments(cameraId: string, from = -Infinity, to = Infinity): Segment[] {
+    const c = this.cameras.get(cameraId);
+    if (!c) return [];
+    const all = c.writing ? [...c.segments, c.writing] : c.segments;
+    return all.filter((s) => s.end > from && s.start < to);
+  }
+
+  /** Spans of recorded time overlapping [from, to), merged where segments follow each other. */
+  spans(cameraId: string, from = -Infinity, to = Infinity): Span[] {
+    const spans: Span[] = [];
+    for (const s of [...this.segments(cameraId, from, to)].sort((a, b) => a.start - b.start)) {
+      if (s.end <= s.start) continue;
+      const last = spans.at(-1);
+      if (last && s.start <= last.end + JOIN_MS) last.end = Math.max(last.end, s.end);
+      else spans.push({ start: s.start, end: s.end });
+    }
+    return spans;
+  }
+
+  /** The segment being written for a camera, if any. */
+  writingOf(cameraId: string): Segment | null {
+    return this.cameras.get(cameraId)?.writing ?? null;
+  }
+
+  /** A segment's file. */
+  pathOf(s: Segment): string {
+    return path.join(this.root, s.cameraId, s.file);
+  }
+
+  mime(s: Segment): string {
+    return MIME[s.format];
+  }
+
+  /** Marks files as being read until the returned function is called (deleting then waits). */
+  hold(files: readonly string[]): () => void {
+    for (const f of files) this.reading.set(f, (this.reading.get(f) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const f of files) {
+        const n = (this.reading.get(f) ?? 1) - 1;
+        if (n <= 0) this.reading.delete(f);
+        else this.reading.set(f, n);
+      }
+    };
+  }
+
+  /** Bytes of every finished segment of a camera. */
+  bytes(cameraId: string): number {
+    return (this.cameras.get(cameraId)?.segments ?? []).reduce((n, s) => n + s.bytes, 0);
+  }
+
+  /** Whether a file is being read. */
+  isRead(abs: string): boolean {
+    return this.reading.has(abs);
+  }
+
+  /** Removes a finished segment (retention); never the one being written. */
+  async remove(segment: Segment): Promise<void> {
+    const c = this.cameras.get(segment.cameraId);
+    if (!c || c.writing === segment) return;
+    c.segments = c.segments.filter((s) => s !== segment);
+    await rm(this.pathOf(segment), { force: true });
+    await this.writeIndex(segment.cameraId, c.segments);
+  }
+
+  /** Size of a file on disk now (0 if gone). */
+  async sizeOf(s: Segment): Promise<number> {
+    try {
+      return (await stat(this.pathOf(s))).size;
+    } catch {
+      return 0;
+    }
+  }
+}
+
+function indexLine(s: Segment): z.infer<typeof line> {
+  return { seq: s.seq, file: s.file, format: s.format, start: s.start, end: s.end, bytes: s.bytes };
+}

@@ -1,0 +1,156 @@
+// The recorder as a consumer of the core: real captured media (WebCodecs H.264 + Opus, VP8 + Opus)
+// pushed through a camera of the core, written to segments on disk, read back by ffprobe; exports
+// stitched from them; files cut off as a crash leaves them, made whole again at the next start.
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Camera } from '../../src/server/core/camera.ts';
+import type { Cameras } from '../../src/server/core/feature.ts';
+import { exportRange } from '../../src/server/features/recording/export.ts';
+import { Recorder } from '../../src/server/features/recording/recorder.ts';
+import { RecordingStore } from '../../src/server/features/recording/store.ts';
+import { segmentPath } from '../../src/server/features/recording/layout.ts';
+import { segmentWriter } from '../../src/server/features/recording/segment-writer.ts';
+import type { MediaFrame, Tracks } from '../../src/media/frames.ts';
+import { loadFrames } from '../helpers/media.ts';
+import { checkRecording, probe } from '../helpers/ffprobe.ts';
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const WALL = Date.UTC(2026, 11, 5, 10, 0, 0);
+
+/** `rounds` plays of a fixture back to back (each a little over 2.5 s), as one stream. */
+function looped(name: string, rounds: number): { tracks: Tracks; frames: MediaFrame[] } {
+  const { tracks, frames } = loadFrames(name);
+  const length = frames.at(-1)!.timestamp + 40_000;
+  const out: MediaFrame[] = [];
+  for (let r = 0; r < rounds; r++) for (const f of frames) out.push({ ...f, timestamp: f.timestamp + r * length });
+  return { tracks, frames: out };
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'rec-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Records a stream through a camera of the core; returns the store (reloaded from disk). */
+async function record(name: string, rounds: number, opts: { segmentMs?: number; sound?: boolean } = {}): Promise<{ store: RecordingStore; frames: MediaFrame[] }> {
+  const store = new RecordingStore(path.join(dir, 'recordings'), quiet);
+  await store.load();
+  const recorder = new Recorder({ store, shouldRecord: () => true, recordSound: () => opts.sound ?? true, log: quiet, segmentMs: opts.segmentMs ?? 2000 });
+  const camera = new Camera('cam-1', 1, 'Porch');
+  const cameras: Cameras = { all: () => [camera], onCamera: () => () => undefined };
+  const detach = recorder.attach(cameras);
+  const { tracks, frames } = looped(name, rounds);
+  camera.connect('Porch');
+  camera.announce({ width: tracks.video!.width, height: tracks.video!.height, fps: 30, transport: 'chunks' });
+  camera.startPeriod(tracks);
+  assert.equal(camera.wanted, true, 'the recorder wants the camera');
+  assert.equal(camera.recording?.state, 'recording');
+  for (const f of frames) camera.push({ ...f, time: WALL + f.timestamp / 1000 });
+  await recorder.close();
+  detach();
+  const reloaded = new RecordingStore(path.join(dir, 'recordings'), quiet);
+  await reloaded.load();
+  return { store: reloaded, frames };
+}
+
+for (const [fixture, format] of [
+  ['chromium-webcodecs-h264-opus', 'mp4'],
+  ['chromium-webcodecs-vp8-opus', 'webm'],
+] as const) {
+  describe(`recording ${fixture}`, () => {
+    it(`writes ${format} segments cut at keyframes that ffprobe reads whole, with sound, and lists them by media time`, async () => {
+      const { store, frames } = await record(fixture, 4);
+      const segments = store.segments('cam-1');
+      assert.ok(segments.length >= 3, `${segments.length} segments`);
+      let total = 0;
+      for (const s of segments) {
+        assert.equal(s.format, format);
+        assert.match(s.file, /^2026-12-05\/10-00-\d\d\.\d{3}Z_\d{6}\.(mp4|webm)$/);
+        const p = probe(store.pathOf(s));
+        const { seconds } = checkRecording(p, true);
+        assert.ok(Math.abs(seconds - (s.end - s.start) / 1000) < 0.1, `${s.file}: ffprobe ${seconds.toFixed(3)} s, listed ${(s.end - s.start) / 1000} s`);
+        total += seconds;
+        assert.equal(s.bytes, (await stat(store.pathOf(s))).size);
+      }
+      const media = (frames.at(-1)!.timestamp - frames[0]!.timestamp) / 1e6;
+      assert.ok(Math.abs(total - media) < 0.3, `segments hold ${total.toFixed(2)} s of ${media.toFixed(2)} s`);
+      // One span: each segment starts where the last ended.
+      const spans = store.spans('cam-1');
+      assert.equal(spans.length, 1, JSON.stringify(spans));
+      assert.ok(Math.abs(spans[0]!.start - WALL) < 50);
+    });
+
+    it('exports a range stitched from several segments into one file that starts at a keyframe', async () => {
+      const { store } = await record(fixture, 4);
+      const [from, to] = [WALL + 1500, WALL + 7000];
+      const result = await exportRange(store, 'cam-1', from, to);
+      assert.ok(result.ok, JSON.stringify(result));
+      try {
+        assert.ok(result.start <= from && result.start > from - 1500, `starts at the keyframe before: ${result.start - WALL}`);
+        const p = probe(result.file);
+        const { seconds } = checkRecording(p, true);
+        assert.ok(Math.abs(seconds - (to - result.start) / 1000) < 0.2, `${seconds.toFixed(2)} s for ${(to - result.start) / 1000} s`);
+        assert.equal(p.format.format_name.includes(format === 'mp4' ? 'mp4' : 'webm'), true, p.format.format_name);
+      } finally {
+        result.release();
+      }
+    });
+
+    it('makes a segment a crash cut off whole again at the next start, listed with its real media end', async () => {
+      // As a crash leaves a segment: written as it is while recording (never finished), and cut in
+      // the middle of its last write.
+      const { tracks, frames } = looped(fixture, 2);
+      const writer = segmentWriter(format, tracks, new Date(WALL));
+      const parts: Uint8Array[] = [];
+      for (const f of frames) parts.push(writer.add(f) ?? new Uint8Array(0));
+      parts.push(writer.flush() ?? new Uint8Array(0));
+      const bytes = Buffer.concat(parts);
+      const written = writer.writtenUs / 1000;
+      const root = path.join(dir, 'recordings');
+      const file = path.join(root, 'cam-1', segmentPath({ start: WALL, seq: 1, format }));
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, bytes.subarray(0, bytes.length - 3000));
+      const store = new RecordingStore(root, quiet);
+      await store.load();
+      const [r] = store.segments('cam-1');
+      assert.ok(r, 'listed');
+      const { seconds } = checkRecording(probe(store.pathOf(r)), true);
+      assert.ok(Math.abs(seconds - (r.end - r.start) / 1000) < 0.1, `listed ${(r.end - r.start) / 1000} s, plays ${seconds.toFixed(2)} s`);
+      const lost = written - (r.end - r.start);
+      assert.ok(lost >= 0 && lost < 700, `lost ${lost} ms of the ${written} ms written`);
+      // Made whole once: the next start reads it from the index as it is.
+      const again = new RecordingStore(root, quiet);
+      await again.load();
+      assert.deepEqual(again.segments('cam-1'), store.segments('cam-1'));
+    });
+  });
+}
+
+describe('recording without sound', () => {
+  it('writes no audio track when the camera’s sound switch is off', async () => {
+    const { store } = await record('chromium-webcodecs-h264-opus', 1, { sound: false });
+    const [s] = store.segments('cam-1');
+    checkRecording(probe(store.pathOf(s!)), false);
+  });
+});
+
+describe('the index', () => {
+  it('is rebuilt from the files when damaged, and files it lists that are gone are dropped', async () => {
+    const { store } = await record('chromium-webcodecs-h264-opus', 3);
+    const before = store.segments('cam-1').map((s) => [s.seq, s.start, s.end]);
+    const index = path.join(store.root, 'cam-1', 'index.ndjson');
+    await writeFile(index, '{"seq": 1, "file": "../../etc/passwd"\nnot json\n');
+    const again = new RecordingStore(store.root, quiet);
+    await again.load();
+    const after = again.segments('cam-1').map((s) => [s.seq, s.start, s.end]);
+    assert.deepEqual(after.map((a) => a.slice(0, 2)), before.map((b) => b.slice(0, 2)));
+    for (let i = 0; i < after.length; i++) assert.ok(Math.abs(after[i]![2]! - before[i]![2]!) <= 40, `segment ${i}: end ${after[i]![2]} vs ${before[i]![2]}`);
+    assert.ok((await readdir(path.join(store.root, 'cam-1'))).includes('index.ndjson'));
+  });
+});
