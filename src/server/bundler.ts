@@ -12,6 +12,7 @@ export const CLIENT_ENTRIES = {
   '/assets/camera.js': 'src/client/camera/camera-page.ts',
   '/assets/viewer.js': 'src/client/viewer/viewer-page.ts',
   '/assets/settings.js': 'src/client/settings/settings-page.ts',
+  '/assets/recordings.js': 'src/client/recordings/recordings-page.ts',
   // One camera in another site's frame (Home Assistant, OBS).
   '/assets/embed.js': 'src/client/viewer/embed-page.ts',
   // The setup page's script: served by the plain-HTTP helper (and the HTTPS origin).
@@ -33,6 +34,7 @@ const TARGETS: Record<keyof typeof CLIENT_ENTRIES, string[]> = {
   '/assets/audio-capture-worklet.js': ['chrome100', 'firefox115', 'safari14.5'],
   '/assets/viewer.js': ['chrome100', 'firefox115', 'safari16'],
   '/assets/settings.js': ['chrome100', 'firefox115', 'safari16'],
+  '/assets/recordings.js': ['chrome100', 'firefox115', 'safari16'],
   '/assets/embed.js': ['chrome100', 'firefox115', 'safari16'],
   '/assets/setup.js': ['chrome100', 'firefox115', 'safari14.5'],
   '/assets/service-worker.js': ['chrome100', 'firefox115', 'safari14.5'],

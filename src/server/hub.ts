@@ -323,6 +323,7 @@ export class Hub implements Cameras {
       this.changed();
     });
     camera.on('keyframe', () => this.links.get(channel)?.sendJson({ type: 'keyframe' }));
+    camera.on('snapshot', (seq, width) => this.links.get(channel)?.sendJson({ type: 'snapshot', seq, width }));
     camera.on('wanted', () => this.sendWanted(channel));
     // The camera page says when it is being recorded (people in the room have a right to know).
     camera.on('recording', (status) => this.links.get(channel)?.sendJson({ type: 'recording', recording: status?.state === 'recording' }));

@@ -355,6 +355,7 @@ const BUNDLE_ACCESS: Record<string, Access> = {
   '/assets/camera.js': 'camera',
   '/assets/viewer.js': 'viewer',
   '/assets/settings.js': 'viewer',
+  '/assets/recordings.js': 'viewer',
   // Code only, nothing secret: in another site's frame the embed page's requests carry no cookie.
   '/assets/embed.js': 'public',
   '/assets/audio-capture-worklet.js': 'camera',
@@ -370,6 +371,7 @@ export async function httpsRoutes(content: AppContent): Promise<Route[]> {
     staticRoute('/camera', 'camera', HTML, await file('camera.html'), pageHeaders),
     // (What it shows is the owner's; another viewer is told so.)
     staticRoute('/settings', 'viewer', HTML, await file('settings.html'), pageHeaders),
+    staticRoute('/recordings', 'viewer', HTML, await file('recordings.html'), pageHeaders),
     {
       // One camera for another site's frame (a Home Assistant card, an OBS browser source): /embed?camera=…&key=…
       ...staticRoute('/embed', 'viewer', HTML, await file('embed.html'), { ...pageHeaders, ...framable(PAGE_CSP) }),

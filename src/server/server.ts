@@ -23,6 +23,7 @@ import { SETUP_SCRIPT_PATH, renderTrustPage } from './trust-page.ts';
 import { settingsRoutes } from './settings/api.ts';
 import { recordingRoutes } from './recordings/routes.ts';
 import { setUpRecording } from './recordings/setup.ts';
+import { snapshotRoutes } from './snapshots/routes.ts';
 
 /** Links for one address the server can be reached at, each carrying its key. */
 export interface AddressLinks {
@@ -207,6 +208,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   // The owner's Settings (links, devices, cameras).
   routes.push(...settingsRoutes({ access, hub, links: () => running.links, online: () => sockets.online(), log }));
   // Recordings: listing, playback and export (viewers), the recording switches (the owner).
+  routes.push(...snapshotRoutes(hub));
   routes.push(...recordingRoutes({ store: recording.store, recorder: recording.recorder, retention: recording.retention, registry, hub, recordAll: recording.config.all, keepDays: recording.config.keepDays, log }));
   // A device connected for days (a camera on a shelf) is seen all that time, not only when it connected.
   const seenTimer = setInterval(() => {

@@ -43,10 +43,12 @@ export const MAX_TIME = 1e14;
 export const FRESH_KEYFRAME_MS = 200;
 export const FRAME_KIND_MEDIA = 1;
 export const FRAME_KIND_CHUNK = 2;
+/** A still picture (JPEG) the camera page took when asked (`snapshot`): `seq` is the request's number, `time` when it was taken. */
+export const FRAME_KIND_SNAPSHOT = 3;
 export const FLAG_INIT = 1;
 export const FLAG_KEY = 2;
 export const FLAG_AUDIO = 4;
-const KNOWN_FLAGS: Record<number, number> = { [FRAME_KIND_MEDIA]: FLAG_INIT | FLAG_KEY | FLAG_AUDIO, [FRAME_KIND_CHUNK]: FLAG_KEY | FLAG_AUDIO };
+const KNOWN_FLAGS: Record<number, number> = { [FRAME_KIND_MEDIA]: FLAG_INIT | FLAG_KEY | FLAG_AUDIO, [FRAME_KIND_CHUNK]: FLAG_KEY | FLAG_AUDIO, [FRAME_KIND_SNAPSHOT]: 0 };
 
 export interface FrameHeader {
   kind: number;

@@ -155,6 +155,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('keyframe') }),
   /** To a camera: whether anyone (a viewer, the recorder, an integration) wants its media; never how many. */
   z.object({ type: z.literal('wanted'), wanted: z.boolean() }),
+  /** To a camera: take a still picture of what it shows now, at most `width` pixels wide, and send it as a binary frame of kind 3 with this `seq`. */
+  z.object({ type: z.literal('snapshot'), seq: z.number().int().min(1), width: z.number().int().min(16).max(4096) }),
   /** To a camera: whether it is being recorded now (its page says so). */
   z.object({ type: z.literal('recording'), recording: z.boolean() }),
   z.object({ type: z.literal('clock'), sent: z.number(), server: z.number() }),

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FRAME_KIND_CHUNK, encodeFrame } from '../../src/shared/protocol.ts';
 import { launchChromium, newContext } from '../helpers/browser.ts';
-import { launchFirefox } from '../helpers/firefox.ts';
+import { launchFirefox, setFirefoxViewport } from '../helpers/firefox.ts';
 import { connectChunkCamera, loadChunkFixture, replayChunks, startTestServer, type TestClient, type TestServer } from '../helpers/server.ts';
 import { launchWebKit } from '../helpers/webkit.ts';
 
@@ -92,7 +92,7 @@ async function firefoxDriver(): Promise<Driver> {
   const page = await firefox.newPage();
   return {
     open: async (url) => void (await page.goto(url)),
-    resize: (width, height) => page.setViewport({ width, height }),
+    resize: (width, height) => setFirefoxViewport(page, width, height),
     measure: () => page.evaluate(MEASURE) as Promise<Measured>,
     screenshot: async (file) => void (await page.screenshot({ path: file as `${string}.png` })),
     close: () => firefox.close(),

@@ -81,3 +81,14 @@ export async function launchFirefoxAndChromium(): Promise<{ firefox: FirefoxBrow
   if (fx.status === 'rejected') throw new Error(`could not start Firefox ESR (apt-get install -y firefox-esr): ${String(fx.reason)}`);
   throw (ch as PromiseRejectedResult).reason;
 }
+
+/**
+ * Sets a Firefox page's viewport. puppeteer-core also sends BiDi's
+ * `emulation.setScreenOrientationOverride` with it, which Firefox ESR 140 does not know: the
+ * viewport itself is set, and that one refusal is let pass.
+ */
+export async function setFirefoxViewport(page: Page, width: number, height: number): Promise<void> {
+  await page.setViewport({ width, height }).catch((err: unknown) => {
+    if (!/setScreenOrientationOverride/.test((err as Error).message)) throw err;
+  });
+}

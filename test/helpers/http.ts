@@ -6,6 +6,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface RawResponse {
   status: number;
   body: string;
+  /** The body as it came (media, pictures). */
+  bytes: Buffer;
   headers: IncomingHttpHeaders;
 }
 
@@ -35,9 +37,12 @@ export function fetchRaw(url: string, options: RawOptions = {}): Promise<RawResp
         ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       },
       (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => {
+          const bytes = Buffer.concat(parts);
+          resolve({ status: res.statusCode ?? 0, body: bytes.toString(), bytes, headers: res.headers });
+        });
       },
     );
     req.on('error', reject);

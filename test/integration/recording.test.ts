@@ -163,15 +163,5 @@ describe('a server killed while recording', { timeout: 120_000 }, () => {
 
 /** A whole response body as bytes. */
 async function download(url: string): Promise<Uint8Array> {
-  const { request } = await import('node:https');
-  return new Promise((resolve, reject) => {
-    request(url, { rejectUnauthorized: false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () => resolve(Buffer.concat(parts)));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
+  return (await fetchRaw(url)).bytes;
 }

@@ -59,8 +59,8 @@ describe('binary frames', () => {
       new DataView(b.buffer).setFloat64(8, t);
       return b;
     };
-    // Kind 3 is unknown; a chunk (kind 2) has no INIT flag; a container frame (kind 1) has no flag 8.
-    for (const bad of [new Uint8Array(0), new Uint8Array(HEADER_BYTES - 1), withHeader(3), withHeader(1, 0x80), withHeader(2, 1), withHeader(1, 8), badTime(NaN), badTime(-1), badTime(Infinity), badTime(MAX_TIME * 2)]) {
+    // Kind 4 is unknown; a chunk (kind 2) has no INIT flag; a container frame (kind 1) has no flag 8; a snapshot (kind 3) no flags at all.
+    for (const bad of [new Uint8Array(0), new Uint8Array(HEADER_BYTES - 1), withHeader(4), withHeader(3, 2), withHeader(1, 0x80), withHeader(2, 1), withHeader(1, 8), badTime(NaN), badTime(-1), badTime(Infinity), badTime(MAX_TIME * 2)]) {
       assert.throws(() => decodeFrame(bad), (e: unknown) => e instanceof ProtocolError && e.code === 'BAD_MESSAGE' && e.closeCode === 4400);
     }
   });

@@ -2,7 +2,7 @@
 // reconnect by itself, and obey pause/resume from viewers.
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import { ServerSocket, helloFor, type SocketState } from '../common/socket.ts';
-import { CLOSE_CODES } from '../../shared/protocol.ts';
+import { CLOSE_CODES, FRAME_KIND_SNAPSHOT, encodeFrame } from '../../shared/protocol.ts';
 import type { CameraMessage, ServerMessage } from '../../shared/schemas.ts';
 import { RecorderStream, UnsupportedRecorderError, chooseMimeType, containerOf } from './recorder-stream.ts';
 import { DEFAULT_CHUNK_KEYFRAME_INTERVAL_MS, WebCodecsStream, defaultBitrate, webCodecsAvailable } from './webcodecs-stream.ts';
@@ -10,6 +10,7 @@ import { WakeLock } from './wake-lock.ts';
 import { defaultCameraName, readCameraOptions, type CameraOptions } from './options.ts';
 import { startTestPattern, type TestPattern } from './test-pattern.ts';
 import { localNow } from '../common/clock.ts';
+import { takeSnapshot } from './snapshot.ts';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const ui = {
@@ -342,6 +343,11 @@ class CameraSession {
       this.chunks?.setIdle(!m.wanted);
       this.showState();
       if (document.body.dataset.state === 'live') this.showPill();
+    } else if (m.type === 'snapshot') {
+      const socket = this.socket;
+      void takeSnapshot(ui.preview, m.width).then((jpeg) => {
+        if (jpeg) socket?.sendBinary(encodeFrame({ kind: FRAME_KIND_SNAPSHOT, flags: 0, channel: 0, seq: m.seq, time: localNow() }, jpeg));
+      });
     } else if (m.type === 'recording') {
       ui.rec.hidden = !m.recording;
     } else if (m.type === 'keyframe') {

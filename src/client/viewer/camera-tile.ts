@@ -102,7 +102,7 @@ export class CameraTile {
     this.el.innerHTML = `
       <div class="tile-media"><video muted playsinline autoplay></video><div class="tile-note" hidden></div><div class="tile-meter" hidden></div></div>
       <div class="tile-top">
-        <span class="badge"></span><span class="tile-name"></span>
+        <span class="badge"></span><span class="tile-rec" hidden>REC</span><span class="tile-name"></span>
         <button type="button" class="tile-close" aria-label="Back to all cameras" title="Back to all cameras (Esc)">✕</button>
       </div>
       <div class="tile-controls">
@@ -115,6 +115,8 @@ export class CameraTile {
         <button type="button" role="menuitem" class="menu-sound" hidden></button>
         <button type="button" role="menuitem" class="menu-toggle"></button>
         <button type="button" role="menuitem" class="menu-focus"></button>
+        <a role="menuitem" class="menu-snapshot" download>Save a snapshot</a>
+        <a role="menuitem" class="menu-recordings">Recordings</a>
       </div>`;
     this.video = this.el.querySelector('video')!;
     this.badge = this.el.querySelector('.badge')!;
@@ -364,7 +366,7 @@ export class CameraTile {
     if (open) {
       document.addEventListener('pointerdown', this.outside, true);
       document.addEventListener('keydown', this.escape, true);
-      this.menu.querySelector<HTMLButtonElement>('button:not([hidden])')?.focus();
+      this.menu.querySelector<HTMLElement>('[role="menuitem"]:not([hidden])')?.focus();
     } else {
       document.removeEventListener('pointerdown', this.outside, true);
       document.removeEventListener('keydown', this.escape, true);
@@ -386,7 +388,7 @@ export class CameraTile {
       return;
     }
     // (Only while the focus is in this menu: a key meant for something else is left alone.)
-    const items = [...this.menu.querySelectorAll<HTMLButtonElement>('button:not([hidden])')];
+    const items = [...this.menu.querySelectorAll<HTMLElement>('[role="menuitem"]:not([hidden])')];
     const at = items.indexOf(document.activeElement as HTMLButtonElement);
     if (at < 0 || items.length === 0) return;
     const next = e.key === 'ArrowDown' ? (at + 1) % items.length : e.key === 'ArrowUp' ? (at - 1 + items.length) % items.length : e.key === 'Home' ? 0 : e.key === 'End' ? items.length - 1 : null;
@@ -484,6 +486,18 @@ export class CameraTile {
 
   private render(): void {
     const state = this.viewerOnline ? this.info.state : 'reconnecting';
+    const rec = this.el.querySelector<HTMLElement>('.tile-rec')!;
+    const recording = this.info.recording;
+    rec.hidden = recording === null;
+    rec.classList.toggle('is-failed', recording?.state === 'failed');
+    rec.textContent = recording?.state === 'failed' ? 'REC stopped' : 'REC';
+    rec.title = recording?.state === 'failed' ? (recording.message ?? 'recording stopped') : 'This camera is being recorded';
+    const id = encodeURIComponent(this.info.id);
+    const snapshot = this.el.querySelector<HTMLAnchorElement>('.menu-snapshot')!;
+    snapshot.href = `/api/cameras/${id}/snapshot.jpg`;
+    snapshot.download = `${this.info.name} ${new Date().toISOString().slice(0, 19).replace('T', ' ').replaceAll(':', '-')}.jpg`;
+    snapshot.hidden = this.info.state !== 'live' && this.info.state !== 'paused';
+    this.el.querySelector<HTMLAnchorElement>('.menu-recordings')!.href = `/recordings?camera=${id}`;
     this.el.dataset.state = state;
     const behind = state === 'live' && this.behindMs > BEHIND_MS;
     this.badge.textContent = behind ? `behind ${Math.round(this.behindMs / 1000)} s` : (STATE_TEXT[state] ?? state);

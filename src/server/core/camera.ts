@@ -32,6 +32,15 @@ export interface RecordingStatus {
   message?: string | undefined;
 }
 
+/** A still picture the camera page took from its live picture (JPEG), and when (ms since the epoch, server's clock). */
+export interface Snapshot {
+  jpeg: Uint8Array;
+  time: number;
+}
+
+/** The camera page gets this long to answer a snapshot request. */
+export const SNAPSHOT_TIMEOUT_MS = 1000;
+
 /** The camera's typed events. */
 export interface CameraEvents {
   /** The camera connected (`online`), or its connection ended. */
@@ -47,6 +56,8 @@ export interface CameraEvents {
   recording: [RecordingStatus | null];
   /** A consumer needs a keyframe: the camera's transport asks the camera for one. */
   keyframe: [];
+  /** A snapshot is wanted: the transport asks the camera page for request `seq`, at most `width` pixels wide. */
+  snapshot: [seq: number, width: number];
   /** Anything shown in the camera list changed (name, state, size...). */
   changed: [];
   /** One frame (consumers that need every frame in order attach instead; this is for observers). */
@@ -74,6 +85,10 @@ export class Camera extends EventEmitter<CameraEvents> {
   private readonly feed: Feed<CoreFrame>;
   private _retention: RetentionPool | null = null;
   private _recording: RecordingStatus | null = null;
+  private _lastSnapshot: Snapshot | null = null;
+  /** Snapshot requests waiting for the page, by width (one request serves every caller asking the same). */
+  private readonly snapshots = new Map<number, { seq: number; promise: Promise<Snapshot>; settle: (s: Snapshot | Error) => void }>();
+  private snapshotSeq = 0;
 
   constructor(
     readonly id: string,
@@ -155,6 +170,7 @@ export class Camera extends EventEmitter<CameraEvents> {
 
   /** Its connection ended. */
   disconnect(): void {
+    for (const w of [...this.snapshots.values()]) w.settle(new Error('the camera went offline'));
     this.endStream();
     this._offlineSince = Date.now();
     this.setState('offline');
@@ -252,6 +268,48 @@ export class Camera extends EventEmitter<CameraEvents> {
   /** A consumer's decoder needs a keyframe (heeded at most once a second per consumer). */
   keyframeWanted(sink: FeedSink<CoreFrame>): void {
     this.feed.keyframeWanted(sink);
+  }
+
+  /** The latest snapshot the page took (null: none since the server started). */
+  get lastSnapshot(): Snapshot | null {
+    return this._lastSnapshot;
+  }
+
+  /**
+   * A still picture from the camera page's live picture, at most `width` pixels wide; rejects when
+   * the camera is offline or does not answer within `timeoutMs`. Callers asking for the same width
+   * while one is on its way share it.
+   */
+  requestSnapshot(width: number, timeoutMs = SNAPSHOT_TIMEOUT_MS): Promise<Snapshot> {
+    if (!this.online || this._tracks?.video == null) return Promise.reject(new Error(this.online ? 'the camera sends no picture now' : 'the camera is offline'));
+    const waiting = this.snapshots.get(width);
+    if (waiting) return waiting.promise;
+    const seq = ++this.snapshotSeq;
+    let settle!: (s: Snapshot | Error) => void;
+    const promise = new Promise<Snapshot>((resolve, reject) => {
+      const timer = setTimeout(() => settle(new Error(`the camera did not send a picture within ${timeoutMs} ms`)), timeoutMs);
+      settle = (s) => {
+        clearTimeout(timer);
+        if (this.snapshots.get(width)?.seq === seq) this.snapshots.delete(width);
+        if (s instanceof Error) reject(s);
+        else resolve(s);
+      };
+    });
+    this.snapshots.set(width, { seq, promise, settle });
+    this.emit('snapshot', seq, width);
+    return promise;
+  }
+
+  /**
+   * The page's answer to snapshot request `seq`. Returns false for a number never asked for (the
+   * transport treats that as bad input); an answer that came too late is kept as the latest only.
+   */
+  snapshotTaken(seq: number, jpeg: Uint8Array, time: number): boolean {
+    if (!Number.isInteger(seq) || seq < 1 || seq > this.snapshotSeq) return false;
+    const snapshot = { jpeg, time };
+    this._lastSnapshot = snapshot;
+    for (const w of this.snapshots.values()) if (w.seq === seq) w.settle(snapshot);
+    return true;
   }
 
   /** Asks the camera for a keyframe (muxed outputs, whose own joiners wait). */

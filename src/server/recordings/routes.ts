@@ -7,7 +7,7 @@ import type { Hub } from '../hub.ts';
 import type { Logger } from '../log.ts';
 import { ownerPost, sendJson, type Route } from '../routes.ts';
 import { cameraId } from '../../shared/schemas.ts';
-import { listRecordings, sendExport, sendSegment } from '../features/recording/http.ts';
+import { listRecordings, sendExport, sendSegment, sendThumbnail } from '../features/recording/http.ts';
 import type { Recorder } from '../features/recording/recorder.ts';
 import type { Retention } from '../features/recording/retention.ts';
 import type { RecordingStore } from '../features/recording/store.ts';
@@ -77,6 +77,15 @@ export function recordingRoutes(deps: RecordingRouteDeps): Route[] {
         const json = (status: number, body: unknown): void => sendJson(res, status, body);
         if (known(ctx.id, json) === null) return;
         sendSegment(store, ctx.id, ctx.url, req, res, json).catch(failed('/api/cameras/:id/segment', res));
+      },
+    },
+    {
+      path: '/api/cameras/:id/thumbnail',
+      access: 'viewer',
+      handle: (req, res, ctx) => {
+        const json = (status: number, body: unknown): void => sendJson(res, status, body);
+        if (known(ctx.id, json) === null) return;
+        sendThumbnail(store, ctx.id, ctx.url, req, res, json).catch(failed('/api/cameras/:id/thumbnail', res));
       },
     },
     {

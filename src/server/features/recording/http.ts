@@ -52,7 +52,18 @@ export function listRecordings(store: RecordingStore, cameraId: string, url: URL
     to,
     spans: store.spans(cameraId, from, to),
     segments: store.segments(cameraId, from, to).map((s) => ({ seq: s.seq, start: s.start, end: s.end, format: s.format, bytes: s.bytes })),
+    thumbnails: store.thumbnails(cameraId, from, to),
   });
+}
+
+/** GET …/thumbnail?at= : the timeline's thumbnail nearest that time (within 5 minutes). */
+export async function sendThumbnail(store: RecordingStore, cameraId: string, url: URL, req: IncomingMessage, res: ServerResponse, json: Json): Promise<void> {
+  const at = timeParam(url, 'at');
+  if (typeof at === 'string') return json(400, { error: at });
+  const near = store.thumbnailNear(cameraId, at);
+  if (!near) return json(404, { error: 'no thumbnail near that time' });
+  res.setHeader('X-Snapshot-Time', new Date(near.time).toISOString());
+  await sendFile(req, res, near.abs, 'image/jpeg', null);
 }
 
 /** GET …/segments?seq= : one segment's file as it is (playback in the viewer). */

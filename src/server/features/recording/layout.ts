@@ -49,3 +49,20 @@ export function formatFor(videoCodec: string | null, audioCodec: string | null):
 }
 
 export const MIME: Record<SegmentFormat, string> = { mp4: 'video/mp4', webm: 'video/webm' };
+
+const THUMB = /^(\d{2})-(\d{2})-(\d{2})\.(\d{3})Z\.jpg$/;
+
+/** A thumbnail's path relative to the camera's folder: `YYYY-MM-DD/HH-MM-SS.mmmZ.jpg` (when it was taken, UTC). */
+export function thumbnailPath(time: number): string {
+  const iso = new Date(time).toISOString();
+  return path.join(dayFolder(time), `${iso.slice(11, 13)}-${iso.slice(14, 16)}-${iso.slice(17, 19)}.${iso.slice(20, 23)}Z.jpg`);
+}
+
+/** When a thumbnail was taken, from its name (null: not a thumbnail's). */
+export function parseThumbnailPath(day: string, name: string): number | null {
+  const d = DAY.exec(day);
+  const m = THUMB.exec(name);
+  if (!d || !m) return null;
+  const time = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]), Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]));
+  return Number.isFinite(time) && thumbnailPath(time) === path.join(day, name) ? time : null;
+}

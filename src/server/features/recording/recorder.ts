@@ -22,6 +22,10 @@ export const SEGMENT_MS = 60_000;
 export const RECORDER_QUEUE_BYTES = 32 * 1024 * 1024;
 /** How often a recording stopped by a disk error tries again. */
 export const RETRY_MS = 10_000;
+/** A thumbnail for the timeline about this often while recording. */
+export const THUMBNAIL_MS = 60_000;
+/** Thumbnails' width. */
+const THUMBNAIL_WIDTH = 320;
 /** Free bytes a retry needs before it tries a probe write. */
 const RETRY_FREE_BYTES = 4 * 1024 * 1024;
 
@@ -122,6 +126,7 @@ class CameraRecorder {
   private retryTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> = Promise.resolve();
   private stopped = false;
+  private thumbnailAt = -Infinity;
   private sound: boolean;
   private readonly sink: FeedSink<CoreFrame>;
   private readonly onTracks = (): void => this.endSegment();
@@ -202,6 +207,7 @@ class CameraRecorder {
     }
     const time = f.timestamp - open.origin;
     if (time < 0) return; // sound from just before the segment's first picture
+    if (open.video && performance.now() - this.thumbnailAt >= THUMBNAIL_MS) this.thumbnail();
     const frame: MediaFrame = { track: f.track, key: f.key, timestamp: time, duration: f.duration, data: f.data };
     try {
       open.file.write(open.writer.add(frame));
@@ -229,6 +235,15 @@ class CameraRecorder {
     const file = new SegmentFile(abs, (err) => this.diskError(err));
     this.open = { segment, file, writer, origin: first.timestamp, video: tracks.video !== null };
     return this.open;
+  }
+
+  /** Asks the camera page for a small picture for the timeline (none if it does not answer). */
+  private thumbnail(): void {
+    this.thumbnailAt = performance.now();
+    this.camera.requestSnapshot(THUMBNAIL_WIDTH).then(
+      (s) => this.opts.store.addThumbnail(this.camera.id, s.time, s.jpeg).catch((err: unknown) => this.opts.log.warn(`recordings: a thumbnail of "${this.camera.name}" could not be kept: ${(err as Error).message}`)),
+      () => undefined,
+    );
   }
 
   private flush(): void {

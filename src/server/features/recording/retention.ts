@@ -69,6 +69,7 @@ export class Retention {
         }
       }
     }
+    await this.pruneThumbnails();
     if (removedOld > 0) this.opts.log.info(`recordings: ${removedOld} segment${removedOld === 1 ? '' : 's'} older than ${this.opts.keepDays} days deleted`);
     // The floor: oldest first across cameras, until enough is free.
     let disk = await this.disk();
@@ -88,9 +89,15 @@ export class Retention {
       disk = { ...disk, free: disk.free + size };
       if (removed % 16 === 0) disk = await this.disk();
     }
+    await this.pruneThumbnails();
     if (removed > 0) this.opts.log.info(`recordings: ${removed} oldest segment${removed === 1 ? '' : 's'} (${(bytes / 1e6).toFixed(1)} MB) deleted to keep ${(disk.floor / 1e6).toFixed(0)} MB free`);
     disk = await this.disk();
     if (disk.free < disk.floor) this.opts.log.warn(`recordings: only ${(disk.free / 1e6).toFixed(0)} MB free, below the ${(disk.floor / 1e6).toFixed(0)} MB kept free, and no recording is left to delete`);
+  }
+
+  /** Thumbnails go with the recordings they showed: those before a camera's oldest segment. */
+  private async pruneThumbnails(): Promise<void> {
+    for (const id of this.store.cameraIds()) await this.store.pruneThumbnails(id, this.store.segments(id)[0]?.start ?? Infinity);
   }
 
   /** A camera's finished segments, oldest first (never the one being written). */

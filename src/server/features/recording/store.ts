@@ -7,7 +7,7 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } fro
 import path from 'node:path';
 import { z } from 'zod';
 import { cameraId as cameraIdSchema } from '../../../shared/schemas.ts';
-import { MIME, parseSegmentPath, segmentPath, type SegmentFormat } from './layout.ts';
+import { MIME, parseSegmentPath, parseThumbnailPath, segmentPath, thumbnailPath, type SegmentFormat } from './layout.ts';
 import { recoverSegment } from './segment-reader.ts';
 
 /** One segment, finished or being written. */
@@ -50,6 +50,8 @@ interface CameraRecordings {
   nextSeq: number;
   /** The segment being written, if any (not yet in the index). */
   writing: Segment | null;
+  /** When each thumbnail was taken, in order. */
+  thumbnails: number[];
 }
 
 export class RecordingStore {
@@ -100,8 +102,11 @@ export class RecordingStore {
     const segments: Segment[] = [];
     let rewrite = damaged;
     let recovered = 0;
+    const thumbnails: number[] = [];
     for (const day of (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name)) {
       for (const name of await readdir(path.join(dir, day))) {
+        const thumb = parseThumbnailPath(day, name);
+        if (thumb !== null) thumbnails.push(thumb);
         const n = parseSegmentPath(day, name);
         if (n === null) continue;
         const file = path.join(day, name);
@@ -134,7 +139,7 @@ export class RecordingStore {
     if (recovered > 0) this.log.info(`recordings: ${id}: ${recovered} segment${recovered === 1 ? '' : 's'} not in the index (cut off by a stop, or the index was lost) read back from ${recovered === 1 ? 'its' : 'their'} media and made whole`);
     if (damaged) this.log.warn(`recordings: ${id}: the index was damaged; rebuilt from the files`);
     if (rewrite) await this.writeIndex(id, segments);
-    return { segments, nextSeq: (segments.at(-1)?.seq ?? 0) + 1, writing: null };
+    return { segments, nextSeq: (segments.at(-1)?.seq ?? 0) + 1, writing: null, thumbnails: thumbnails.sort((a, b) => a - b) };
   }
 
   private async writeIndex(id: string, segments: readonly Segment[]): Promise<void> {
@@ -152,7 +157,7 @@ export class RecordingStore {
   private camera(id: string): CameraRecordings {
     let c = this.cameras.get(id);
     if (!c) {
-      c = { segments: [], nextSeq: 1, writing: null };
+      c = { segments: [], nextSeq: 1, writing: null, thumbnails: [] };
       this.cameras.set(id, c);
     }
     return c;
@@ -249,6 +254,39 @@ export class RecordingStore {
     c.segments = c.segments.filter((s) => s !== segment);
     await rm(this.pathOf(segment), { force: true });
     await this.writeIndex(segment.cameraId, c.segments);
+  }
+
+  /** Keeps a thumbnail taken at `time` (a small JPEG for the timeline). */
+  async addThumbnail(cameraId: string, time: number, jpeg: Uint8Array): Promise<void> {
+    const c = this.camera(cameraId);
+    const abs = path.join(this.root, cameraId, thumbnailPath(time));
+    await mkdir(path.dirname(abs), { recursive: true, mode: 0o700 });
+    await writeFile(abs, jpeg, { mode: 0o600 });
+    if (!c.thumbnails.includes(time)) {
+      c.thumbnails.push(time);
+      c.thumbnails.sort((a, b) => a - b);
+    }
+  }
+
+  /** When the thumbnails in [from, to) were taken. */
+  thumbnails(cameraId: string, from = -Infinity, to = Infinity): number[] {
+    return (this.cameras.get(cameraId)?.thumbnails ?? []).filter((t) => t >= from && t < to);
+  }
+
+  /** The thumbnail nearest `at` (within `within` ms): when it was taken and its file; null if none. */
+  thumbnailNear(cameraId: string, at: number, within = 5 * 60_000): { time: number; abs: string } | null {
+    let best: number | null = null;
+    for (const t of this.cameras.get(cameraId)?.thumbnails ?? []) if (Math.abs(t - at) <= within && (best === null || Math.abs(t - at) < Math.abs(best - at))) best = t;
+    return best === null ? null : { time: best, abs: path.join(this.root, cameraId, thumbnailPath(best)) };
+  }
+
+  /** Deletes a camera's thumbnails taken before `before`. */
+  async pruneThumbnails(cameraId: string, before: number): Promise<void> {
+    const c = this.cameras.get(cameraId);
+    if (!c) return;
+    const old = c.thumbnails.filter((t) => t < before);
+    c.thumbnails = c.thumbnails.filter((t) => t >= before);
+    for (const t of old) await rm(path.join(this.root, cameraId, thumbnailPath(t)), { force: true });
   }
 
   /** Size of a file on disk now (0 if gone). */

@@ -1,7 +1,10 @@
 // A camera's connection after its hello: its control messages, its media (into the ingest that its
 // "stream" message chose), and viewers' commands sent to it and answered.
 import { ProtocolError } from '../../../shared/errors.ts';
-import { FLAG_AUDIO, FRAME_KIND_CHUNK, MAX_TIME, PROTOCOL_VERSION, decodeFrame } from '../../../shared/protocol.ts';
+import { FLAG_AUDIO, FRAME_KIND_CHUNK, FRAME_KIND_SNAPSHOT, MAX_TIME, PROTOCOL_VERSION, decodeFrame } from '../../../shared/protocol.ts';
+
+/** A snapshot's bytes at most. */
+const MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024;
 import { cameraMessageSchema, parseMessage, type CameraMessage, type Command, type ServerMessage } from '../../../shared/schemas.ts';
 import type { CameraLink, Channel, Hub } from '../../hub.ts';
 import { ChunkIngest } from '../../ingest/chunk-ingest.ts';
@@ -138,6 +141,13 @@ export class CameraSession implements Session, CameraLink {
     // when a wild offset would put it out of range, which would make every viewer refuse the frame).
     const converted = header.time > 0 && this.clockOffset !== null ? header.time + this.clockOffset : 0;
     const time = converted > 0 && converted <= MAX_TIME ? converted : 0;
+    if (header.kind === FRAME_KIND_SNAPSHOT) {
+      if (payload.byteLength > MAX_SNAPSHOT_BYTES) throw new ProtocolError('TOO_LARGE', `a snapshot over ${MAX_SNAPSHOT_BYTES} bytes`);
+      if (!(payload[0] === 0xff && payload[1] === 0xd8 && payload[2] === 0xff)) throw new ProtocolError('BAD_MESSAGE', 'a snapshot that is not a JPEG');
+      if (!this.channel.camera.snapshotTaken(header.seq, payload.slice(), Math.round(time || Date.now()))) throw new ProtocolError('WRONG_ORDER', `snapshot ${header.seq} was never asked for`);
+      this.peer.budgets.media(1);
+      return;
+    }
     const ingest = this.ingest;
     const chunk = header.kind === FRAME_KIND_CHUNK;
     if (!ingest) throw new ProtocolError('WRONG_ORDER', chunk ? 'a chunk before a chunk "stream" message' : 'media before a "stream" message');
