@@ -126,7 +126,6 @@ async function playback(clicks: number): Promise<{ firstFrameMs: number[]; p50: 
     await page.waitForSelector('.timeline-span');
     // The whole day in view.
     await page.click('[data-zoom="86400000"]');
-    await page.click('#earlier');
     const box = (await page.locator('#timeline').boundingBox())!;
     for (let i = 0; i < clicks; i++) {
       const x = box.width * (0.05 + 0.9 * Math.random());
@@ -153,6 +152,10 @@ async function playback(clicks: number): Promise<{ firstFrameMs: number[]; p50: 
 }
 
 const out: Record<string, unknown> = { fixture: FIXTURE, cameras: CAMERAS, seconds: SECONDS, runs: RUNS };
+async function save(): Promise<void> {
+  await mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
+  await writeFile(path.resolve(values.out), `${JSON.stringify(out, null, 1)}\n`);
+}
 if (!values.skip.includes('cost')) {
   const pairs: { ours: CostRun; reference: CostRun }[] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -170,12 +173,12 @@ if (!values.skip.includes('cost')) {
     bytesPerHourPerCamera: m((p) => (p.ours.bytesWritten / CAMERAS) * (3600 / SECONDS)),
   };
   log(`median of ${RUNS}: ${JSON.stringify(out.cost, (k, v) => (k === 'pairs' ? undefined : v))}`);
+  await save();
 }
 if (!values.skip.includes('playback')) {
   out.playback = await playback(Number(values.clicks));
   log(`playback: ${JSON.stringify(out.playback)}`);
 }
-await mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
-await writeFile(path.resolve(values.out), `${JSON.stringify(out, null, 1)}\n`);
+await save();
 console.log(JSON.stringify(out, (k, v) => (k === 'pairs' ? undefined : v)));
 process.exit(0);

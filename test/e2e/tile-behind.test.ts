@@ -30,7 +30,10 @@ describe('a tile behind its camera', { timeout: 90_000 }, () => {
       await viewer.keyboard.press('ArrowDown');
       assert.equal(await focused(), 'menu-toggle');
       await viewer.keyboard.press('End');
-      assert.equal(await focused(), 'menu-focus');
+      assert.equal(await focused(), 'menu-recordings');
+      await viewer.keyboard.press('ArrowUp');
+      assert.equal(await focused(), 'menu-snapshot');
+      await viewer.keyboard.press('End');
       await viewer.keyboard.press('ArrowDown');
       assert.equal(await focused(), 'menu-sound', 'round again');
       await viewer.keyboard.press('Escape');

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Camera } from '../../src/server/core/camera.ts';
@@ -146,5 +146,48 @@ describe('recordings on a small disk', { timeout: 120_000 }, () => {
     const all = store.segments('cam');
     assert.ok(all.length >= 2, `${all.length} segments`);
     checkRecording(probe(store.pathOf(all.at(-1)!)), true);
+  });
+
+  it('stops recording on a disk that turns read-only, and resumes when it can write again', async () => {
+    const root = path.join(mount, 'ro');
+    const store = new RecordingStore(root, log);
+    await store.load();
+    const recorder = new Recorder({ store, shouldRecord: () => true, recordSound: () => true, log, segmentMs: 2000, retryMs: 200 });
+    const camera = new Camera('cam', 1, 'Hall');
+    const detach = recorder.attach({ all: () => [camera], onCamera: () => () => undefined });
+    const s = streamer(camera, Date.now());
+    camera.connect('Hall');
+    camera.announce({ width: 1280, height: 720, fps: 30, transport: 'chunks' });
+    camera.startPeriod(s.tracks);
+    s.push(3);
+    await sleep(200);
+    // A read-only filesystem over the recordings' folder (a disk remounted read-only after errors):
+    // the open segment's file goes on, the next one cannot be made. (Linux refuses to remount a
+    // filesystem read-only while a file is open for writing on it; mounting over it shows the same.)
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', root]);
+    let over = true;
+    const day = path.dirname(store.writingOf('cam')!.file);
+    await mkdir(path.join(root, 'cam', day), { recursive: true });
+    execFileSync('mount', ['-o', 'remount,ro', root]);
+    try {
+      for (let i = 0; i < 40 && camera.recording?.state !== 'failed'; i++) {
+        s.push(1);
+        await sleep(50);
+      }
+      assert.equal(camera.recording?.state, 'failed');
+      assert.match(camera.recording?.message ?? '', /the disk is read-only/);
+      execFileSync('umount', [root]);
+      over = false;
+      const state = (): string | undefined => camera.recording?.state;
+      for (let i = 0; i < 40 && state() !== 'recording'; i++) await sleep(100);
+      assert.equal(state(), 'recording');
+      s.push(3);
+      await recorder.close();
+      detach();
+      assert.ok(store.segments('cam').length >= 2);
+      for (const seg of store.segments('cam')) checkRecording(probe(store.pathOf(seg)), true);
+    } finally {
+      if (over) execFileSync('umount', ['-l', root]);
+    }
   });
 });

@@ -154,3 +154,38 @@ describe('the index', () => {
     assert.ok((await readdir(path.join(store.root, 'cam-1'))).includes('index.ndjson'));
   });
 });
+
+describe('a change of the camera’s stream', () => {
+  it('starts a new segment (a new format for a new codec), and an export across it names the parts', async () => {
+    const store = new RecordingStore(path.join(dir, 'recordings'), quiet);
+    await store.load();
+    const recorder = new Recorder({ store, shouldRecord: () => true, recordSound: () => true, log: quiet, segmentMs: 60_000 });
+    const camera = new Camera('cam-1', 1, 'Porch');
+    const detach = recorder.attach({ all: () => [camera], onCamera: () => () => undefined });
+    camera.connect('Porch');
+    camera.announce({ width: 640, height: 480, fps: 30, transport: 'chunks' });
+    let wall = WALL;
+    for (const name of ['chromium-webcodecs-h264-opus', 'chromium-webcodecs-vp8-opus']) {
+      const { tracks, frames } = looped(name, 2);
+      // (As Firefox falling back from H.264 to VP8: a new period, its media time from 0 again.)
+      camera.startPeriod(tracks);
+      for (const f of frames) camera.push({ ...f, time: wall + f.timestamp / 1000 });
+      wall += frames.at(-1)!.timestamp / 1000 + 100;
+    }
+    await recorder.close();
+    detach();
+    const segments = store.segments('cam-1');
+    assert.deepEqual(segments.map((s) => s.format), ['mp4', 'webm']);
+    for (const s of segments) checkRecording(probe(store.pathOf(s)), true);
+    const across = await exportRange(store, 'cam-1', WALL, wall);
+    assert.equal(across.ok, false);
+    if (across.ok) return;
+    assert.equal(across.status, 409);
+    assert.match(across.error, /stream changed/);
+    assert.equal(across.parts?.length, 2);
+    // Each part on its own is one file.
+    const first = await exportRange(store, 'cam-1', across.parts![0]!.start, across.parts![0]!.end);
+    assert.ok(first.ok);
+    if (first.ok) first.release();
+  });
+});

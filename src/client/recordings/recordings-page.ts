@@ -119,6 +119,9 @@ async function loadListing(): Promise<void> {
   const body = (await res.json()) as Listing & { error?: string };
   if (!res.ok) return say(body.error ?? `HTTP ${res.status}`, 'error');
   listing = body;
+  // Opened on a camera whose latest recording is not in view: show the hour that ends with it.
+  const latest = listing.spans.at(-1);
+  if (latest && latest.end < view.from) view = { from: latest.end - 3600_000, to: latest.end + 5 * 60_000 };
   ui.live.href = `/?camera=${encodeURIComponent(cameraId)}`;
   say(listing.spans.length === 0 ? 'Nothing recorded for this camera in the last 7 days.' : '');
   draw();

@@ -79,10 +79,11 @@ export function finishWebmFile(layout: WebmFileLayout, cues: readonly CuePoint[]
     patches.push({ at: layout.seekHeadRoomAt, bytes: concatBytes([seekHead, voidElement(SEEK_HEAD_ROOM - seekHead.length)]) });
   }
   patches.push({ at: layout.durationRoomAt, bytes: floatElement(Id.Duration, Math.max(0, durationMs)) });
-  patches.push({ at: layout.segmentSizeAt, bytes: size8(end + tail.length - layout.segmentDataStart) });
   // A Cluster's header is its 4-byte ID and an 8-byte size; it runs to the next one, the last to `end`.
   const sorted = clusters.filter((c) => c < end).sort((a, b) => a - b);
   sorted.forEach((at, i) => patches.push({ at: at + 4, bytes: size8((sorted[i + 1] ?? end) - (at + 12)) }));
+  // The Segment's size last: it is what says the file is whole (a stop before it leaves a file to repair).
+  patches.push({ at: layout.segmentSizeAt, bytes: size8(end + tail.length - layout.segmentDataStart) });
   return { tail, patches };
 }
 

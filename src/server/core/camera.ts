@@ -36,6 +36,8 @@ export interface RecordingStatus {
 export interface Snapshot {
   jpeg: Uint8Array;
   time: number;
+  /** The width it was asked for at most (0: an answer that came too late to know). */
+  width: number;
 }
 
 /** The camera page gets this long to answer a snapshot request. */
@@ -306,9 +308,10 @@ export class Camera extends EventEmitter<CameraEvents> {
    */
   snapshotTaken(seq: number, jpeg: Uint8Array, time: number): boolean {
     if (!Number.isInteger(seq) || seq < 1 || seq > this.snapshotSeq) return false;
-    const snapshot = { jpeg, time };
+    const asked = [...this.snapshots.entries()].find(([, w]) => w.seq === seq);
+    const snapshot = { jpeg, time, width: asked?.[0] ?? 0 };
     this._lastSnapshot = snapshot;
-    for (const w of this.snapshots.values()) if (w.seq === seq) w.settle(snapshot);
+    asked?.[1].settle(snapshot);
     return true;
   }
 

@@ -5,6 +5,8 @@
 import type { Hub } from '../hub.ts';
 import { send, sendJson, type Route } from '../routes.ts';
 
+/** A snapshot this recent is served again rather than asked for anew. */
+const FRESH_MS = 1000;
 /** Widest snapshot asked for (a phone's full picture is usually 1280 or 1920). */
 const SNAPSHOT_WIDTH = 1920;
 
@@ -16,6 +18,9 @@ export function snapshotRoutes(hub: Hub): Route[] {
       handle: (_req, res, ctx) => {
         const camera = hub.get(ctx.id)?.camera;
         if (!camera) return sendJson(res, 404, { error: `no camera "${ctx.id}" here` });
+        // One taken less than a second ago is now enough (a script polling must not make the phone encode a picture each time).
+        const recent = camera.lastSnapshot;
+        if (recent && camera.online && Date.now() - recent.time < FRESH_MS && recent.width >= SNAPSHOT_WIDTH) return sendJpeg(recent.jpeg, recent.time, true);
         camera.requestSnapshot(SNAPSHOT_WIDTH).then(
           (s) => sendJpeg(s.jpeg, s.time, true),
           (err: Error) => {

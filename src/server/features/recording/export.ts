@@ -5,7 +5,7 @@
 // EXPORT_KEEP_MS), so that it can be sent with its length and answer Range requests (Safari's
 // <video> asks for ranges). A range across a change of the camera's stream (codec, picture size)
 // cannot be one file: the error names the parts, each of which can be asked for on its own.
-import { open, rm } from 'node:fs/promises';
+import { open, rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sameTrack, type MediaFrame, type Tracks } from '../../../media/frames.ts';
@@ -50,13 +50,60 @@ async function* framesOf(abs: string, format: SegmentFormat): AsyncGenerator<{ t
   }
 }
 
-/** Stitches [start, end) of a camera's recordings into one file; see the module comment. */
+/** Bytes waiting for the disk before the export waits for them (reading outruns writing). */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/** Free bytes an export leaves on the disk at least (recordings go on). */
+const SPARE_BYTES = 256 * 1024 * 1024;
+
+/** The export being made (one at a time), and the last one made (kept for its Range requests). */
+let making: Promise<ExportResult> | null = null;
+let last: { key: string; result: Extract<ExportResult, { ok: true }>; timer: NodeJS.Timeout } | null = null;
+
+/**
+ * One file for [start, end) of a camera's recordings: the last one made when it was for the same
+ * range (a player asks for it in ranges), else made now, one at a time (429 while another is made).
+ * `release` is for tests: the server lets a file go when the next one is made, or after EXPORT_KEEP_MS.
+ */
 export async function exportRange(store: RecordingStore, cameraId: string, start: number, end: number): Promise<ExportResult> {
+  const key = `${store.root}|${cameraId}|${start}|${end}`;
+  if (last?.key === key) return last.result;
+  if (making) return { ok: false, status: 429, error: 'another export is being made: try again in a moment' };
+  making = make(store, cameraId, start, end);
+  try {
+    const result = await making;
+    if (result.ok) {
+      if (last) void forget(last.result);
+      const kept = { key, result, timer: setTimeout(() => (last === kept ? void forget(kept.result) : undefined), EXPORT_KEEP_MS).unref() };
+      last = kept;
+      const release = result.release;
+      result.release = () => {
+        clearTimeout(kept.timer);
+        if (last === kept) last = null;
+        release();
+      };
+    }
+    return result;
+  } finally {
+    making = null;
+  }
+}
+
+async function forget(result: Extract<ExportResult, { ok: true }>): Promise<void> {
+  if (last?.result === result) last = null;
+  result.release();
+}
+
+async function make(store: RecordingStore, cameraId: string, start: number, end: number): Promise<ExportResult> {
   const segments = store.segments(cameraId, start, end).sort((a, b) => a.start - b.start || a.seq - b.seq);
   if (segments.length === 0) return { ok: false, status: 404, error: 'nothing was recorded in that range' };
+  const needed = segments.reduce((n, s) => n + s.bytes, 0);
+  const fs = await statfs(store.root);
+  if (fs.bavail * fs.bsize < needed + SPARE_BYTES) return { ok: false, status: 507, error: `not enough free space to make this file (about ${Math.round(needed / 1e6)} MB): choose a shorter range` };
   const release = store.hold(segments.map((s) => store.pathOf(s)));
   const abs = path.join(store.root, `.export-${randomBytes(6).toString('hex')}`);
   let file: SegmentFile | null = null;
+  /** The file made, until it is handed over (else it is removed). */
+  let written: SegmentFile | null = null;
   try {
     let writer: SegmentWriter | null = null;
     let tracks: Tracks | null = null;
@@ -104,6 +151,7 @@ export async function exportRange(store: RecordingStore, cameraId: string, start
           firstWall = base;
           writer = segmentWriter(format, tracks, new Date(base));
           file = new SegmentFile(abs, (err) => (failed = err));
+          written = file;
           for (const l of lead) {
             const t = l.timestamp - base * 1000;
             if (t < 0) continue;
@@ -119,6 +167,7 @@ export async function exportRange(store: RecordingStore, cameraId: string, start
         if (shift === null) shift = Math.max((segment.start - (base as number)) * 1000, lastOut);
         const t = f.timestamp + shift;
         file!.write(writer.add({ ...f, timestamp: t }));
+        if (file!.queued > MAX_QUEUED_BYTES) await file!.drained();
         lastOut = Math.max(lastOut, t);
         lastWall = Math.max(lastWall, wall);
       }
@@ -135,24 +184,14 @@ export async function exportRange(store: RecordingStore, cameraId: string, start
     await file.close();
     if (failed) throw failed;
     const bytes = file.written;
-    const timer = setTimeout(() => void rm(abs, { force: true }), EXPORT_KEEP_MS).unref();
-    return {
-      ok: true,
-      file: abs,
-      format,
-      bytes,
-      start: firstWall,
-      end: lastWall,
-      release: () => {
-        clearTimeout(timer);
-        void rm(abs, { force: true });
-      },
-    };
-  } catch (err) {
-    if (file) await file.close();
-    await rm(abs, { force: true });
-    throw err;
+    written = null;
+    return { ok: true, file: abs, format, bytes, start: firstWall, end: lastWall, release: () => void rm(abs, { force: true }).catch(() => undefined) };
   } finally {
     release();
+    // Not handed over (an error, a change of stream): its file goes.
+    if (written !== null) {
+      await (written as SegmentFile).close();
+      await rm(abs, { force: true }).catch(() => undefined);
+    }
   }
 }

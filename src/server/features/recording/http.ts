@@ -3,6 +3,7 @@
 // range gets a 400 that says what is wrong. Files are sent with their length and answer Range
 // requests (Safari's <video> asks for ranges).
 import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exportRange, MAX_EXPORT_MS } from './export.ts';
@@ -13,7 +14,7 @@ import type { RecordingStore } from './store.ts';
 const MIN_TIME = 946_684_800_000;
 const MAX_TIME = 7_258_118_400_000;
 /** Longest range a listing may cover. */
-const MAX_LIST_MS = 400 * 24 * 3600 * 1000;
+const MAX_LIST_MS = 8 * 24 * 3600 * 1000;
 
 type Json = (status: number, body: unknown) => void;
 
@@ -84,7 +85,7 @@ export async function sendExport(store: RecordingStore, cameraId: string, camera
   if (r === null) return;
   const result = await exportRange(store, cameraId, r[0], r[1]);
   if (!result.ok) return json(result.status, { error: result.error, ...(result.parts ? { parts: result.parts } : {}) });
-  res.once('close', result.release);
+  // (The file stays for the player's further Range requests; the next export or a timer lets it go.)
   await sendFile(req, res, result.file, MIME[result.format], fileName(cameraName, result.start, result.format));
 }
 
@@ -136,7 +137,6 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, abs: string, 
     res.end();
     return;
   }
-  const stream = createReadStream(abs, { start, end });
-  stream.on('error', () => res.destroy());
-  stream.pipe(res);
+  // (pipeline closes the file when the client goes away: players cancel range requests all the time.)
+  pipeline(createReadStream(abs, { start, end }), res, () => undefined);
 }

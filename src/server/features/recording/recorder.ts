@@ -14,6 +14,7 @@ import type { MediaFrame, Tracks } from '../../../media/frames.ts';
 import { formatFor } from './layout.ts';
 import { SegmentFile } from './segment-file.ts';
 import { FLUSH_US, segmentWriter, type SegmentWriter } from './segment-writer.ts';
+import { recoverSegment } from './segment-reader.ts';
 import type { RecordingStore, Segment } from './store.ts';
 
 /** A segment is cut at the first keyframe after this much media (a keyframe is asked for then). */
@@ -129,7 +130,15 @@ class CameraRecorder {
   private thumbnailAt = -Infinity;
   private sound: boolean;
   private readonly sink: FeedSink<CoreFrame>;
-  private readonly onTracks = (): void => this.endSegment();
+  /** Its stream cannot be written (a codec the format cannot carry): it waits for the next period, not for the disk. */
+  private blocked = false;
+  private readonly onTracks = (): void => {
+    this.endSegment();
+    if (!this.blocked || this.stopped) return;
+    this.blocked = false;
+    this.camera.setRecording({ state: 'recording' });
+    this.camera.attach(this.sink);
+  };
   private readonly onOffline = (): void => this.endSegment();
 
   constructor(
@@ -167,6 +176,8 @@ class CameraRecorder {
     const sound = this.opts.recordSound(this.camera.id);
     if (sound === this.sound) return;
     this.sound = sound;
+    // (While stopped by an error, the next start takes the new setting.)
+    if (this.retryTimer || this.blocked) return;
     this.endSegment();
     // Start over at the next keyframe with the new set of tracks.
     this.camera.detach(this.sink);
@@ -228,7 +239,7 @@ class CameraRecorder {
     try {
       writer = segmentWriter(format, tracks, new Date(start));
     } catch (err) {
-      this.fail(`recording "${this.camera.name}" cannot write its stream: ${(err as Error).message}`);
+      this.fail(`cannot record this stream: ${(err as Error).message}`, false);
       return null;
     }
     const { abs, segment } = this.opts.store.begin(this.camera.id, start, format);
@@ -259,36 +270,55 @@ class CameraRecorder {
     if (!open) return;
     this.open = null;
     if (!open.file.failed) {
-      const { tail, patches } = open.writer.finish();
-      open.file.write(tail);
-      open.file.patch(patches);
+      try {
+        const { tail, patches } = open.writer.finish();
+        open.file.write(tail);
+        open.file.patch(patches);
+      } catch (err) {
+        this.opts.log.error(`recording "${this.camera.name}": its segment could not be finished (it is made whole at the next start)`, err);
+      }
     }
     this.opts.store.grew(open.segment, open.writer.writtenUs, open.file.written + open.file.queued);
     const previous = this.closing;
     this.closing = (async () => {
       await previous;
       await open.file.close();
-      open.segment.bytes = open.file.written;
-      const keep = open.file.written > 0;
-      if (!keep) await unlink(open.file.abs).catch(() => undefined);
-      await this.opts.store.finished(open.segment, keep).catch((err: unknown) => this.opts.log.error('recordings: the index could not be written', err));
+      const abs = open.file.abs;
+      let keep = open.file.written > 0;
+      if (open.file.failed && keep) {
+        // Cut short by the disk: listed with what its media really holds (made whole where it can be).
+        const contents = await recoverSegment(abs, open.segment.format).catch(() => null);
+        keep = contents !== null;
+        if (contents) this.opts.store.grew(open.segment, contents.durationUs, contents.bytes);
+      } else {
+        open.segment.bytes = open.file.written;
+      }
+      if (!keep && open.file.opened) await unlink(abs).catch(() => undefined);
+      await this.opts.store.finished(open.segment, keep);
       if (keep) this.opts.onSegment?.(open.segment);
-    })();
+    })().catch((err: unknown) => this.opts.log.error(`recording "${this.camera.name}": its segment could not be listed (it is at the next start)`, err));
   }
 
   private diskError(err: Error): void {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EROFS' ? 'the disk is read-only' : code === 'EACCES' || code === 'EPERM' ? 'the recordings folder cannot be written' : `the disk failed (${err.message})`;
+    const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EROFS' ? 'the disk is read-only' : code === 'ENOENT' ? 'the recordings folder is gone (was its disk removed?)' : code === 'EACCES' || code === 'EPERM' ? 'the recordings folder cannot be written' : `the disk failed (${err.message})`;
     this.fail(`recording stopped: ${why}; live view goes on, and recording resumes by itself when it can write again`);
   }
 
-  /** Stops writing this camera (live view goes on) and tries again every RETRY_MS. */
-  private fail(message: string): void {
-    if (this.stopped || this.retryTimer) return;
+  /**
+   * Stops writing this camera (live view goes on) and, for a disk error, tries again every
+   * RETRY_MS; a stream that cannot be written waits for the camera's next period instead.
+   */
+  private fail(message: string, retrying = true): void {
+    if (this.stopped || this.retryTimer || this.blocked) return;
     this.opts.log.error(`"${this.camera.name}" (${this.camera.id}): ${message}`);
     this.camera.detach(this.sink);
     this.endSegment();
     this.camera.setRecording({ state: 'failed', message });
+    if (!retrying) {
+      this.blocked = true;
+      return;
+    }
     const retry = (): void => {
       this.retryTimer = setTimeout(() => {
         void this.canWrite().then((ok) => {

@@ -61,13 +61,9 @@ export class Retention {
     let removedOld = 0;
     if (this.opts.keepDays > 0) {
       const before = now - this.opts.keepDays * DAY_MS;
-      for (const id of this.store.cameraIds()) {
-        for (const s of this.finished(id)) {
-          if (s.end >= before || this.store.isRead(this.store.pathOf(s))) continue;
-          await this.store.remove(s);
-          removedOld++;
-        }
-      }
+      const old = this.store.cameraIds().flatMap((id) => this.finished(id).filter((s) => s.end < before && !this.store.isRead(this.store.pathOf(s))));
+      await this.store.remove(old);
+      removedOld = old.length;
     }
     await this.pruneThumbnails();
     if (removedOld > 0) this.opts.log.info(`recordings: ${removedOld} segment${removedOld === 1 ? '' : 's'} older than ${this.opts.keepDays} days deleted`);
@@ -80,14 +76,19 @@ export class Retention {
       .sort((a, b) => a.start - b.start);
     let removed = 0;
     let bytes = 0;
-    for (const s of oldest) {
-      if (disk.free >= disk.floor) break;
-      const size = await this.store.sizeOf(s);
-      await this.store.remove(s);
-      removed++;
-      bytes += size;
-      disk = { ...disk, free: disk.free + size };
-      if (removed % 16 === 0) disk = await this.disk();
+    // In batches (one index write per camera each), until the floor is met.
+    while (disk.free < disk.floor && removed < oldest.length) {
+      const batch: Segment[] = [];
+      let freed = 0;
+      for (const s of oldest.slice(removed, removed + 16)) {
+        if (disk.free + freed >= disk.floor) break;
+        batch.push(s);
+        freed += await this.store.sizeOf(s);
+      }
+      await this.store.remove(batch);
+      removed += batch.length;
+      bytes += freed;
+      disk = await this.disk();
     }
     await this.pruneThumbnails();
     if (removed > 0) this.opts.log.info(`recordings: ${removed} oldest segment${removed === 1 ? '' : 's'} (${(bytes / 1e6).toFixed(1)} MB) deleted to keep ${(disk.floor / 1e6).toFixed(0)} MB free`);

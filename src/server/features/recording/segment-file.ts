@@ -12,6 +12,8 @@ export class SegmentFile {
   written = 0;
   /** Bytes handed over and not yet written. */
   queued = 0;
+  /** This file was created by this writer (a name already taken is never touched). */
+  opened = false;
   private failure: Error | null = null;
   private chain: Promise<FileHandle | null>;
 
@@ -21,7 +23,9 @@ export class SegmentFile {
   ) {
     this.chain = (async () => {
       await mkdir(path.dirname(abs), { recursive: true, mode: 0o700 });
-      return open(abs, 'wx', 0o600);
+      const fh = await open(abs, 'wx', 0o600);
+      this.opened = true;
+      return fh;
     })().catch((err: unknown) => this.fail(err));
   }
 
@@ -50,6 +54,11 @@ export class SegmentFile {
     for (const p of patches) this.then((fh) => writeAll(fh, p.bytes, p.at).catch((err: unknown) => this.fail(err)));
   }
 
+  /** Waits until what is queued now is written (or failed). */
+  async drained(): Promise<void> {
+    await this.chain;
+  }
+
   /** Closes the file once everything before is written. */
   async close(): Promise<void> {
     const fh = await this.chain;
@@ -67,8 +76,16 @@ export class SegmentFile {
 
   private fail(err: unknown): null {
     if (this.failure) return null;
-    this.failure = err instanceof Error ? err : new Error(String(err));
-    this.onError(this.failure);
+    const failure = err instanceof Error ? err : new Error(String(err));
+    this.failure = failure;
+    // Outside the chain of writes: what the recorder does about it must not break the chain.
+    queueMicrotask(() => {
+      try {
+        this.onError(failure);
+      } catch (e) {
+        console.error('recordings: handling a write error failed', e);
+      }
+    });
     return null;
   }
 }

@@ -34,6 +34,8 @@ export interface StoreLog {
   warn(message: string): void;
 }
 
+/** A file shorter than this that cannot be read holds no whole frame (an init is ~1 KB). */
+const MIN_SEGMENT_BYTES = 4096;
 /** Segments closer than this are one span (a new segment starts where the last one ended, give or take a frame). */
 const JOIN_MS = 1000;
 const line = z.object({
@@ -52,6 +54,8 @@ interface CameraRecordings {
   writing: Segment | null;
   /** When each thumbnail was taken, in order. */
   thumbnails: number[];
+  /** The index write under way (they go one at a time). */
+  index: Promise<void>;
 }
 
 export class RecordingStore {
@@ -67,10 +71,22 @@ export class RecordingStore {
 
   /** Reads every camera's recordings: the index, checked against the files; cut segments are recovered. */
   async load(): Promise<void> {
-    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    try {
+      await mkdir(this.root, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      // (Recording then says why it cannot write; the server goes on.)
+      this.log.warn(`recordings: ${this.root} cannot be made (${(err as Error).message})`);
+      return;
+    }
     for (const entry of await readdir(this.root, { withFileTypes: true })) {
+      // What an export or a disk probe left when the server stopped.
+      if (/^\.(export|probe)-/.test(entry.name)) await rm(path.join(this.root, entry.name), { force: true }).catch(() => undefined);
       if (!entry.isDirectory() || !cameraIdSchema.safeParse(entry.name).success) continue;
-      this.cameras.set(entry.name, await this.loadCamera(entry.name));
+      try {
+        this.cameras.set(entry.name, await this.loadCamera(entry.name));
+      } catch (err) {
+        this.log.warn(`recordings: ${entry.name}: cannot be read (${(err as Error).message}); its recordings are not listed`);
+      }
     }
   }
 
@@ -102,6 +118,8 @@ export class RecordingStore {
     const segments: Segment[] = [];
     let rewrite = damaged;
     let recovered = 0;
+    /** The highest number any segment's name holds, readable or not (numbers are never reused). */
+    let maxSeq = 0;
     const thumbnails: number[] = [];
     for (const day of (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name)) {
       for (const name of await readdir(path.join(dir, day))) {
@@ -109,6 +127,7 @@ export class RecordingStore {
         if (thumb !== null) thumbnails.push(thumb);
         const n = parseSegmentPath(day, name);
         if (n === null) continue;
+        maxSeq = Math.max(maxSeq, n.seq);
         const file = path.join(day, name);
         const known = listed.get(file);
         if (known) {
@@ -123,6 +142,11 @@ export class RecordingStore {
         try {
           contents = await recoverSegment(abs, n.format);
         } catch (err) {
+          // A stop before its first whole fragment leaves a file shorter than its start: nothing to play.
+          if (((await stat(abs).catch(() => null))?.size ?? 0) < MIN_SEGMENT_BYTES) {
+            await rm(abs, { force: true });
+            continue;
+          }
           this.log.warn(`recordings: ${id}/${file} cannot be read (${(err as Error).message}); it is left as it is and not listed`);
           continue;
         }
@@ -138,15 +162,26 @@ export class RecordingStore {
     segments.sort((a, b) => a.seq - b.seq);
     if (recovered > 0) this.log.info(`recordings: ${id}: ${recovered} segment${recovered === 1 ? '' : 's'} not in the index (cut off by a stop, or the index was lost) read back from ${recovered === 1 ? 'its' : 'their'} media and made whole`);
     if (damaged) this.log.warn(`recordings: ${id}: the index was damaged; rebuilt from the files`);
-    if (rewrite) await this.writeIndex(id, segments);
-    return { segments, nextSeq: (segments.at(-1)?.seq ?? 0) + 1, writing: null, thumbnails: thumbnails.sort((a, b) => a - b) };
+    const c: CameraRecordings = { segments, nextSeq: Math.max(maxSeq, segments.at(-1)?.seq ?? 0) + 1, writing: null, thumbnails: thumbnails.sort((a, b) => a - b), index: Promise.resolve() };
+    if (rewrite) await this.writeIndex(id, c).catch((err: unknown) => this.log.warn(`recordings: ${id}: the index cannot be written (${(err as Error).message}); it is rebuilt at the next start`));
+    return c;
   }
 
-  private async writeIndex(id: string, segments: readonly Segment[]): Promise<void> {
-    const file = path.join(this.root, id, 'index.ndjson');
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, segments.map((s) => `${JSON.stringify(indexLine(s))}\n`).join(''), { mode: 0o600, flag: 'w' });
-    await rename(tmp, file);
+  /** Rewrites a camera's index from its segments now, after whatever index write is under way. */
+  private writeIndex(id: string, c: CameraRecordings): Promise<void> {
+    return this.indexWrite(c, async () => {
+      const file = path.join(this.root, id, 'index.ndjson');
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, c.segments.map((s) => `${JSON.stringify(indexLine(s))}\n`).join(''), { mode: 0o600, flag: 'w' });
+      await rename(tmp, file);
+    });
+  }
+
+  /** Index writes of one camera, one at a time (an appended line never falls between a rewrite's read and its rename). */
+  private indexWrite(c: CameraRecordings, write: () => Promise<void>): Promise<void> {
+    const next = c.index.then(write);
+    c.index = next.catch(() => undefined);
+    return next;
   }
 
   /** The cameras that have recordings. */
@@ -157,7 +192,7 @@ export class RecordingStore {
   private camera(id: string): CameraRecordings {
     let c = this.cameras.get(id);
     if (!c) {
-      c = { segments: [], nextSeq: 1, writing: null, thumbnails: [] };
+      c = { segments: [], nextSeq: 1, writing: null, thumbnails: [], index: Promise.resolve() };
       this.cameras.set(id, c);
     }
     return c;
@@ -185,7 +220,7 @@ export class RecordingStore {
     if (c.writing === segment) c.writing = null;
     if (!keep) return;
     c.segments.push(segment);
-    await appendFile(path.join(this.root, segment.cameraId, 'index.ndjson'), `${JSON.stringify(indexLine(segment))}\n`, { mode: 0o600 });
+    await this.indexWrite(c, () => appendFile(path.join(this.root, segment.cameraId, 'index.ndjson'), `${JSON.stringify(indexLine(segment))}\n`, { mode: 0o600 }));
   }
 
   /** Segments overlapping [from, to), the one being written included, in order. */
@@ -247,13 +282,17 @@ export class RecordingStore {
     return this.reading.has(abs);
   }
 
-  /** Removes a finished segment (retention); never the one being written. */
-  async remove(segment: Segment): Promise<void> {
-    const c = this.cameras.get(segment.cameraId);
-    if (!c || c.writing === segment) return;
-    c.segments = c.segments.filter((s) => s !== segment);
-    await rm(this.pathOf(segment), { force: true });
-    await this.writeIndex(segment.cameraId, c.segments);
+  /** Removes finished segments (retention), never one being written; one index write per camera. */
+  async remove(segments: readonly Segment[]): Promise<void> {
+    const touched = new Set<string>();
+    for (const segment of segments) {
+      const c = this.cameras.get(segment.cameraId);
+      if (!c || c.writing === segment) continue;
+      await rm(this.pathOf(segment), { force: true });
+      c.segments = c.segments.filter((s) => s !== segment);
+      touched.add(segment.cameraId);
+    }
+    for (const id of touched) await this.writeIndex(id, this.cameras.get(id)!);
   }
 
   /** Keeps a thumbnail taken at `time` (a small JPEG for the timeline). */

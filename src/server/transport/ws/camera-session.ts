@@ -144,7 +144,7 @@ export class CameraSession implements Session, CameraLink {
     if (header.kind === FRAME_KIND_SNAPSHOT) {
       if (payload.byteLength > MAX_SNAPSHOT_BYTES) throw new ProtocolError('TOO_LARGE', `a snapshot over ${MAX_SNAPSHOT_BYTES} bytes`);
       if (!(payload[0] === 0xff && payload[1] === 0xd8 && payload[2] === 0xff)) throw new ProtocolError('BAD_MESSAGE', 'a snapshot that is not a JPEG');
-      if (!this.channel.camera.snapshotTaken(header.seq, payload.slice(), Math.round(time || Date.now()))) throw new ProtocolError('WRONG_ORDER', `snapshot ${header.seq} was never asked for`);
+      if (!this.channel.camera.snapshotTaken(header.seq, payload.slice(), Date.now())) throw new ProtocolError('WRONG_ORDER', `snapshot ${header.seq} was never asked for`);
       this.peer.budgets.media(1);
       return;
     }
