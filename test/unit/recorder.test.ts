@@ -189,3 +189,32 @@ describe('a change of the camera’s stream', () => {
     if (first.ok) first.release();
   });
 });
+
+describe('a clock that jumps', () => {
+  it('never overwrites or mis-orders segments when the wall clock goes back between two streams', async () => {
+    const store = new RecordingStore(path.join(dir, 'recordings'), quiet);
+    await store.load();
+    const recorder = new Recorder({ store, shouldRecord: () => true, recordSound: () => true, log: quiet, segmentMs: 60_000 });
+    const camera = new Camera('cam-1', 1, 'Porch');
+    const detach = recorder.attach({ all: () => [camera], onCamera: () => () => undefined });
+    const { tracks, frames } = looped('chromium-webcodecs-h264-opus', 1);
+    // The same second twice: a Raspberry Pi's clock before NTP set it, then set back.
+    for (const wall of [WALL, WALL, WALL - 3600_000]) {
+      camera.connect('Porch');
+      camera.announce({ width: 640, height: 480, fps: 30, transport: 'chunks' });
+      camera.startPeriod(tracks);
+      for (const f of frames) camera.push({ ...f, time: wall + f.timestamp / 1000 });
+      camera.disconnect();
+    }
+    await recorder.close();
+    detach();
+    const again = new RecordingStore(store.root, quiet);
+    await again.load();
+    const segments = again.segments('cam-1');
+    assert.deepEqual(segments.map((s) => s.seq), [1, 2, 3], 'in the order they were recorded');
+    assert.equal(new Set(segments.map((s) => s.file)).size, 3, 'three files');
+    [WALL, WALL, WALL - 3600_000].forEach((w, i) => assert.ok(Math.abs(segments[i]!.start - w) < 100, `segment ${i + 1} starts at ${segments[i]!.start - w} ms from its stream's start`));
+    assert.equal(again.spans('cam-1').length, 2, 'the hour before, and the two streams of the same second as one span');
+    for (const s of segments) checkRecording(probe(again.pathOf(s)), true);
+  });
+});

@@ -198,6 +198,10 @@ function playAt(t: number): void {
 }
 
 ui.player.addEventListener('timeupdate', drawHead);
+// (Some engines fire timeupdate seldom, WebKitGTK not at all here: the playhead moves on a timer too.)
+setInterval(() => {
+  if (!ui.player.paused) drawHead();
+}, 250);
 ui.player.addEventListener('play', drawHead);
 ui.player.addEventListener('pause', drawHead);
 ui.player.addEventListener('seeked', drawHead);
