@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fetchRaw } from '../helpers/http.ts';
@@ -23,11 +23,16 @@ describe('recording through the server', () => {
     server = await startTestServer({}, { recording: { all: true }, segmentMs: 2000 });
     const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
     const camera = await connectChunkCamera(server.wsUrl, 'porch', 'Porch', stream);
+    const yard = await connectChunkCamera(server.wsUrl, 'yard', 'Yard', stream);
     // Nobody watches: the recorder wants the camera's media.
     await camera.message('wanted', (m) => m.wanted);
     start = Date.now();
     const stop = replayChunks(camera, frames);
-    await sleep(5500);
+    const stopYard = replayChunks(yard, frames);
+    await sleep(2500);
+    stopYard();
+    yard.close();
+    await sleep(3000);
     stop();
     end = Date.now();
     camera.close();
@@ -109,6 +114,40 @@ describe('recording through the server', () => {
     assert.ok(porch.bytes > 100_000, `${porch.bytes} bytes recorded`);
     assert.ok(overview.disk.size > 0 && overview.disk.free > 0);
     assert.equal((await post(keyOf(server.links[0]!.owner), { id: 'nobody', record: true })).status, 404);
+  });
+});
+
+describe('forgetting a recorded camera', () => {
+  it('keeps its recordings unless the owner also asks to delete them', async () => {
+    const server = await startTestServer({}, { recording: { all: true }, segmentMs: 2000 });
+    try {
+      const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
+      for (const id of ['porch', 'yard']) {
+        const camera = await connectChunkCamera(server.wsUrl, id, id, stream);
+        const stop = replayChunks(camera, frames);
+        await sleep(2500);
+        stop();
+        camera.close();
+      }
+      await sleep(500);
+      const owner = keyOf(server.links[0]!.owner);
+      const forget = (body: object) =>
+        fetchRaw(`${server.url}/api/cameras/forget?key=${owner}`, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', Origin: server.url, 'Sec-Fetch-Site': 'same-origin' } });
+      const kept = await forget({ id: 'yard' });
+      assert.equal(kept.status, 200, kept.body);
+      const overview = JSON.parse((await fetchRaw(`${server.url}/api/recordings?key=${owner}`)).body) as { cameras: { id: string; name: string; bytes: number }[] };
+      const yard = overview.cameras.find((c) => c.id === 'yard');
+      assert.equal(yard?.name, 'yard (forgotten)');
+      assert.ok((yard?.bytes ?? 0) > 20_000, JSON.stringify(overview.cameras));
+      assert.equal((await fetchRaw(`${server.url}/api/cameras/yard/recordings?key=${owner}`)).status, 200);
+      const deleted = await forget({ id: 'porch', deleteRecordings: true });
+      assert.equal(deleted.status, 200, deleted.body);
+      assert.ok((JSON.parse(deleted.body) as { deletedBytes: number }).deletedBytes > 20_000, deleted.body);
+      assert.equal((await fetchRaw(`${server.url}/api/cameras/porch/recordings?key=${owner}`)).status, 404);
+      assert.deepEqual(await readdir(path.join(server.dataDir, 'recordings')), ['yard']);
+    } finally {
+      await server.stop();
+    }
   });
 });
 

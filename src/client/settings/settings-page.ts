@@ -145,7 +145,10 @@ function drawCameras(): void {
     const forget = h('button', { type: 'button', textContent: 'Forget', disabled: on, title: on ? 'Only an offline camera can be forgotten' : `Forget ${c.name}` });
     forget.setAttribute('aria-label', `Forget ${c.name}`);
     forget.addEventListener('click', () => {
-      if (confirm(`Forget “${c.name}”? It leaves the list. If its device streams again, it comes back as a new camera.`)) void act('Forgetting', () => post('/api/cameras/forget', { id: c.id }));
+      if (!confirm(`Forget “${c.name}”? It leaves the list. If its device streams again, it comes back as a new camera.`)) return;
+      // Its recordings stay unless the owner says otherwise.
+      const deleteRecordings = confirm(`Also delete the recordings of “${c.name}”? OK deletes them for good; Cancel keeps them (Recordings still shows them).`);
+      void act('Forgetting', () => post('/api/cameras/forget', { id: c.id, deleteRecordings }));
     });
     const li = h('li', { dataset: { id: c.id, state: c.state } }, name, state, h('span', { className: 'row-actions' }, up, down, rename, forget));
     rename.addEventListener('click', () => editName(li, c));

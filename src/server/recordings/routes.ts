@@ -47,7 +47,10 @@ export function recordingRoutes(deps: RecordingRouteDeps): Route[] {
       access: 'viewer',
       handle: (_req, res) => {
         void deps.retention.disk().then((disk) => {
-          const cameras = registry.all().map((r) => {
+          // (A camera the owner forgot keeps its recordings, listed by its id, unless they were deleted with it.)
+          const forgotten = store.cameraIds().filter((id) => !registry.get(id) && store.segments(id).length > 0);
+          const records = [...registry.all(), ...forgotten.map((id) => ({ id, name: `${id} (forgotten)`, record: false as boolean | undefined, recordSound: undefined as boolean | undefined }))];
+          const cameras = records.map((r) => {
             const bytes = store.bytes(r.id);
             const first = store.segments(r.id)[0];
             const days = first ? Math.max(1 / 24, (Date.now() - first.start) / DAY_MS) : 0;

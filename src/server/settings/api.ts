@@ -22,10 +22,13 @@ export interface SettingsDeps {
   links(): LinksOfAddress[];
   /** Devices with a socket open now, and the camera ids they stream as. */
   online(): Map<string, string[]>;
+  /** Deletes a forgotten camera's recordings: bytes freed, or null while one is being written. */
+  deleteRecordings?: (cameraId: string) => Promise<number | null>;
   log: Logger;
 }
 
 const idBody = z.object({ id: z.string().max(100) });
+const forgetBody = z.object({ id: z.string().max(100), deleteRecordings: z.boolean().optional() });
 const renameBody = z.object({ id: cameraId, name: cameraName });
 const orderBody = z.object({ ids: z.array(cameraId).max(MAX_RECORDS) });
 const pairingBody = z.object({ role: z.enum(['camera', 'viewer']) });
@@ -112,10 +115,16 @@ export function settingsRoutes(deps: SettingsDeps): Route[] {
       if ('ok' in result) log.info(`the owner renamed camera ${id} to "${name}"`);
       return result;
     }),
-    post('/api/cameras/forget', idBody, ({ id }) => {
+    post('/api/cameras/forget', forgetBody, async ({ id, deleteRecordings }) => {
       const result = hub.forgetByOwner(id);
-      if ('ok' in result) log.info(`the owner forgot camera ${id}`);
-      return result;
+      if (!('ok' in result)) return result;
+      log.info(`the owner forgot camera ${id}`);
+      // Its recordings stay unless the owner asks to delete them too.
+      if (!deleteRecordings || !deps.deleteRecordings) return { ...result, deletedBytes: 0 };
+      const freed = await deps.deleteRecordings(id);
+      if (freed === null) return { error: 'its recording is still being written: try again in a moment', status: 409 };
+      log.info(`the owner deleted the recordings of camera ${id} (${(freed / 1e6).toFixed(1)} MB)`);
+      return { ...result, deletedBytes: freed };
     }),
     post('/api/cameras/order', orderBody, ({ ids }) => hub.orderByOwner(ids)),
     post('/api/cameras/adopt', z.object({ id: cameraId }), ({ id }) => {

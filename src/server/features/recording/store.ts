@@ -328,6 +328,18 @@ export class RecordingStore {
     for (const t of old) await rm(path.join(this.root, cameraId, thumbnailPath(t)), { force: true });
   }
 
+  /** Deletes every recording of a camera (the owner forgot it and asked for that): bytes freed; null while one is being written. */
+  async removeCamera(cameraId: string): Promise<number | null> {
+    const c = this.cameras.get(cameraId);
+    if (!c) return 0;
+    if (c.writing) return null;
+    const bytes = this.bytes(cameraId);
+    this.cameras.delete(cameraId);
+    await c.index;
+    await rm(path.join(this.root, cameraId), { recursive: true, force: true });
+    return bytes;
+  }
+
   /** Size of a file on disk now (0 if gone). */
   async sizeOf(s: Segment): Promise<number> {
     try {
