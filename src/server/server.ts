@@ -208,7 +208,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   // The owner's Settings (links, devices, cameras).
   routes.push(...settingsRoutes({ access, hub, links: () => running.links, online: () => sockets.online(), deleteRecordings: (id) => recording.store.removeCamera(id), log }));
   // Recordings: listing, playback and export (viewers), the recording switches (the owner).
-  routes.push(...snapshotRoutes(hub));
+  routes.push(...snapshotRoutes(hub, (id) => recording.store.latestThumbnail(id)));
   routes.push(...recordingRoutes({ store: recording.store, recorder: recording.recorder, retention: recording.retention, registry, hub, recordAll: recording.config.all, keepDays: recording.config.keepDays, log }));
   // A device connected for days (a camera on a shelf) is seen all that time, not only when it connected.
   const seenTimer = setInterval(() => {

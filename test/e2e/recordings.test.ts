@@ -173,5 +173,12 @@ describe('the Recordings place', { timeout: 180_000 }, () => {
     assert.equal(res.headers['x-snapshot-live'], '0');
     assert.ok(Date.parse(String(res.headers['x-snapshot-time'])) < Date.now());
     assert.equal((await fetchRaw(`${server.url}/api/cameras/nobody/snapshot.jpg?key=${viewerKey}`)).status, 404);
+    // After a restart nothing is in memory: the latest thumbnail of its recordings stands in.
+    await server.close();
+    server = await startTestServer({}, { recording: { all: true }, dataDir: server.dataDir });
+    const again = await fetchRaw(`${server.url}/api/cameras/${id}/snapshot.jpg?key=${new URL(server.links[0]!.viewer).searchParams.get('key')!}`);
+    assert.equal(again.status, 200, again.body);
+    assert.equal(again.headers['x-snapshot-live'], '0');
+    assert.deepEqual([...again.bytes.subarray(0, 3)], [0xff, 0xd8, 0xff]);
   });
 });

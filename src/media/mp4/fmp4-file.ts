@@ -1,6 +1,5 @@
 // Reading back the fragmented MP4 files this server records (fmp4-writer.ts's `pushMany`), one box
-// at a time: each fragment's times (to list what a file holds, to find where a crash cut it) and
-// where its decode times and sequence number sit (to stitch fragments of several files into one).
+// at a time: each fragment's times, to list what a file holds and to find where a crash cut it.
 // Pure code: no Node or DOM imports.
 import { readBoxHeader, u32 } from './boxes.ts';
 
@@ -84,13 +83,6 @@ export function readMoofTimes(moof: Uint8Array): MoofTimes {
   }
   if (sequenceAt < 0) throw new Error('moof without mfhd');
   return { sequenceAt, trafs };
-}
-
-/** Writes a 64-bit big-endian number at `at`. */
-export function setU64(buf: Uint8Array, at: number, value: number): void {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  view.setUint32(at, Math.floor(value / 2 ** 32));
-  view.setUint32(at + 4, value >>> 0);
 }
 
 /** Child boxes of `buf[from..to)`: type, body start, end. Throws on a box that overruns. */

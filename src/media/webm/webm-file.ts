@@ -6,7 +6,7 @@
 // Spec: RFC 9559 (Matroska) §5.1.2 (SeekHead), §5.1.5 (Cues), §6.2 (unknown sizes), §6.4 (Void)
 // Pure code: no Node or DOM imports.
 import { concatBytes } from '../bytes.ts';
-import { ElementId as Id } from './ebml.ts';
+import { ElementId as Id, readSize, UNKNOWN_SIZE, vintLength } from './ebml.ts';
 import { element, floatElement, idBytes, master, uintElement } from './ebml-writer.ts';
 import { DURATION_ROOM, SEEK_HEAD_ROOM, voidElement } from './webm-writer.ts';
 
@@ -98,12 +98,8 @@ function size8(value: number): Uint8Array {
 
 /** An EBML size vint at `at`: its value and length; null if it does not fit or is unknown. */
 function sized(buf: Uint8Array, at: number): { value: number; length: number } | null {
-  const first = buf[at];
-  if (first === undefined || first === 0) return null;
-  let length = 1;
-  while ((first & (0x80 >> (length - 1))) === 0) length++;
-  let value = first & (0xff >> length);
-  for (let k = 1; k < length; k++) value = value * 256 + (buf[at + k] ?? 0);
-  if (at + length > buf.length) return null;
-  return { value, length };
+  const length = vintLength(buf[at] ?? 0);
+  if (length === 0 || at + length > buf.length) return null;
+  const value = readSize(buf, at, length);
+  return value === UNKNOWN_SIZE || !Number.isFinite(value) ? null : { value, length };
 }

@@ -9,6 +9,7 @@ import { parseMoov } from '../../../media/mp4/moov.ts';
 import type { Tracks } from '../../../media/frames.ts';
 import { finishWebmFile, webmFileLayout, type CuePoint } from '../../../media/webm/webm-file.ts';
 import { WebmParser } from '../../../media/webm/webm-parser.ts';
+import { readSize, vintLength } from '../../../media/webm/ebml.ts';
 import type { SegmentFormat } from './layout.ts';
 
 /** One whole fragment of an MP4 segment. */
@@ -188,12 +189,8 @@ export async function readWebm(file: string): Promise<WebmLayout> {
 
 /** Bytes from `at` past a size vint (its length plus the size it holds). */
 function vintEnd(buf: Uint8Array, at: number): number {
-  const first = buf[at] ?? 0;
-  let length = 1;
-  while (length <= 8 && (first & (0x80 >> (length - 1))) === 0) length++;
-  let value = first & (0xff >> length);
-  for (let k = 1; k < length; k++) value = value * 256 + (buf[at + k] ?? 0);
-  return length + value;
+  const length = vintLength(buf[at] ?? 0);
+  return length + Math.max(0, readSize(buf, at, length));
 }
 
 /** What a segment holds, read from its media. */

@@ -319,6 +319,13 @@ export class RecordingStore {
     return best === null ? null : { time: best, abs: path.join(this.root, cameraId, thumbnailPath(best)) };
   }
 
+  /** The latest thumbnail of a camera, with when it was taken; null if none. */
+  async latestThumbnail(cameraId: string): Promise<{ jpeg: Uint8Array; time: number } | null> {
+    const time = this.cameras.get(cameraId)?.thumbnails.at(-1);
+    if (time === undefined) return null;
+    return { jpeg: new Uint8Array(await readFile(path.join(this.root, cameraId, thumbnailPath(time)))), time };
+  }
+
   /** Deletes a camera's thumbnails taken before `before`. */
   async pruneThumbnails(cameraId: string, before: number): Promise<void> {
     const c = this.cameras.get(cameraId);
