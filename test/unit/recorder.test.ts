@@ -15,14 +15,30 @@ import { segmentPath } from '../../src/server/features/recording/layout.ts';
 import { segmentWriter } from '../../src/server/features/recording/segment-writer.ts';
 import type { MediaFrame, Tracks } from '../../src/media/frames.ts';
 import { loadFrames } from '../helpers/media.ts';
+import { FIXTURES } from '../helpers/server.ts';
+import { Fmp4Demuxer } from '../../src/media/mp4/fmp4-demuxer.ts';
+import { readFileSync } from 'node:fs';
 import { checkRecording, probe } from '../helpers/ffprobe.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const WALL = Date.UTC(2026, 11, 5, 10, 0, 0);
 
+/** A MediaRecorder capture (fragmented MP4) as the media form, read by the server's own demuxer. */
+function demuxed(file: string): { tracks: Tracks; frames: MediaFrame[] } {
+  const d = new Fmp4Demuxer();
+  let tracks: Tracks | null = null;
+  const frames: MediaFrame[] = [];
+  for (const e of d.push(new Uint8Array(readFileSync(path.join(FIXTURES, file))))) {
+    if (e.kind === 'tracks') tracks = e.tracks;
+    else frames.push(e.frame);
+  }
+  // In one timeline order, as a camera's frames reach the core.
+  return { tracks: tracks!, frames: frames.sort((a, b) => a.timestamp - b.timestamp) };
+}
+
 /** `rounds` plays of a fixture back to back (each a little over 2.5 s), as one stream. */
 function looped(name: string, rounds: number): { tracks: Tracks; frames: MediaFrame[] } {
-  const { tracks, frames } = loadFrames(name);
+  const { tracks, frames } = name.endsWith('.mp4') ? demuxed(name) : loadFrames(name);
   const length = frames.at(-1)!.timestamp + 40_000;
   const out: MediaFrame[] = [];
   for (let r = 0; r < rounds; r++) for (const f of frames) out.push({ ...f, timestamp: f.timestamp + r * length });
@@ -62,6 +78,9 @@ async function record(name: string, rounds: number, opts: { segmentMs?: number; 
 for (const [fixture, format] of [
   ['chromium-webcodecs-h264-opus', 'mp4'],
   ['chromium-webcodecs-vp8-opus', 'webm'],
+  // Safari's MediaRecorder: H.264 + AAC; Chromium's MediaRecorder in MP4: VP9 + Opus.
+  ['webkit-h264-aac.mp4', 'mp4'],
+  ['chromium-vp9-opus.mp4', 'webm'],
 ] as const) {
   describe(`recording ${fixture}`, () => {
     it(`writes ${format} segments cut at keyframes that ffprobe reads whole, with sound, and lists them by media time`, async () => {
