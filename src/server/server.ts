@@ -206,7 +206,7 @@ export async function startServer(config: ServerConfig, log: Logger, options: St
   await renderHelper();
 
   // The owner's Settings (links, devices, cameras).
-  routes.push(...settingsRoutes({ access, hub, links: () => running.links, online: () => sockets.online(), deleteRecordings: (id) => recording.store.removeCamera(id), log }));
+  routes.push(...settingsRoutes({ access, hub, links: () => running.links, online: () => sockets.online(), recordings: { busy: (id) => recording.store.writingOf(id) !== null, has: (id) => recording.store.segments(id).length > 0, remove: (id) => recording.store.removeCamera(id) }, log }));
   // Recordings: listing, playback and export (viewers), the recording switches (the owner).
   routes.push(...snapshotRoutes(hub, (id) => recording.store.latestThumbnail(id)));
   routes.push(...recordingRoutes({ store: recording.store, recorder: recording.recorder, retention: recording.retention, registry, hub, recordAll: recording.config.all, keepDays: recording.config.keepDays, log }));

@@ -99,7 +99,7 @@ describe('the Recordings place in Firefox ESR and WebKit', { timeout: 240_000 },
       await webkit.waitFor(`document.querySelector('.timeline-span') !== null`, 15_000, 'the timeline');
       await webkit.evaluate(`document.querySelector('[data-zoom="60000"]').click()`);
       await webkit.evaluate(CLICK);
-      await webkit.waitFor(`(() => { const v = document.getElementById('player'); return v.currentTime > 0.3 && v.readyState >= 2; })()`, 15_000, 'the recording playing');
+      await webkit.waitFor(`(() => { const v = document.getElementById('player'); return v.currentTime > 0.3 && v.readyState >= 2 && Number(document.getElementById('player-time').dataset.time) > 0; })()`, 15_000, 'the recording playing');
       const r = (await webkit.evaluate(READ.replace("if (v.videoWidth > 0)", 'if (false)'))) as Read;
       const started = r.shown - r.currentTime * 1000;
       t.diagnostic(`WebKit: playing ${(r.currentTime).toFixed(2)} s into its segment; the player's time is ${r.shown - r.clicked} ms after the click`);

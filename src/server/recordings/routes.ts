@@ -98,7 +98,11 @@ export function recordingRoutes(deps: RecordingRouteDeps): Route[] {
         const json = (status: number, body: unknown): void => sendJson(res, status, body);
         const name = known(ctx.id, json);
         if (name === null) return;
-        sendExport(store, ctx.id, name, ctx.url, req, res, json).catch(failed('/api/cameras/:id/recording', res));
+        // (It must leave the retention floor free: an export never makes retention delete recordings.)
+        deps.retention
+          .disk()
+          .then((disk) => sendExport(store, ctx.id, name, ctx.url, req, res, json, disk.floor))
+          .catch(failed('/api/cameras/:id/recording', res));
       },
     },
     ownerPost(

@@ -22,8 +22,8 @@ export interface SettingsDeps {
   links(): LinksOfAddress[];
   /** Devices with a socket open now, and the camera ids they stream as. */
   online(): Map<string, string[]>;
-  /** Deletes a forgotten camera's recordings: bytes freed, or null while one is being written. */
-  deleteRecordings?: (cameraId: string) => Promise<number | null>;
+  /** A camera's recordings: whether one is being written now, and deleting them all (bytes freed, null while one is written). */
+  recordings?: { busy(cameraId: string): boolean; has(cameraId: string): boolean; remove(cameraId: string): Promise<number | null> };
   log: Logger;
 }
 
@@ -116,15 +116,21 @@ export function settingsRoutes(deps: SettingsDeps): Route[] {
       return result;
     }),
     post('/api/cameras/forget', forgetBody, async ({ id, deleteRecordings }) => {
+      const recordings = deps.recordings;
+      const deleting = deleteRecordings === true && recordings !== undefined;
+      // (Asked before anything changes: a 409 must leave the camera as it was, to be asked again.)
+      if (deleting && recordings.busy(id)) return { error: 'its last recording is still being written: try again in a moment', status: 409 };
       const result = hub.forgetByOwner(id);
-      if (!('ok' in result)) return result;
-      log.info(`the owner forgot camera ${id}`);
+      // A camera forgotten before whose recordings were kept: only those go now.
+      const onlyRecordings = !('ok' in result) && deleting && !hub.get(id) && recordings.has(id);
+      if (!('ok' in result) && !onlyRecordings) return result;
+      if ('ok' in result) log.info(`the owner forgot camera ${id}`);
       // Its recordings stay unless the owner asks to delete them too.
-      if (!deleteRecordings || !deps.deleteRecordings) return { ...result, deletedBytes: 0 };
-      const freed = await deps.deleteRecordings(id);
-      if (freed === null) return { error: 'its recording is still being written: try again in a moment', status: 409 };
+      if (!deleting) return { ok: true, deletedBytes: 0 };
+      const freed = await recordings.remove(id);
+      if (freed === null) return { error: 'its last recording is still being written: try again in a moment', status: 409 };
       log.info(`the owner deleted the recordings of camera ${id} (${(freed / 1e6).toFixed(1)} MB)`);
-      return { ...result, deletedBytes: freed };
+      return { ok: true, deletedBytes: freed };
     }),
     post('/api/cameras/order', orderBody, ({ ids }) => hub.orderByOwner(ids)),
     post('/api/cameras/adopt', z.object({ id: cameraId }), ({ id }) => {

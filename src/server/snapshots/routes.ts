@@ -24,7 +24,8 @@ export function snapshotRoutes(hub: Hub, fallback: SnapshotFallback = async () =
           // (Not listed now: a camera long offline may still have a recording's picture.)
           void fallback(ctx.id)
             .catch(() => null)
-            .then((kept) => (kept ? sendJpeg(kept.jpeg, kept.time, false) : sendJson(res, 404, { error: `no camera "${ctx.id}" here` })));
+            .then((kept) => (kept ? sendJpeg(kept.jpeg, kept.time, false) : sendJson(res, 404, { error: `no camera "${ctx.id}" here` })))
+            .catch(() => res.destroy());
           return;
         }
         // One taken less than a second ago is now enough (a script polling must not make the phone encode a picture each time).

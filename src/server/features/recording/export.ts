@@ -55,51 +55,95 @@ const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** Free bytes an export leaves on the disk at least (recordings go on). */
 const SPARE_BYTES = 256 * 1024 * 1024;
 
-/** The export being made (one at a time), and the last one made (kept for its Range requests). */
-let making: Promise<ExportResult> | null = null;
-let last: { key: string; result: Extract<ExportResult, { ok: true }>; timer: NodeJS.Timeout } | null = null;
+/** An export made, kept for its player's Range requests while anyone reads it and for EXPORT_KEEP_MS after the last use. */
+interface Kept {
+  key: string;
+  result: Extract<ExportResult, { ok: true }>;
+  /** Responses sending it now: its file goes only once none is. */
+  readers: number;
+  retired: boolean;
+  timer: NodeJS.Timeout;
+}
+
+/** The export being made (one at a time) and the last one made, per recordings folder (one per server). */
+const exports = new Map<string, { making: { key: string; promise: Promise<ExportResult> } | null; last: Kept | null }>();
 
 /**
- * One file for [start, end) of a camera's recordings: the last one made when it was for the same
- * range (a player asks for it in ranges), else made now, one at a time (429 while another is made).
- * `release` is for tests: the server lets a file go when the next one is made, or after EXPORT_KEEP_MS.
+ * One file for [start, end) of a camera's recordings: the one kept when it was for the same range
+ * (a player asks for it in ranges), or the one being made for it, else made now, one at a time
+ * (429 while another is made). `reserve`: free bytes it must leave on the disk (the retention
+ * floor, so that an export never makes retention delete recordings). Call `use()` on the result
+ * around each response that sends it; `release` lets it go at once (tests).
  */
-export async function exportRange(store: RecordingStore, cameraId: string, start: number, end: number): Promise<ExportResult> {
-  const key = `${store.root}|${cameraId}|${start}|${end}`;
-  if (last?.key === key) return last.result;
-  if (making) return { ok: false, status: 429, error: 'another export is being made: try again in a moment' };
-  making = make(store, cameraId, start, end);
+export async function exportRange(store: RecordingStore, cameraId: string, start: number, end: number, reserve = 0): Promise<ExportResult & { use?: () => () => void }> {
+  let state = exports.get(store.root);
+  if (!state) exports.set(store.root, (state = { making: null, last: null }));
+  const key = `${cameraId}|${start}|${end}`;
+  const st = state;
+  if (st.last?.key === key && !st.last.retired) return withUse(st.last);
+  if (st.making?.key === key) {
+    await st.making.promise.catch(() => undefined);
+    return st.last?.key === key ? withUse(st.last) : exportRange(store, cameraId, start, end, reserve);
+  }
+  if (st.making) return { ok: false, status: 429, error: 'another export is being made: try again in a moment' };
+  const promise = make(store, cameraId, start, end, Math.max(SPARE_BYTES, reserve));
+  st.making = { key, promise };
   try {
-    const result = await making;
-    if (result.ok) {
-      if (last) void forget(last.result);
-      const kept = { key, result, timer: setTimeout(() => (last === kept ? void forget(kept.result) : undefined), EXPORT_KEEP_MS).unref() };
-      last = kept;
-      const release = result.release;
-      result.release = () => {
-        clearTimeout(kept.timer);
-        if (last === kept) last = null;
-        release();
-      };
-    }
-    return result;
+    const result = await promise;
+    if (!result.ok) return result;
+    if (st.last) retire(st, st.last);
+    const kept: Kept = { key, result, readers: 0, retired: false, timer: setTimeout(() => retire(st, kept), EXPORT_KEEP_MS).unref() };
+    st.last = kept;
+    const release = result.release;
+    result.release = () => {
+      clearTimeout(kept.timer);
+      if (st.last === kept) st.last = null;
+      release();
+    };
+    return withUse(kept);
   } finally {
-    making = null;
+    st.making = null;
   }
 }
 
-async function forget(result: Extract<ExportResult, { ok: true }>): Promise<void> {
-  if (last?.result === result) last = null;
-  result.release();
+/** The kept export with `use()`: counted while a response sends it; each use starts its time again. */
+function withUse(kept: Kept): Extract<ExportResult, { ok: true }> & { use: () => () => void } {
+  return {
+    ...kept.result,
+    use: () => {
+      kept.readers++;
+      kept.timer.refresh();
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        kept.readers--;
+        if (kept.retired && kept.readers === 0) kept.result.release();
+      };
+    },
+  };
 }
 
-async function make(store: RecordingStore, cameraId: string, start: number, end: number): Promise<ExportResult> {
+/** An export no longer kept: its file goes once nobody reads it. */
+function retire(st: { last: Kept | null }, kept: Kept): void {
+  if (kept.retired) return;
+  kept.retired = true;
+  clearTimeout(kept.timer);
+  if (st.last === kept) st.last = null;
+  if (kept.readers === 0) kept.result.release();
+}
+
+async function make(store: RecordingStore, cameraId: string, start: number, end: number, reserve: number): Promise<ExportResult> {
   const segments = store.segments(cameraId, start, end).sort((a, b) => a.start - b.start || a.seq - b.seq);
   if (segments.length === 0) return { ok: false, status: 404, error: 'nothing was recorded in that range' };
-  const needed = segments.reduce((n, s) => n + s.bytes, 0);
-  const fs = await statfs(store.root);
-  if (fs.bavail * fs.bsize < needed + SPARE_BYTES) return { ok: false, status: 507, error: `not enough free space to make this file (about ${Math.round(needed / 1e6)} MB): choose a shorter range` };
+  // (Held before anything is awaited: retention's age rule spares them meanwhile.)
   const release = store.hold(segments.map((s) => store.pathOf(s)));
+  const needed = segments.reduce((n, s) => n + s.bytes, 0);
+  const fs = await statfs(store.root).catch(() => null);
+  if (!fs || fs.bavail * fs.bsize < needed + reserve) {
+    release();
+    return { ok: false, status: 507, error: `not enough free space to make this file (about ${Math.round(needed / 1e6)} MB) without deleting recordings: choose a shorter range` };
+  }
   const abs = path.join(store.root, `.export-${randomBytes(6).toString('hex')}`);
   let file: SegmentFile | null = null;
   /** The file made, until it is handed over (else it is removed). */
@@ -186,6 +230,9 @@ async function make(store: RecordingStore, cameraId: string, start: number, end:
     const bytes = file.written;
     written = null;
     return { ok: true, file: abs, format, bytes, start: firstWall, end: lastWall, release: () => void rm(abs, { force: true }).catch(() => undefined) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: false, status: 410, error: 'part of that range was deleted meanwhile (to keep the disk from filling up): choose the range again' };
+    throw err;
   } finally {
     release();
     // Not handed over (an error, a change of stream): its file goes.

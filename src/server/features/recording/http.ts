@@ -80,12 +80,17 @@ export async function sendSegment(store: RecordingStore, cameraId: string, url: 
 }
 
 /** GET …/recording?start=&end= : one file for the range, to play or download. */
-export async function sendExport(store: RecordingStore, cameraId: string, cameraName: string, url: URL, req: IncomingMessage, res: ServerResponse, json: Json): Promise<void> {
+export async function sendExport(store: RecordingStore, cameraId: string, cameraName: string, url: URL, req: IncomingMessage, res: ServerResponse, json: Json, reserve = 0): Promise<void> {
   const r = range(url, json, 'start', 'end', MAX_EXPORT_MS);
   if (r === null) return;
-  const result = await exportRange(store, cameraId, r[0], r[1]);
-  if (!result.ok) return json(result.status, { error: result.error, ...(result.parts ? { parts: result.parts } : {}) });
-  // (The file stays for the player's further Range requests; the next export or a timer lets it go.)
+  const result = await exportRange(store, cameraId, r[0], r[1], reserve);
+  if (!result.ok) {
+    if (result.status === 429) res.setHeader('Retry-After', '5');
+    return json(result.status, { error: result.error, ...(result.parts ? { parts: result.parts } : {}) });
+  }
+  // (The file stays for the player's further Range requests, while it is read and a while after.)
+  const done = result.use?.() ?? (() => undefined);
+  res.once('close', done);
   await sendFile(req, res, result.file, MIME[result.format], fileName(cameraName, result.start, result.format));
 }
 

@@ -285,15 +285,23 @@ class CameraRecorder {
       await open.file.close();
       const abs = open.file.abs;
       let keep = open.file.written > 0;
+      let remove = !keep;
       if (open.file.failed && keep) {
         // Cut short by the disk: listed with what its media really holds (made whole where it can be).
-        const contents = await recoverSegment(abs, open.segment.format).catch(() => null);
-        keep = contents !== null;
-        if (contents) this.opts.store.grew(open.segment, contents.durationUs, contents.bytes);
+        try {
+          const contents = await recoverSegment(abs, open.segment.format);
+          keep = contents !== null;
+          remove = contents === null;
+          if (contents) this.opts.store.grew(open.segment, contents.durationUs, contents.bytes);
+        } catch {
+          // It cannot be made whole now (the disk is still full): kept, not listed; the next start does it.
+          keep = false;
+          remove = false;
+        }
       } else {
         open.segment.bytes = open.file.written;
       }
-      if (!keep && open.file.opened) await unlink(abs).catch(() => undefined);
+      if (remove && open.file.opened) await unlink(abs).catch(() => undefined);
       await this.opts.store.finished(open.segment, keep);
       if (keep) this.opts.onSegment?.(open.segment);
     })().catch((err: unknown) => this.opts.log.error(`recording "${this.camera.name}": its segment could not be listed (it is at the next start)`, err));

@@ -80,7 +80,7 @@ export class RecordingStore {
     }
     for (const entry of await readdir(this.root, { withFileTypes: true })) {
       // What an export or a disk probe left when the server stopped.
-      if (/^\.(export|probe)-/.test(entry.name)) await rm(path.join(this.root, entry.name), { force: true }).catch(() => undefined);
+      if (/^\.(export|probe|deleting)-/.test(entry.name)) await rm(path.join(this.root, entry.name), { recursive: true, force: true }).catch(() => undefined);
       if (!entry.isDirectory() || !cameraIdSchema.safeParse(entry.name).success) continue;
       try {
         this.cameras.set(entry.name, await this.loadCamera(entry.name));
@@ -144,14 +144,14 @@ export class RecordingStore {
         } catch (err) {
           // A stop before its first whole fragment leaves a file shorter than its start: nothing to play.
           if (((await stat(abs).catch(() => null))?.size ?? 0) < MIN_SEGMENT_BYTES) {
-            await rm(abs, { force: true });
+            await rm(abs, { force: true }).catch(() => undefined);
             continue;
           }
           this.log.warn(`recordings: ${id}/${file} cannot be read (${(err as Error).message}); it is left as it is and not listed`);
           continue;
         }
         if (contents === null) {
-          await rm(abs, { force: true });
+          await rm(abs, { force: true }).catch(() => undefined);
           continue;
         }
         recovered++;
@@ -284,15 +284,16 @@ export class RecordingStore {
 
   /** Removes finished segments (retention), never one being written; one index write per camera. */
   async remove(segments: readonly Segment[]): Promise<void> {
-    const touched = new Set<string>();
+    const touched = new Map<string, CameraRecordings>();
     for (const segment of segments) {
       const c = this.cameras.get(segment.cameraId);
       if (!c || c.writing === segment) continue;
       await rm(this.pathOf(segment), { force: true });
       c.segments = c.segments.filter((s) => s !== segment);
-      touched.add(segment.cameraId);
+      touched.set(segment.cameraId, c);
     }
-    for (const id of touched) await this.writeIndex(id, this.cameras.get(id)!);
+    // (Not for a camera whose recordings were all deleted meanwhile.)
+    for (const [id, c] of touched) if (this.cameras.get(id) === c) await this.writeIndex(id, c);
   }
 
   /** Keeps a thumbnail taken at `time` (a small JPEG for the timeline). */
@@ -342,8 +343,10 @@ export class RecordingStore {
     if (c.writing) return null;
     const bytes = this.bytes(cameraId);
     this.cameras.delete(cameraId);
-    await c.index;
-    await rm(path.join(this.root, cameraId), { recursive: true, force: true });
+    // Out of the way at once (a camera of this id that comes back starts a folder of its own), then deleted.
+    const gone = path.join(this.root, `.deleting-${cameraId}-${Date.now()}`);
+    await rename(path.join(this.root, cameraId), gone).catch(() => undefined);
+    void c.index.then(() => rm(gone, { recursive: true, force: true })).catch((err: unknown) => this.log.warn(`recordings: ${gone} could not be deleted (${(err as Error).message})`));
     return bytes;
   }
 
