@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fetchRaw } from '../helpers/http.ts';
 import { checkRecording, probe } from '../helpers/ffprobe.ts';
+import { FLAG_AUDIO } from '../../src/shared/protocol.ts';
 import { TEST_TOKEN, connectChunkCamera, freePort, loadChunkFixture, replayChunks, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -171,10 +172,18 @@ describe('a server killed while recording', { timeout: 120_000 }, () => {
       const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
       const camera = await connectChunkCamera(`wss://127.0.0.1:${port}/ws?token=${TEST_TOKEN}`, 'porch', 'Porch', stream);
       await camera.message('wanted', (m) => m.wanted);
+      // When the last frame, and the last video frame, were sent before the kill.
       let lastSent = 0;
-      const stop = replayChunks(camera, frames, () => (lastSent = Date.now()));
+      let lastVideoSent = 0;
+      let n = 0;
+      const stop = replayChunks(camera, frames, () => {
+        lastSent = Date.now();
+        if ((frames[n++ % frames.length]!.header.flags & FLAG_AUDIO) === 0) lastVideoSent = lastSent;
+        return lastSent;
+      });
       await sleep(6000);
       const killedAt = lastSent;
+      const lastVideo = lastVideoSent;
       first.child.kill('SIGKILL');
       await new Promise((r) => first.child.once('exit', r));
       stop();
@@ -189,11 +198,17 @@ describe('a server killed while recording', { timeout: 120_000 }, () => {
       t.diagnostic(`media lost to the kill: ${lost} ms (the last frame was sent ${killedAt}, the recording ends ${body.spans[0]!.end})`);
       assert.ok(lost <= 2000, `${lost} ms lost`);
       assert.match(first.output(), /1 segment not in the index \(cut off by a stop, or the index was lost\) read back from its media and made whole/);
-      const seq = body.segments.at(-1)!.seq;
-      const bytes = await download(`${url}/api/cameras/porch/segment?seq=${seq}&token=${TEST_TOKEN}`);
+      const last = body.segments.at(-1)! as { seq: number; start: number };
+      const bytes = await download(`${url}/api/cameras/porch/segment?seq=${last.seq}&token=${TEST_TOKEN}`);
       const file = path.join(dataDir, 'last.mp4');
       await writeFile(file, bytes);
-      checkRecording(probe(file), true);
+      const probed = probe(file);
+      checkRecording(probed, true);
+      // The picture kept: the last video frame in the file, against the last one sent before the kill.
+      const video = probed.packets.filter((k) => k.codec_type === 'video');
+      const keptUntil = last.start + Number(video.at(-1)!.pts_time) * 1000;
+      t.diagnostic(`video lost to the kill: ${Math.round(lastVideo - keptUntil)} ms (the last video frame sent vs the last one in the file)`);
+      assert.ok(lastVideo - keptUntil <= 2000, `${lastVideo - keptUntil} ms of video lost`);
     } finally {
       first.child.kill('SIGKILL');
       await rm(dataDir, { recursive: true, force: true });
