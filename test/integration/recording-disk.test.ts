@@ -33,7 +33,8 @@ describe('recordings on a small disk', { timeout: 120_000 }, () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mount]);
   });
   after(async () => {
-    execFileSync('umount', [mount]);
+    // (Lazily: a failed test may have left a file open on it.)
+    execFileSync('umount', ['-l', mount]);
     await rm(mount, { recursive: true, force: true });
   });
 
