@@ -6,7 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium, newContext } from '../helpers/browser.ts';
-import { launchFirefox, type FirefoxBrowser } from '../helpers/firefox.ts';
+import { launchFirefox, setFirefoxViewport, type FirefoxBrowser } from '../helpers/firefox.ts';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+const SHOTS = path.resolve('.tmp/shots');
 import { launchWebKit, type WebKitBrowser } from '../helpers/webkit.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { readTimeCode, TWO32 } from '../../src/client/common/time-code.ts';
@@ -77,8 +81,8 @@ describe('the Recordings place in Firefox ESR and WebKit', { timeout: 240_000 },
       await page.waitForSelector('.timeline-span', { timeout: 15_000 });
       await page.click('[data-zoom="60000"]');
       await page.evaluate(CLICK);
-      await page.waitForFunction(`(() => { const v = document.getElementById('player'); return !v.paused && v.readyState >= 3; })()`, { timeout: 10_000 });
-      await page.evaluate(`document.getElementById('player').pause()`);
+      // (Paused the moment it plays: on a busy machine a later pause would be seconds further on.)
+      await page.waitForFunction(`(() => { const v = document.getElementById('player'); if (v.paused || v.readyState < 3) return false; v.pause(); return true; })()`, { timeout: 10_000 });
       const r = (await page.evaluate(READ)) as Read;
       assert.ok(r.code, 'a picture');
       const code = readTimeCode({ data: r.code.data, width: r.code.iw, height: r.code.ih }, r.code.w, r.code.h);
@@ -86,6 +90,12 @@ describe('the Recordings place in Firefox ESR and WebKit', { timeout: 240_000 },
       t.diagnostic(`Firefox: the frame is ${apart(r.clicked, code)} ms from the time clicked, ${apart(r.shown, code)} ms from the player's`);
       assert.ok(apart(r.clicked, code) <= 1000);
       assert.ok(apart(r.shown, code) <= 1000);
+      // As people see it, at desktop and phone sizes (.tmp/shots/).
+      await mkdir(SHOTS, { recursive: true });
+      for (const [w, h, name] of [[1366, 657, 'desktop'], [390, 844, 'phone']] as const) {
+        await setFirefoxViewport(page, w, h);
+        await page.screenshot({ path: path.join(SHOTS, `recordings-firefox-${name}.png`) });
+      }
     } finally {
       await firefox?.close();
     }

@@ -16,7 +16,7 @@ import type { CoreFrame } from '../../src/server/core/camera.ts';
 import { Recorder } from '../../src/server/features/recording/recorder.ts';
 import { Retention } from '../../src/server/features/recording/retention.ts';
 import { RecordingStore } from '../../src/server/features/recording/store.ts';
-import type { MediaFrame, Tracks } from '../../src/media/frames.ts';
+import type { MediaFrame } from '../../src/media/frames.ts';
 import { loadFrames } from '../helpers/media.ts';
 import { checkRecording, probe } from '../helpers/ffprobe.ts';
 
@@ -38,14 +38,16 @@ describe('recordings on a small disk', { timeout: 120_000 }, () => {
     await rm(mount, { recursive: true, force: true });
   });
 
-  /** A camera of the core streaming a real capture, looped, its capture times starting at `wall`. */
-  function streamer(camera: Camera, wall: number): { tracks: Tracks; push(seconds: number): void } {
+  /** A camera of the core, connected and streaming a real capture, looped, its capture times starting at `wall`: `push` more of it. */
+  function streamer(camera: Camera, wall: number): { push(seconds: number): void } {
     const { tracks, frames } = loadFrames('chromium-webcodecs-h264-opus-2mbps');
+    camera.connect(camera.name);
+    camera.announce({ width: tracks.video!.width, height: tracks.video!.height, fps: 30, transport: 'chunks' });
+    camera.startPeriod(tracks);
     const length = frames.at(-1)!.timestamp + 33_000;
     let round = 0;
     let at = 0;
     return {
-      tracks,
       push(seconds: number) {
         const until = at + seconds * 1e6;
         while (at < until) {
@@ -72,9 +74,6 @@ describe('recordings on a small disk', { timeout: 120_000 }, () => {
     // Ten days ago, and now: ~6 MB each.
     for (const [camera, wall] of [[cams[0]!, now - 10 * DAY], [cams[1]!, now - 60_000]] as const) {
       const s = streamer(camera, wall);
-      camera.connect(camera.id);
-      camera.announce({ width: 1280, height: 720, fps: 30, transport: 'chunks' });
-      camera.startPeriod(s.tracks);
       s.push(20);
     }
     await sleep(500);
@@ -115,9 +114,6 @@ describe('recordings on a small disk', { timeout: 120_000 }, () => {
     const viewer: FeedSink<CoreFrame> = { congested: () => false, choked: () => false, join: (f) => (seen += f.length), send: () => seen++, skipped: () => undefined };
     camera.attach(viewer);
     const s = streamer(camera, Date.now());
-    camera.connect('Porch');
-    camera.announce({ width: 1280, height: 720, fps: 30, transport: 'chunks' });
-    camera.startPeriod(s.tracks);
     // Leave ~3 MB: the 2 Mbit/s camera fills it within seconds of media.
     const fs = await statfs(root);
     const junk = path.join(mount, 'junk');
@@ -157,9 +153,6 @@ describe('recordings on a small disk', { timeout: 120_000 }, () => {
     const camera = new Camera('cam', 1, 'Hall');
     const detach = recorder.attach({ all: () => [camera], onCamera: () => () => undefined });
     const s = streamer(camera, Date.now());
-    camera.connect('Hall');
-    camera.announce({ width: 1280, height: 720, fps: 30, transport: 'chunks' });
-    camera.startPeriod(s.tracks);
     s.push(3);
     await sleep(200);
     // A read-only filesystem over the recordings' folder (a disk remounted read-only after errors):

@@ -53,14 +53,19 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Records a stream through a camera of the core; returns the store (reloaded from disk). */
-async function record(name: string, rounds: number, opts: { segmentMs?: number; sound?: boolean } = {}): Promise<{ store: RecordingStore; frames: MediaFrame[] }> {
+/** A store in this test's folder and a recorder attached to one camera of the core, "cam-1". */
+async function recorderFor(opts: { segmentMs?: number; sound?: boolean } = {}): Promise<{ store: RecordingStore; recorder: Recorder; camera: Camera; detach: () => void }> {
   const store = new RecordingStore(path.join(dir, 'recordings'), quiet);
   await store.load();
   const recorder = new Recorder({ store, shouldRecord: () => true, recordSound: () => opts.sound ?? true, log: quiet, segmentMs: opts.segmentMs ?? 2000 });
   const camera = new Camera('cam-1', 1, 'Porch');
   const cameras: Cameras = { all: () => [camera], onCamera: () => () => undefined };
-  const detach = recorder.attach(cameras);
+  return { store, recorder, camera, detach: recorder.attach(cameras) };
+}
+
+/** Records a stream through a camera of the core; returns the store (reloaded from disk). */
+async function record(name: string, rounds: number, opts: { segmentMs?: number; sound?: boolean } = {}): Promise<{ store: RecordingStore; frames: MediaFrame[] }> {
+  const { recorder, camera, detach } = await recorderFor(opts);
   const { tracks, frames } = looped(name, rounds);
   camera.connect('Porch');
   camera.announce({ width: tracks.video!.width, height: tracks.video!.height, fps: 30, transport: 'chunks' });
@@ -176,11 +181,7 @@ describe('the index', () => {
 
 describe('a change of the camera’s stream', () => {
   it('starts a new segment (a new format for a new codec), and an export across it names the parts', async () => {
-    const store = new RecordingStore(path.join(dir, 'recordings'), quiet);
-    await store.load();
-    const recorder = new Recorder({ store, shouldRecord: () => true, recordSound: () => true, log: quiet, segmentMs: 60_000 });
-    const camera = new Camera('cam-1', 1, 'Porch');
-    const detach = recorder.attach({ all: () => [camera], onCamera: () => () => undefined });
+    const { store, recorder, camera, detach } = await recorderFor({ segmentMs: 60_000 });
     camera.connect('Porch');
     camera.announce({ width: 640, height: 480, fps: 30, transport: 'chunks' });
     let wall = WALL;
@@ -211,11 +212,7 @@ describe('a change of the camera’s stream', () => {
 
 describe('a clock that jumps', () => {
   it('never overwrites or mis-orders segments when the wall clock goes back between two streams', async () => {
-    const store = new RecordingStore(path.join(dir, 'recordings'), quiet);
-    await store.load();
-    const recorder = new Recorder({ store, shouldRecord: () => true, recordSound: () => true, log: quiet, segmentMs: 60_000 });
-    const camera = new Camera('cam-1', 1, 'Porch');
-    const detach = recorder.attach({ all: () => [camera], onCamera: () => () => undefined });
+    const { store, recorder, camera, detach } = await recorderFor({ segmentMs: 60_000 });
     const { tracks, frames } = looped('chromium-webcodecs-h264-opus', 1);
     // The same second twice: a Raspberry Pi's clock before NTP set it, then set back.
     for (const wall of [WALL, WALL, WALL - 3600_000]) {

@@ -1,6 +1,7 @@
 // The recordings' routes: listing, playback and export for whoever may watch live (viewer access:
 // never a camera link), and the recording switches for the owner. The work is the recording
 // feature's (features/recording/); this file puts it behind the server's routes and access rules.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { CameraRegistry } from '../core/registry.ts';
 import type { Hub } from '../hub.ts';
@@ -24,6 +25,16 @@ export interface RecordingRouteDeps {
   log: Logger;
 }
 
+/** What a camera's route gets: the camera, the request and a way to answer in JSON. */
+interface CameraRequest {
+  id: string;
+  name: string;
+  url: URL;
+  req: IncomingMessage;
+  res: ServerResponse;
+  json: (status: number, body: unknown) => void;
+}
+
 const switchBody = z.object({ id: cameraId, record: z.boolean().optional(), sound: z.boolean().optional() });
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -35,10 +46,23 @@ export function recordingRoutes(deps: RecordingRouteDeps): Route[] {
     if (name === null) send(404, { error: `no camera "${id}" here` });
     return name;
   };
-  const failed = (path: string, res: Parameters<Route['handle']>[1]) => (err: unknown) => {
+  const failed = (path: string, res: ServerResponse) => (err: unknown) => {
     log.error(`${path} failed`, err);
     if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     else res.destroy();
+  };
+  /** `GET /api/cameras/:id/<what>` for viewers: a 404 for a camera this server does not know, a logged 500 for a failure. */
+  const cameraRoute = (what: string, handle: (c: CameraRequest) => unknown): Route => {
+    const path = `/api/cameras/:id/${what}`;
+    return {
+      path,
+      access: 'viewer',
+      handle: (req, res, ctx) => {
+        const json = (status: number, body: unknown): void => sendJson(res, status, body);
+        const name = known(ctx.id, json);
+        if (name !== null) Promise.resolve().then(() => handle({ id: ctx.id, name, url: ctx.url, req, res, json })).catch(failed(path, res));
+      },
+    };
   };
   return [
     {
@@ -64,47 +88,11 @@ export function recordingRoutes(deps: RecordingRouteDeps): Route[] {
         }, failed('/api/recordings', res));
       },
     },
-    {
-      path: '/api/cameras/:id/recordings',
-      access: 'viewer',
-      handle: (_req, res, ctx) => {
-        const json = (status: number, body: unknown): void => sendJson(res, status, body);
-        if (known(ctx.id, json) === null) return;
-        listRecordings(store, ctx.id, ctx.url, json);
-      },
-    },
-    {
-      path: '/api/cameras/:id/segment',
-      access: 'viewer',
-      handle: (req, res, ctx) => {
-        const json = (status: number, body: unknown): void => sendJson(res, status, body);
-        if (known(ctx.id, json) === null) return;
-        sendSegment(store, ctx.id, ctx.url, req, res, json).catch(failed('/api/cameras/:id/segment', res));
-      },
-    },
-    {
-      path: '/api/cameras/:id/thumbnail',
-      access: 'viewer',
-      handle: (req, res, ctx) => {
-        const json = (status: number, body: unknown): void => sendJson(res, status, body);
-        if (known(ctx.id, json) === null) return;
-        sendThumbnail(store, ctx.id, ctx.url, req, res, json).catch(failed('/api/cameras/:id/thumbnail', res));
-      },
-    },
-    {
-      path: '/api/cameras/:id/recording',
-      access: 'viewer',
-      handle: (req, res, ctx) => {
-        const json = (status: number, body: unknown): void => sendJson(res, status, body);
-        const name = known(ctx.id, json);
-        if (name === null) return;
-        // (It must leave the retention floor free: an export never makes retention delete recordings.)
-        deps.retention
-          .disk()
-          .then((disk) => sendExport(store, ctx.id, name, ctx.url, req, res, json, disk.floor))
-          .catch(failed('/api/cameras/:id/recording', res));
-      },
-    },
+    cameraRoute('recordings', (c) => listRecordings(store, c.id, c.url, c.json)),
+    cameraRoute('segment', (c) => sendSegment(store, c.id, c.url, c.req, c.res, c.json)),
+    cameraRoute('thumbnail', (c) => sendThumbnail(store, c.id, c.url, c.req, c.res, c.json)),
+    // (An export must leave the retention floor free: it never makes retention delete recordings.)
+    cameraRoute('recording', async (c) => sendExport(store, c.id, c.name, c.url, c.req, c.res, c.json, (await deps.retention.disk()).floor)),
     ownerPost(
       '/api/cameras/record',
       switchBody,

@@ -5,7 +5,7 @@
 // EXPORT_KEEP_MS), so that it can be sent with its length and answer Range requests (Safari's
 // <video> asks for ranges). A range across a change of the camera's stream (codec, picture size)
 // cannot be one file: the error names the parts, each of which can be asked for on its own.
-import { open, rm, statfs } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sameTrack, type MediaFrame, type Tracks } from '../../../media/frames.ts';
@@ -139,8 +139,8 @@ async function make(store: RecordingStore, cameraId: string, start: number, end:
   // (Held before anything is awaited: retention's age rule spares them meanwhile.)
   const release = store.hold(segments.map((s) => store.pathOf(s)));
   const needed = segments.reduce((n, s) => n + s.bytes, 0);
-  const fs = await statfs(store.root).catch(() => null);
-  if (!fs || fs.bavail * fs.bsize < needed + reserve) {
+  const free = (await store.space().catch(() => null))?.free ?? 0;
+  if (free < needed + reserve) {
     release();
     return { ok: false, status: 507, error: `not enough free space to make this file (about ${Math.round(needed / 1e6)} MB) without deleting recordings: choose a shorter range` };
   }

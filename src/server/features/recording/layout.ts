@@ -25,11 +25,15 @@ export function dayFolder(start: number): string {
   return new Date(start).toISOString().slice(0, 10);
 }
 
+/** `10-25-33.123Z`: the UTC time of day, as names carry it (no colons: they break on other systems' disks). */
+function timeOfDay(time: number): string {
+  const iso = new Date(time).toISOString(); // 2026-12-05T10:25:33.123Z
+  return `${iso.slice(11, 13)}-${iso.slice(14, 16)}-${iso.slice(17, 19)}.${iso.slice(20, 23)}Z`;
+}
+
 /** A segment's path relative to the camera's folder. */
 export function segmentPath(n: SegmentName): string {
-  const iso = new Date(n.start).toISOString(); // 2026-12-05T10:25:33.123Z
-  const time = `${iso.slice(11, 13)}-${iso.slice(14, 16)}-${iso.slice(17, 19)}.${iso.slice(20, 23)}Z`;
-  return path.join(dayFolder(n.start), `${time}_${String(n.seq).padStart(6, '0')}.${n.format}`);
+  return path.join(dayFolder(n.start), `${timeOfDay(n.start)}_${String(n.seq).padStart(6, '0')}.${n.format}`);
 }
 
 /** Reads a segment's name back (null: not a segment's). */
@@ -54,8 +58,7 @@ const THUMB = /^(\d{2})-(\d{2})-(\d{2})\.(\d{3})Z\.jpg$/;
 
 /** A thumbnail's path relative to the camera's folder: `YYYY-MM-DD/HH-MM-SS.mmmZ.jpg` (when it was taken, UTC). */
 export function thumbnailPath(time: number): string {
-  const iso = new Date(time).toISOString();
-  return path.join(dayFolder(time), `${iso.slice(11, 13)}-${iso.slice(14, 16)}-${iso.slice(17, 19)}.${iso.slice(20, 23)}Z.jpg`);
+  return path.join(dayFolder(time), `${timeOfDay(time)}.jpg`);
 }
 
 /** When a thumbnail was taken, from its name (null: not a thumbnail's). */

@@ -5,12 +5,12 @@
 // the recorder logs the gap and says so in the camera's status. A write that fails (disk full,
 // read-only) stops that camera's recording with a clear message; live view goes on, and recording
 // resumes by itself once a probe write works again.
-import { statfs, unlink, writeFile } from 'node:fs/promises';
+import { unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Camera, CoreFrame } from '../../core/camera.ts';
 import type { Cameras, Feature } from '../../core/feature.ts';
 import type { FeedSink } from '../../core/feed.ts';
-import type { MediaFrame, Tracks } from '../../../media/frames.ts';
+import type { Tracks } from '../../../media/frames.ts';
 import { formatFor } from './layout.ts';
 import { SegmentFile } from './segment-file.ts';
 import { FLUSH_US, segmentWriter, type SegmentWriter } from './segment-writer.ts';
@@ -57,18 +57,24 @@ export class Recorder implements Feature {
   constructor(private readonly opts: RecorderOptions) {}
 
   attach(cameras: Cameras): () => void {
+    const listeners = new Map<Camera, () => void>();
     const watch = (camera: Camera): void => {
       this.cameras.set(camera.id, camera);
-      camera.once('gone', () => {
+      const gone = (): void => {
+        listeners.delete(camera);
         this.cameras.delete(camera.id);
         void this.stop(camera.id);
-      });
+      };
+      camera.once('gone', gone);
+      listeners.set(camera, gone);
       this.update(camera.id);
     };
     for (const camera of cameras.all()) watch(camera);
     const unwatch = cameras.onCamera(watch);
     return () => {
       unwatch();
+      for (const [camera, gone] of listeners) camera.off('gone', gone);
+      listeners.clear();
       for (const id of [...this.recorders.keys()]) void this.stop(id);
     };
   }
@@ -200,35 +206,32 @@ class CameraRecorder {
     if (f.track === 'audio' && !this.sound) return;
     const tracks = this.camera.tracks;
     if (tracks === null) return;
-    const recorded: Tracks = { video: tracks.video, audio: this.sound ? tracks.audio : null };
-    if (recorded.video === null && recorded.audio === null) return;
+    const video = tracks.video !== null;
+    if (!video && !this.sound) return;
     if (this.anchor === null) this.anchor = { ts: f.timestamp, wall: f.time > 0 ? f.time : Date.now() };
     let open = this.open;
-    const startsHere = f.track === 'video' ? f.key : recorded.video === null;
-    if (open && startsHere && f.timestamp - open.origin >= (this.opts.segmentMs ?? SEGMENT_MS) * 1000) {
+    const startsHere = f.track === 'video' ? f.key : !video;
+    const due = open !== null && f.timestamp - open.origin >= (this.opts.segmentMs ?? SEGMENT_MS) * 1000;
+    if (open && due && startsHere) {
       this.endSegment();
       open = null;
+    } else if (due && video) {
+      this.camera.keyframeWanted(this.sink);
     }
     if (!open) {
       if (!startsHere) return; // (a segment starts at a keyframe)
-      open = this.begin(recorded, f);
+      open = this.begin({ video: tracks.video, audio: this.sound ? tracks.audio : null }, f);
       if (!open) return;
-    } else if (f.timestamp - open.origin >= (this.opts.segmentMs ?? SEGMENT_MS) * 1000 && recorded.video !== null) {
-      this.camera.keyframeWanted(this.sink);
     }
     const time = f.timestamp - open.origin;
     if (time < 0) return; // sound from just before the segment's first picture
-    if (open.video && performance.now() - this.thumbnailAt >= THUMBNAIL_MS) this.thumbnail();
-    const frame: MediaFrame = { track: f.track, key: f.key, timestamp: time, duration: f.duration, data: f.data };
     try {
-      open.file.write(open.writer.add(frame));
+      open.file.write(open.writer.add({ track: f.track, key: f.key, timestamp: time, duration: f.duration, data: f.data }));
     } catch (err) {
       // A frame the muxer cannot take: this segment ends; the next keyframe starts another.
       this.opts.log.error(`recording "${this.camera.name}": a frame could not be written`, err);
       this.endSegment();
-      return;
     }
-    this.opts.store.grew(open.segment, open.writer.writtenUs, open.file.written + open.file.queued);
   }
 
   private begin(tracks: Tracks, first: CoreFrame): Open | null {
@@ -257,9 +260,11 @@ class CameraRecorder {
     );
   }
 
+  /** Every FLUSH_US: what is held goes to the disk, the listing follows, and a thumbnail when one is due. */
   private flush(): void {
     const open = this.open;
     if (!open) return;
+    if (open.video && performance.now() - this.thumbnailAt >= THUMBNAIL_MS) this.thumbnail();
     open.file.write(open.writer.flush());
     this.opts.store.grew(open.segment, open.writer.writtenUs, open.file.written + open.file.queued);
   }
@@ -346,8 +351,7 @@ class CameraRecorder {
   private async canWrite(): Promise<boolean> {
     const root = this.opts.store.root;
     try {
-      const fs = await statfs(root);
-      if (fs.bavail * fs.bsize < RETRY_FREE_BYTES) return false;
+      if ((await this.opts.store.space()).free < RETRY_FREE_BYTES) return false;
       const probe = path.join(root, `.probe-${process.pid}`);
       await writeFile(probe, new Uint8Array(64 * 1024));
       await unlink(probe);

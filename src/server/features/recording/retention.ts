@@ -3,7 +3,6 @@
 // oldest segments go first, whichever camera's. The free-space floor wins over the days. Never
 // deleted: the segment being written; a segment being played or exported is spared by the age rule
 // (the next pass takes it) but not by the floor (a full disk would stop every recording).
-import { statfs } from 'node:fs/promises';
 import type { RecordingStore, Segment } from './store.ts';
 
 export interface RetentionOptions {
@@ -33,9 +32,7 @@ export class Retention {
   ) {}
 
   async disk(): Promise<DiskSpace> {
-    const fs = await statfs(this.store.root);
-    const size = fs.blocks * fs.bsize;
-    const free = fs.bavail * fs.bsize;
+    const { size, free } = await this.store.space();
     const floor = 'share' in this.opts.minFree ? Math.round(size * this.opts.minFree.share) : Math.min(this.opts.minFree.bytes, size);
     return { size, free, floor };
   }

@@ -3,7 +3,7 @@
 // does not list (the segment a crash cut off, or every file when the index is missing or damaged)
 // is read from its media and listed. Segments are ordered by their sequence number, never by their
 // times (the clock may jump); spans of recorded time come from their media.
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { cameraId as cameraIdSchema } from '../../../shared/schemas.ts';
@@ -348,6 +348,12 @@ export class RecordingStore {
     await rename(path.join(this.root, cameraId), gone).catch(() => undefined);
     void c.index.then(() => rm(gone, { recursive: true, force: true })).catch((err: unknown) => this.log.warn(`recordings: ${gone} could not be deleted (${(err as Error).message})`));
     return bytes;
+  }
+
+  /** The recordings' disk: its size and the bytes free for this server (what statfs calls available). */
+  async space(): Promise<{ size: number; free: number }> {
+    const fs = await statfs(this.root);
+    return { size: fs.blocks * fs.bsize, free: fs.bavail * fs.bsize };
   }
 
   /** Size of a file on disk now (0 if gone). */
