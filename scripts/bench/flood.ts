@@ -1,14 +1,15 @@
 // `npm run bench:flood`: one camera link floods the server from one address at its socket limit
 // with every kind of valid but costly input (test/helpers/flood-client.ts) while a healthy camera
 // streams to a viewer; reports the server's memory, event-loop stalls and the viewer's frame rate.
-// Options: --seconds 60 --sockets 64 --kinds tiny-webm,block-bomb,… --runs 1 --settle 30
+// Options: --seconds 60 --sockets 64 --kinds tiny-webm,block-bomb,… (a kind may repeat: sockets take
+// the kinds in turn; unread-viewer, with control, is security finding 3's viewers that never read) --runs 1 --settle 30
 // --out bench-results/flood.json. The server runs in this process, which `npm run bench:flood`
 // starts with the Node options and environment of `npm start` (package.json): what users run.
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FLOOD_KINDS, runFloodRig, type FloodKind, type FloodResult } from '../../test/helpers/flood-rig.ts';
+import { EXTRA_FLOOD_KINDS, FLOOD_KINDS, runFloodRig, type FloodKind, type FloodResult } from '../../test/helpers/flood-rig.ts';
 import { npmStartArgs, npmStartEnv } from '../../test/helpers/server.ts';
 import { ROOT, median, round } from './bench-kit.ts';
 
@@ -22,7 +23,8 @@ if (process.env.WEBCAM_AS_NPM_START !== '1') {
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, sockets: { type: 'string', default: '64' }, kinds: { type: 'string', default: FLOOD_KINDS.join(',') }, runs: { type: 'string', default: '1' }, settle: { type: 'string', default: '30' }, out: { type: 'string', default: path.join(ROOT, 'bench-results', 'flood.json') } } });
 const kinds = values.kinds.split(',') as FloodKind[];
-for (const k of kinds) if (!FLOOD_KINDS.includes(k)) throw new Error(`unknown kind ${k} (${FLOOD_KINDS.join(', ')})`);
+const known: readonly FloodKind[] = [...FLOOD_KINDS, ...EXTRA_FLOOD_KINDS];
+for (const k of kinds) if (!known.includes(k)) throw new Error(`unknown kind ${k} (${known.join(', ')})`);
 const runs: FloodResult[] = [];
 for (let i = 0; i < Number(values.runs); i++) {
   const r = await runFloodRig({ seconds: Number(values.seconds), sockets: Number(values.sockets), kinds, settleSeconds: Number(values.settle), baselineSeconds: 5, log: (l) => console.error(`[run ${i + 1}] ${l}`) });

@@ -1,4 +1,4 @@
-// A client that holds one camera link and floods the server with what the protocol allows: as many
+// A client that holds one camera link (and, for the unread-viewer kind, the viewer link) and floods the server with what the protocol allows: as many
 // sockets as one address may open, each a "camera" sending valid but costly input as fast as it can,
 // and opening again whenever it is closed. Run as its own process (it must not share the server's
 // event loop). Prints what it did as one JSON line.
@@ -39,6 +39,12 @@ const { video, audio } = chunkFixture.stream;
 let nextId = 0;
 /** One socket's messages, as fast as it takes them. */
 function* script(kind: FloodKind, id: string): Generator<string | Uint8Array> {
+  if (kind === 'unread-viewer') {
+    // Security finding 3: a viewer (the viewer link) that never reads what it is sent (every
+    // camera list, as flooding cameras rename themselves) and asks for nothing more.
+    yield JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'viewer' });
+    return;
+  }
   yield JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: id, secret: `${id}-flood-secret`, name: `Flood ${id}` });
   const media = (seq: number, payload: Uint8Array, kindByte = FRAME_KIND_MEDIA, flags = 0): Uint8Array => encodeFrame({ kind: kindByte, flags, channel: 0, seq, time: Date.now() }, payload);
   switch (kind) {
@@ -76,7 +82,7 @@ async function socketLoop(kind: FloodKind): Promise<void> {
   const mine = (stats.byKind[kind] ??= { messages: 0, bytes: 0 });
   while (Date.now() < deadline) {
     await new Promise<void>((resolve) => {
-      const ws = new WebSocket(args.url, { rejectUnauthorized: false, localAddress: args.address, perMessageDeflate: false });
+      const ws = new WebSocket(kind === 'unread-viewer' ? args.viewerUrl : args.url, { rejectUnauthorized: false, localAddress: args.address, perMessageDeflate: false });
       stats.connections++;
       const gen = script(kind, `flood-${nextId++ % 256}`);
       let done = false;
@@ -102,7 +108,7 @@ async function socketLoop(kind: FloodKind): Promise<void> {
         setImmediate(pump);
       };
       ws.on('open', () => {
-        if (kind === 'no-read') (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        if (kind === 'no-read' || kind === 'unread-viewer') (ws as unknown as { _socket: { pause(): void } })._socket.pause();
         pump();
       });
       ws.on('message', () => undefined);

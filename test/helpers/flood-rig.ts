@@ -12,11 +12,15 @@ import { connectChunkCamera, connectViewer, loadChunkFixture, startTestServer, t
 
 /** What each kind of flooding socket sends (see flood-client.ts). */
 export const FLOOD_KINDS = ['tiny-webm', 'tiny-chunks', 'block-bomb', 'control', 'big-json', 'no-read'] as const;
-export type FloodKind = (typeof FLOOD_KINDS)[number];
+/** Kinds run only when asked for: viewer sockets that never read (with the viewer link; `--kinds control,unread-viewer`). */
+export const EXTRA_FLOOD_KINDS = ['unread-viewer'] as const;
+export type FloodKind = (typeof FLOOD_KINDS)[number] | (typeof EXTRA_FLOOD_KINDS)[number];
 
 /** What the flood client is told. */
 export interface FloodArgs {
   url: string;
+  /** The same with the viewer link's key. */
+  viewerUrl: string;
   address: string;
   sockets: number;
   seconds: number;
@@ -114,6 +118,7 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
   try {
     const cameraLink = new URL(server.links[0]!.camera);
     const floodUrl = `wss://127.0.0.1:${server.httpsPort}/ws?key=${cameraLink.searchParams.get('key')}`;
+    const viewerFloodUrl = `wss://127.0.0.1:${server.httpsPort}/ws?key=${new URL(server.links[0]!.viewer).searchParams.get('key')}`;
     const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
     const camera = await connectChunkCamera(server.wsUrl, 'healthy', 'Healthy', stream);
     const viewer = await connectViewer(server.wsUrl);
@@ -196,7 +201,7 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     }, 250);
     loop.enable();
     const floodStart = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/flood-client.ts', JSON.stringify({ url: floodUrl, address: '127.0.0.77', sockets: o.sockets, seconds: o.seconds, kinds: o.kinds })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/flood-client.ts', JSON.stringify({ url: floodUrl, viewerUrl: viewerFloodUrl, address: '127.0.0.77', sockets: o.sockets, seconds: o.seconds, kinds: o.kinds })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
