@@ -35,3 +35,8 @@ export interface SettingsView {
   /** New cameras that say they are an offline one (perhaps the same phone in a new browser profile): may each take its place? */
   adoptions: { id: string; name: string; on: boolean; earlierId: string; earlierName: string; earlierOfflineSince: number | null; at: number }[];
 }
+
+/** "with a camera link", "with an owner link": how a device joined, for people (the page) and the log. */
+export function joinedWith(via: string): string {
+  return `with ${/^[aeiou]/i.test(via) ? 'an' : 'a'} ${via}`;
+}

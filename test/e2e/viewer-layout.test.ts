@@ -50,6 +50,7 @@ const MEASURE = `(() => {
         nameInside: inside(name.getBoundingClientRect(), box),
         controls: controls.length,
         controlsInside: controls.every((c) => inside(c.getBoundingClientRect(), box)),
+        controlsInFull: controls.every((c) => c.scrollWidth <= c.clientWidth),
         controlsInOneLine: new Set(controls.filter((c) => c.tagName === 'BUTTON').map((c) => Math.round(c.getBoundingClientRect().top))).size <= 1,
         menuButton: shown(t.querySelector('.tile-more')),
       };
@@ -63,7 +64,7 @@ interface Measured {
   scrollsSideways: boolean;
   offline: number;
   said: string;
-  tiles: { name: string; size: [number, number]; nameInFull: boolean; nameInside: boolean; controls: number; controlsInside: boolean; controlsInOneLine: boolean; menuButton: boolean }[];
+  tiles: { name: string; size: [number, number]; nameInFull: boolean; nameInside: boolean; controls: number; controlsInside: boolean; controlsInFull: boolean; controlsInOneLine: boolean; menuButton: boolean }[];
 }
 
 /** One browser as this test drives it. */
@@ -176,6 +177,7 @@ describe('the viewer layout at phone, laptop and screen sizes', { timeout: 300_0
             for (const tile of m.tiles) {
               assert.ok(tile.nameInFull && tile.nameInside, `${where}: “${tile.name}” in full inside its ${tile.size.join('×')} tile`);
               assert.ok(tile.controlsInside && tile.controlsInOneLine, `${where}: the controls of “${tile.name}” inside its tile, on one line`);
+              assert.ok(tile.controlsInFull, `${where}: the controls of “${tile.name}” not cut (each label's scrollWidth ≤ its clientWidth)`);
               assert.ok(tile.menuButton, `${where}: the menu button of “${tile.name}”`);
             }
           }

@@ -4,7 +4,7 @@
 // (src/server/settings/api.ts); nothing here is kept in the browser.
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import type { CameraInfo } from '../../shared/schemas.ts';
-import type { SettingsView } from '../../shared/settings.ts';
+import { joinedWith, type SettingsView } from '../../shared/settings.ts';
 import { h, post } from '../common/dom.ts';
 
 dropCredentialsFromAddress();
@@ -196,7 +196,7 @@ function drawDevices(): void {
       'li',
       { dataset: { id: d.id, online: String(d.online) } },
       h('span', { className: 'device-name', textContent: d.label, title: d.label }, d.you ? h('span', { className: 'tag', textContent: 'this device' }) : null),
-      h('span', { className: 'muted', textContent: `${roles} · ${seen} · joined ${ago(d.created)} with a ${d.via} · ${d.address}` }),
+      h('span', { className: 'muted', textContent: `${roles} · ${seen} · joined ${ago(d.created)} ${joinedWith(d.via)} · ${d.address}` }),
       h('span', { className: 'row-actions' }, revoke),
     );
   });

@@ -288,15 +288,17 @@ export class CameraTile {
   }
 
   /**
-   * The server dropped `frames` video frames for this page (its network could not keep up); what
+   * The server dropped `frames` video frames for this page (it did not take them as fast as they
+   * came: its network, or a busy device); what
    * follows starts at a keyframe. Counted on the tile, so people see why the picture jumped.
    */
   skipped(frames: number): void {
     this.skippedFrames += frames;
     this.el.dataset.framesSkipped = String(this.skippedFrames);
     if (this.mode === 'chunks') this.chunkPlayer.skipped();
-    // Said while it happens; the note goes once the network keeps up again (the menu keeps the count).
-    this.showNote(`Skipped ${frames} frame${frames === 1 ? '' : 's'}: the network is slower than the camera`, SKIPPED_NOTE_MS);
+    // Said while it happens; the note goes once this page keeps up again (the menu keeps the count).
+    // No cause is named: a slow network and a busy device look the same from here.
+    this.showNote(`Skipped ${frames} frame${frames === 1 ? '' : 's'} to stay live`, SKIPPED_NOTE_MS);
     this.render();
   }
 

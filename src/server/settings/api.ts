@@ -11,7 +11,7 @@ import { ownerPost, sendJson, type RequestContext, type Route } from '../routes.
 import { qrSvg } from '../trust-page.ts';
 import { cameraId, cameraName } from '../../shared/schemas.ts';
 import { MAX_RECORDS } from '../core/registry.ts';
-import type { LinksOfAddress, SettingsView } from '../../shared/settings.ts';
+import { joinedWith, type LinksOfAddress, type SettingsView } from '../../shared/settings.ts';
 
 export type { LinksOfAddress, SettingsView } from '../../shared/settings.ts';
 
@@ -102,7 +102,7 @@ export function settingsRoutes(deps: SettingsDeps): Route[] {
     post('/api/devices/revoke', idBody, ({ id }) => {
       const device = access.devices.revoke(id);
       if (!device) return { error: 'no such device (revoked already?)', status: 404 };
-      log.info(`the owner revoked a device: ${device.label} (${device.roles.join(' + ')}, joined with a ${device.via})`);
+      log.info(`the owner revoked a device: ${device.label} (${device.roles.join(' + ')}, joined ${joinedWith(device.via)})`);
       return { revoked: id };
     }),
     post('/api/links/renew', z.object({}), async () => {
