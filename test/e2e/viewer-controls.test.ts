@@ -1,14 +1,15 @@
 // The viewer's own controls, used as a person would in Chromium: what an empty grid says; the
 // layout choice, remembered over a reload; the large view and its ✕ (and Esc); full screen and
-// back; the offline row ("since", collapsed and remembered); a note that goes once it stops being
-// true; a wall link to a camera that is not there.
+// back; the offline row ("since", collapsed and remembered); the owner renaming a camera from its
+// menu and forgetting one from the offline row; a note that goes once it stops being true; a wall
+// link to a camera that is not there.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchChromium, newContext } from '../helpers/browser.ts';
 import { connectChunkCamera, loadChunkFixture, replayChunks, startTestServer, type TestClient } from '../helpers/server.ts';
 
 describe('the viewer controls', { timeout: 120_000 }, () => {
-  it('empty grid, layout choice, large view, full screen, offline row, notes and an unknown wall link behave as they say', async () => {
+  it('empty grid, layout choice, large view, full screen, offline row, rename and forget, notes and an unknown wall link behave as they say', async () => {
     const server = await startTestServer();
     const browser = await launchChromium();
     const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
@@ -58,6 +59,17 @@ describe('the viewer controls', { timeout: 120_000 }, () => {
       await page.keyboard.press('Escape');
       await page.waitForFunction(() => !document.body.classList.contains('focused'));
 
+      // The owner renames a camera from its tile's menu.
+      const answers: (string | boolean)[] = [];
+      page.on('dialog', (d) => {
+        const a = answers.shift();
+        void (a === false || a === undefined ? d.dismiss() : d.accept(typeof a === 'string' ? a : undefined));
+      });
+      answers.push('Front porch');
+      await porch.locator('.tile-more').click();
+      await porch.locator('.menu-rename').click();
+      await page.waitForFunction(() => document.querySelector('.tile[data-camera-id="porch"] .tile-name')?.textContent === 'Front porch');
+
       // Full screen and back, from the bar.
       await page.click('#fullscreen');
       await page.waitForFunction(() => document.fullscreenElement !== null && document.getElementById('fullscreen')!.textContent === 'Exit full screen');
@@ -81,7 +93,7 @@ describe('the viewer controls', { timeout: 120_000 }, () => {
       await page.waitForFunction(() => document.querySelectorAll('.tile').length === 1);
       assert.equal(await cols(), '1', 'one camera fills the window');
       assert.equal(await text('#offline summary'), 'Offline · 1');
-      assert.match(await text('#offline-list li'), /^Hall · since \d\d:\d\d( [AP]M)?$/);
+      assert.match(await text('#offline-list li'), /^Hall · since \d\d:\d\d( [AP]M)?(✕)?$/);
       await page.click('#offline summary');
       assert.equal(await page.evaluate(() => (document.getElementById('offline') as HTMLDetailsElement).open), false);
       // (Kept by the details' toggle event, which comes a moment after the click.)
@@ -95,6 +107,14 @@ describe('the viewer controls', { timeout: 120_000 }, () => {
       cameras.pop()!.close();
       await page.waitForFunction(() => document.querySelectorAll('.tile').length === 0);
       assert.equal(await text('#empty'), 'No camera is on right now (2 offline, below).');
+
+      // The owner forgets one from the offline row (yes, and keep its recordings).
+      answers.push(true, false);
+      await page.click('#offline summary');
+      await page.click('#offline-list button[aria-label="Forget Hall"]');
+      await page.waitForFunction(() => document.querySelectorAll('#offline-list li').length === 1);
+      assert.equal(await text('#empty'), 'No camera is on right now (1 offline, below).');
+      assert.match(await text('#offline-list li'), /^Front porch · since/);
 
       // A wall link to a camera that is not there: a clear line, not a thin black strip.
       await page.goto(server.page('/?camera=Garage'));

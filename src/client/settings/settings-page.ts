@@ -6,6 +6,7 @@ import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
 import type { CameraInfo } from '../../shared/schemas.ts';
 import { joinedWith, type SettingsView } from '../../shared/settings.ts';
 import { h, post } from '../common/dom.ts';
+import { askToForget } from '../common/camera-actions.ts';
 
 dropCredentialsFromAddress();
 
@@ -145,10 +146,8 @@ function drawCameras(): void {
     const forget = h('button', { type: 'button', textContent: 'Forget', disabled: on, title: on ? 'Only an offline camera can be forgotten' : `Forget ${c.name}` });
     forget.setAttribute('aria-label', `Forget ${c.name}`);
     forget.addEventListener('click', () => {
-      if (!confirm(`Forget “${c.name}”? It leaves the list. If its device streams again, it comes back as a new camera.`)) return;
-      // Its recordings stay unless the owner says otherwise.
-      const deleteRecordings = confirm(`Also delete the recordings of “${c.name}”? OK deletes them for good; Cancel keeps them (Recordings still shows them).`);
-      void act('Forgetting', () => post('/api/cameras/forget', { id: c.id, deleteRecordings }));
+      const body = askToForget(c);
+      if (body) void act('Forgetting', () => post('/api/cameras/forget', body));
     });
     const li = h('li', { dataset: { id: c.id, state: c.state } }, name, state, h('span', { className: 'row-actions' }, up, down, rename, forget));
     rename.addEventListener('click', () => editName(li, c));

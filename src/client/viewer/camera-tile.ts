@@ -115,6 +115,7 @@ export class CameraTile {
         <button type="button" role="menuitem" class="menu-sound" hidden></button>
         <button type="button" role="menuitem" class="menu-toggle"></button>
         <button type="button" role="menuitem" class="menu-focus"></button>
+        <button type="button" role="menuitem" class="menu-rename" hidden>Rename…</button>
         <a role="menuitem" class="menu-snapshot" download>Save a snapshot</a>
         <a role="menuitem" class="menu-recordings">Recordings</a>
       </div>`;
@@ -152,6 +153,14 @@ export class CameraTile {
       e.stopPropagation();
       this.showMenu(false);
       this.events.focus(this.info.id);
+    });
+    // The owner's: the page asks for the new name (see viewer-page.ts).
+    const menuRename = this.el.querySelector<HTMLButtonElement>('.menu-rename')!;
+    menuRename.hidden = document.body.dataset.owner !== '1';
+    menuRename.addEventListener('click', (e) => {
+      e.stopPropagation();
+      this.showMenu(false);
+      this.el.dispatchEvent(new CustomEvent('camera-rename', { detail: { cameraId: this.info.id, name: this.info.name }, bubbles: true }));
     });
     this.sound.addEventListener('click', (e) => {
       e.stopPropagation();

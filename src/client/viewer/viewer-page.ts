@@ -3,6 +3,8 @@
 // click, full screen, and `/?camera=<id or name>` for one camera filling the window with no chrome.
 // Each camera is a <webcam-player> (webcam-player.ts); they share the page's one connection.
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
+import { askToForget } from '../common/camera-actions.ts';
+import { post } from '../common/dom.ts';
 import type { CameraInfo } from '../../shared/schemas.ts';
 import type { CameraTile } from './camera-tile.ts';
 import { ViewerConnection } from './connection.ts';
@@ -132,8 +134,10 @@ function reconcile(cameras: CameraInfo[]): void {
   layout();
 }
 
-/** The offline row: each camera and since when, the most recently seen first. */
+/** The offline row: each camera and since when, the most recently seen first; for the owner, a way to forget each. */
+let offlineShown: CameraInfo[] = [];
 function showOffline(cameras: CameraInfo[]): void {
+  offlineShown = cameras;
   offline.hidden = cameras.length === 0;
   offline.querySelector('summary')!.textContent = `Offline · ${cameras.length}`;
   const items = [...cameras]
@@ -144,6 +148,19 @@ function showOffline(cameras: CameraInfo[]): void {
       name.textContent = c.name;
       li.append(name, c.offlineSince ? ` · since ${sinceText(c.offlineSince)}` : '');
       li.title = c.offlineSince ? `${c.name}: offline since ${new Date(c.offlineSince).toLocaleString()}` : c.name;
+      if (isOwner()) {
+        const forget = document.createElement('button');
+        forget.type = 'button';
+        forget.className = 'offline-forget';
+        forget.textContent = '✕';
+        forget.title = `Forget ${c.name}…`;
+        forget.setAttribute('aria-label', `Forget ${c.name}`);
+        forget.addEventListener('click', () => {
+          const body = askToForget(c);
+          if (body) post('/api/cameras/forget', body).catch((err: Error) => alert(`Could not forget “${c.name}”: ${err.message}`));
+        });
+        li.append(forget);
+      }
       return li;
     });
   offlineList.replaceChildren(...items);
@@ -221,6 +238,18 @@ function toggleFocus(cameraId: string): void {
   layout();
 }
 
+// ---- the owner's actions: rename from a tile's menu, forget from the offline row ----
+function isOwner(): boolean {
+  return document.body.dataset.owner === '1';
+}
+grid.addEventListener('camera-rename', (e) => {
+  const { cameraId, name } = (e as CustomEvent<{ cameraId: string; name: string }>).detail;
+  const wanted = prompt(`New name for “${name}”:`, name)?.trim();
+  if (!wanted || wanted === name) return;
+  // (The camera list that follows renames the tile.)
+  post('/api/cameras/rename', { id: cameraId, name: wanted }).catch((err: Error) => alert(`Could not rename “${name}”: ${err.message}`));
+});
+
 // A click on a picture (or its menu's Large view) shows it large, or back to the grid.
 grid.addEventListener('player-focus', (e) => toggleFocus((e as CustomEvent<{ cameraId: string }>).detail.cameraId));
 
@@ -236,9 +265,14 @@ document.addEventListener('keydown', (e) => {
 setMeter(meterOn, false);
 connection.start();
 
-// A viewer link may not publish: hide the way to the camera page.
+// A viewer link may not publish: hide the way to the camera page. The owner may rename and forget cameras here.
 void fetchAccess()
   .then((access) => {
     if ('roles' in access && !access.roles.includes('camera')) document.querySelector<HTMLElement>('.bar-link')?.setAttribute('hidden', '');
+    if ('roles' in access && access.roles.includes('owner')) {
+      document.body.dataset.owner = '1';
+      for (const item of document.querySelectorAll<HTMLElement>('.menu-rename')) item.hidden = false;
+      showOffline(offlineShown);
+    }
   })
   .catch(() => undefined);
