@@ -62,6 +62,8 @@ let owner = false;
 let cameraId = '';
 let view: View = { from: Date.now() - 3600_000, to: Date.now() + 5 * 60_000 };
 let listing: Listing = { spans: [], segments: [], thumbnails: [] };
+/** The cameras as the overview last listed them. */
+let overviewCameras: Overview['cameras'] = [];
 /** The segment playing and where its time 0 is on the wall clock. */
 let playing: SegmentInfo | null = null;
 let marks: { start: number | null; end: number | null } = { start: null, end: null };
@@ -78,6 +80,7 @@ async function loadOverview(): Promise<void> {
   const res = await fetch('/api/recordings', { cache: 'no-store' });
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   const o = (await res.json()) as Overview;
+  overviewCameras = o.cameras;
   const fit = o.daysFit === null ? '' : ` At today's rate about ${o.daysFit} day${o.daysFit === 1 ? '' : 's'} fit${o.keepDays > 0 ? ` (kept: ${o.keepDays} days)` : ''}.`;
   ui.spaceText.textContent = `Recordings take ${mb(o.used)}; ${mb(o.disk.free)} of ${mb(o.disk.size)} free (${mb(o.disk.floor)} always kept free).${fit}`;
   const selected = cameraId || new URL(location.href).searchParams.get('camera') || o.cameras[0]?.id || '';
@@ -123,8 +126,15 @@ async function loadListing(): Promise<void> {
   const latest = listing.spans.at(-1);
   if (latest && latest.end < view.from) view = { from: latest.end - 3600_000, to: latest.end + 5 * 60_000 };
   ui.live.href = `/?camera=${encodeURIComponent(cameraId)}`;
-  say(listing.spans.length === 0 ? 'Nothing recorded for this camera in the last 7 days.' : '');
+  say(listing.spans.length === 0 ? nothingRecorded() : '');
   draw();
+}
+
+/** Why the timeline is empty, and what to do about it. */
+function nothingRecorded(): string {
+  const c = overviewCameras.find((x) => x.id === cameraId);
+  if (c && !c.record) return `Nothing recorded: recording is off for “${c.name}”. ${owner ? 'Switch it on under “What is recorded” below.' : 'The owner can switch it on.'}`;
+  return 'Nothing recorded for this camera in the last 7 days.';
 }
 
 /** Draws the spans, ticks, selection and playhead for the current view. */
