@@ -41,9 +41,10 @@ let nextId = 0;
 function* script(kind: FloodKind, id: string): Generator<string | Uint8Array> {
   if (kind === 'unread-viewer') {
     // Security finding 3: a viewer (the viewer link) that never reads what it is sent (every
-    // camera list, as flooding cameras rename themselves) and asks for nothing more.
+    // camera list, as flooding cameras rename themselves). It says one small thing a second: a
+    // socket that reads nothing would not see the server let it go, and would not come back.
     yield JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'viewer' });
-    return;
+    for (;;) yield JSON.stringify({ type: 'clock', sent: Date.now() });
   }
   yield JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, role: 'camera', cameraId: id, secret: `${id}-flood-secret`, name: `Flood ${id}` });
   const media = (seq: number, payload: Uint8Array, kindByte = FRAME_KIND_MEDIA, flags = 0): Uint8Array => encodeFrame({ kind: kindByte, flags, channel: 0, seq, time: Date.now() }, payload);
@@ -95,7 +96,7 @@ async function socketLoop(kind: FloodKind): Promise<void> {
       const pump = (): void => {
         if (done || ws.readyState !== WebSocket.OPEN || Date.now() > deadline) return;
         // Full speed, but not an unbounded queue in this process.
-        for (let n = 0; n < 256 && ws.bufferedAmount < 8 * 1024 * 1024; n++) {
+        for (let n = 0; n < (kind === 'unread-viewer' ? 1 : 256) && ws.bufferedAmount < 8 * 1024 * 1024; n++) {
           const next = gen.next();
           if (next.done) return;
           ws.send(next.value);
@@ -105,7 +106,8 @@ async function socketLoop(kind: FloodKind): Promise<void> {
           mine.messages++;
           mine.bytes += size;
         }
-        setImmediate(pump);
+        if (kind === 'unread-viewer') setTimeout(pump, 1000);
+        else setImmediate(pump);
       };
       ws.on('open', () => {
         if (kind === 'no-read' || kind === 'unread-viewer') (ws as unknown as { _socket: { pause(): void } })._socket.pause();
