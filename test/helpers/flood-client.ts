@@ -1,8 +1,8 @@
 // A client that holds one camera link (and, for the unread-viewer kind, the viewer link) and floods the server with what the protocol allows: as many
-// sockets as one address may open, each a "camera" sending valid but costly input as fast as it can,
-// and opening again whenever it is closed. Run as its own process (it must not share the server's
+// sockets as one address may open, each a "camera" sending valid but costly input as fast as it can
+// (or, of the unread-viewer kind, a viewer that never reads), and opening again whenever it is closed. Run as its own process (it must not share the server's
 // event loop). Prints what it did as one JSON line.
-// Usage: node --import tsx test/helpers/flood-client.ts '{"url":"wss://…/ws?key=…","address":"127.0.0.77","sockets":64,"seconds":60,"kinds":["tiny-webm",…]}'
+// Usage: node --import tsx test/helpers/flood-client.ts '{"url":"wss://…/ws?key=…","viewerUrl":"wss://…/ws?key=<viewer key>","address":"127.0.0.77","sockets":64,"seconds":60,"kinds":["tiny-webm",…]}'
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';

@@ -12,7 +12,7 @@ import { connectChunkCamera, connectViewer, loadChunkFixture, startTestServer, t
 
 /** What each kind of flooding socket sends (see flood-client.ts). */
 export const FLOOD_KINDS = ['tiny-webm', 'tiny-chunks', 'block-bomb', 'control', 'big-json', 'no-read'] as const;
-/** Kinds run only when asked for: viewer sockets that never read (with the viewer link; `--kinds control,unread-viewer`). */
+/** Kinds run only when asked for: viewer sockets that never read (with the viewer link), e.g. `--kinds control,unread-viewer` (sockets take the kinds in turn; a kind may repeat). */
 export const EXTRA_FLOOD_KINDS = ['unread-viewer'] as const;
 export type FloodKind = (typeof FLOOD_KINDS)[number] | (typeof EXTRA_FLOOD_KINDS)[number];
 

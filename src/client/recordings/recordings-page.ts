@@ -92,7 +92,8 @@ async function loadOverview(): Promise<void> {
       const sound = h('input', { type: 'checkbox', checked: c.sound, disabled: !owner || !c.record, title: 'Record its sound too' });
       const change = (body: object) =>
         post('/api/cameras/record', { id: c.id, ...body }).then(
-          () => loadOverview(),
+          // (An empty timeline says again why: recording may be on now.)
+          () => loadOverview().then(() => listing.spans.length === 0 && cameraId === c.id && say(nothingRecorded())),
           (err: Error) => say(err.message, 'error'),
         );
       box.addEventListener('change', () => void change({ record: box.checked }));

@@ -3,13 +3,13 @@
 // click, full screen, and `/?camera=<id or name>` for one camera filling the window with no chrome.
 // Each camera is a <webcam-player> (webcam-player.ts); they share the page's one connection.
 import { dropCredentialsFromAddress, fetchAccess } from '../common/access.ts';
-import { askToForget } from '../common/camera-actions.ts';
 import { post } from '../common/dom.ts';
 import type { CameraInfo } from '../../shared/schemas.ts';
 import type { CameraTile } from './camera-tile.ts';
 import { ViewerConnection } from './connection.ts';
 import { arrange, layoutChoice, LAYOUT_CHOICES, type LayoutChoice } from './layout.ts';
 import { liveEdgeFromParams } from './live-edge.ts';
+import { askNewName, askToForgetHere, tellOwner } from './owner-dialog.ts';
 import { WebcamPlayer, findCamera, usePlayerConnection } from './webcam-player.ts';
 
 dropCredentialsFromAddress();
@@ -146,7 +146,11 @@ function showOffline(cameras: CameraInfo[]): void {
       const li = document.createElement('li');
       const name = document.createElement('b');
       name.textContent = c.name;
-      li.append(name, c.offlineSince ? ` · since ${sinceText(c.offlineSince)}` : '');
+      // (The name and since when shorten with "…"; the owner's ✕ stays whole.)
+      const what = document.createElement('span');
+      what.className = 'offline-what';
+      what.append(name, c.offlineSince ? ` · since ${sinceText(c.offlineSince)}` : '');
+      li.append(what);
       li.title = c.offlineSince ? `${c.name}: offline since ${new Date(c.offlineSince).toLocaleString()}` : c.name;
       if (isOwner()) {
         const forget = document.createElement('button');
@@ -155,10 +159,7 @@ function showOffline(cameras: CameraInfo[]): void {
         forget.textContent = '✕';
         forget.title = `Forget ${c.name}…`;
         forget.setAttribute('aria-label', `Forget ${c.name}`);
-        forget.addEventListener('click', () => {
-          const body = askToForget(c);
-          if (body) post('/api/cameras/forget', body).catch((err: Error) => alert(`Could not forget “${c.name}”: ${err.message}`));
-        });
+        forget.addEventListener('click', () => void forgetCamera(c));
         li.append(forget);
       }
       return li;
@@ -244,11 +245,19 @@ function isOwner(): boolean {
 }
 grid.addEventListener('camera-rename', (e) => {
   const { cameraId, name } = (e as CustomEvent<{ cameraId: string; name: string }>).detail;
-  const wanted = prompt(`New name for “${name}”:`, name)?.trim();
-  if (!wanted || wanted === name) return;
-  // (The camera list that follows renames the tile.)
-  post('/api/cameras/rename', { id: cameraId, name: wanted }).catch((err: Error) => alert(`Could not rename “${name}”: ${err.message}`));
+  void (async () => {
+    const wanted = await askNewName(name);
+    // (The camera list that follows renames the tile.)
+    if (wanted) await post('/api/cameras/rename', { id: cameraId, name: wanted }).catch((err: Error) => tellOwner(`Could not rename “${name}”: ${err.message}`));
+  })();
 });
+async function forgetCamera(c: CameraInfo): Promise<void> {
+  const body = await askToForgetHere(c);
+  if (!body) return;
+  await post('/api/cameras/forget', body).catch((err: Error) => tellOwner(`Could not forget “${c.name}”: ${err.message}`));
+  // (Its entry, and the button that had the focus, are gone: the focus goes to the row.)
+  offline.querySelector('summary')?.focus();
+}
 
 // A click on a picture (or its menu's Large view) shows it large, or back to the grid.
 grid.addEventListener('player-focus', (e) => toggleFocus((e as CustomEvent<{ cameraId: string }>).detail.cameraId));
