@@ -47,6 +47,18 @@ describe('the camera page', { timeout: 90_000 }, () => {
       await page.mouse.click(200, 400);
       assert.equal(await page.isVisible('#screen-off'), false, 'a tap wakes it');
 
+      // On a phone and on a laptop used as the camera, the state, the picture and Stop are in view
+      // without scrolling (on a wide screen the settings sit beside the picture).
+      for (const [width, height] of [[390, 844], [1366, 657], [1920, 969]] as const) {
+        await page.setViewportSize({ width, height });
+        const stop = await page.locator('#stop').boundingBox();
+        const preview = await page.locator('.preview').boundingBox();
+        assert.ok(stop && stop.y + stop.height <= height, `${width}×${height}: Stop in view (${JSON.stringify(stop)})`);
+        assert.ok(preview && preview.y + preview.height <= height && preview.height > 250, `${width}×${height}: the picture in view (${JSON.stringify(preview)})`);
+        assert.equal(await page.evaluate(() => document.documentElement.scrollHeight > innerHeight), false, `${width}×${height}: no scroll`);
+      }
+      await page.setViewportSize({ width: 390, height: 844 });
+
       // An old phone: the page on a CPU slowed 4×, from opening the link to live (test pattern, with
       // sound), beside the same at full speed.
       const timeToLive = async (rate: number, name: string): Promise<number> => {
