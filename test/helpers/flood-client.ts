@@ -1,7 +1,8 @@
-// A client that holds one camera link (and, for the unread-viewer kind, the viewer link) and floods the server with what the protocol allows: as many
-// sockets as one address may open, each a "camera" sending valid but costly input as fast as it can
-// (or, of the unread-viewer kind, a viewer that never reads), and opening again whenever it is closed. Run as its own process (it must not share the server's
-// event loop). Prints what it did as one JSON line.
+// A client that holds one camera link (and, for the unread-viewer kind, the viewer link) and floods
+// the server with what the protocol allows: as many sockets as one address may open, each a
+// "camera" sending valid but costly input as fast as it can (or, of the unread-viewer kind, a viewer
+// that never reads), and opening again whenever it is closed. Run as its own process (it must not
+// share the server's event loop). Prints what it did as one JSON line.
 // Usage: node --import tsx test/helpers/flood-client.ts '{"url":"wss://…/ws?key=…","viewerUrl":"wss://…/ws?key=<viewer key>","address":"127.0.0.77","sockets":64,"seconds":60,"kinds":["tiny-webm",…]}'
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -80,10 +81,12 @@ function* script(kind: FloodKind, id: string): Generator<string | Uint8Array> {
 }
 
 async function socketLoop(kind: FloodKind): Promise<void> {
+  // A viewer that never reads says one small thing a second; every other kind sends as fast as it can.
+  const slowViewer = kind === 'unread-viewer';
   const mine = (stats.byKind[kind] ??= { messages: 0, bytes: 0 });
   while (Date.now() < deadline) {
     await new Promise<void>((resolve) => {
-      const ws = new WebSocket(kind === 'unread-viewer' ? args.viewerUrl : args.url, { rejectUnauthorized: false, localAddress: args.address, perMessageDeflate: false });
+      const ws = new WebSocket(slowViewer ? args.viewerUrl : args.url, { rejectUnauthorized: false, localAddress: args.address, perMessageDeflate: false });
       stats.connections++;
       const gen = script(kind, `flood-${nextId++ % 256}`);
       let done = false;
@@ -96,7 +99,7 @@ async function socketLoop(kind: FloodKind): Promise<void> {
       const pump = (): void => {
         if (done || ws.readyState !== WebSocket.OPEN || Date.now() > deadline) return;
         // Full speed, but not an unbounded queue in this process.
-        for (let n = 0; n < (kind === 'unread-viewer' ? 1 : 256) && ws.bufferedAmount < 8 * 1024 * 1024; n++) {
+        for (let n = 0; n < (slowViewer ? 1 : 256) && ws.bufferedAmount < 8 * 1024 * 1024; n++) {
           const next = gen.next();
           if (next.done) return;
           ws.send(next.value);
@@ -106,11 +109,11 @@ async function socketLoop(kind: FloodKind): Promise<void> {
           mine.messages++;
           mine.bytes += size;
         }
-        if (kind === 'unread-viewer') setTimeout(pump, 1000);
+        if (slowViewer) setTimeout(pump, 1000);
         else setImmediate(pump);
       };
       ws.on('open', () => {
-        if (kind === 'no-read' || kind === 'unread-viewer') (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        if (kind === 'no-read' || slowViewer) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
         pump();
       });
       ws.on('message', () => undefined);

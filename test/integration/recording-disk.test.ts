@@ -62,14 +62,33 @@ describe('recordings on a small disk', { timeout: 120_000 }, () => {
     };
   }
 
-  it('keeps N days and the free-space floor, oldest first, never the segment being written', async () => {
-    const root = path.join(mount, 'keep');
+  /** A store on `root` and a recorder of `cams`, recording all of them with sound. */
+  async function recorderOn(root: string, cams: Camera[], opts: { segmentMs: number; retryMs?: number }): Promise<{ store: RecordingStore; recorder: Recorder; detach: () => void }> {
     const store = new RecordingStore(root, log);
     await store.load();
-    const recorder = new Recorder({ store, shouldRecord: () => true, recordSound: () => true, log, segmentMs: 2000 });
-    const cams = ['old', 'new'].map((id, i) => new Camera(id, i + 1, id));
+    const recorder = new Recorder({ store, shouldRecord: () => true, recordSound: () => true, log, ...opts });
     const cameras: Cameras = { all: () => cams, onCamera: () => () => undefined };
-    const detach = recorder.attach(cameras);
+    return { store, recorder, detach: recorder.attach(cameras) };
+  }
+
+  /** Streams a second of media at a time until the camera's recording has failed (at most 40). */
+  async function streamUntilFailed(camera: Camera, s: { push(seconds: number): void }): Promise<void> {
+    for (let i = 0; i < 40 && camera.recording?.state !== 'failed'; i++) {
+      s.push(1);
+      await sleep(50);
+    }
+  }
+
+  /** Waits (at most 4 s) for the camera to be recording again; its state then. */
+  async function resumed(camera: Camera): Promise<string | undefined> {
+    for (let i = 0; i < 40 && camera.recording?.state !== 'recording'; i++) await sleep(100);
+    return camera.recording?.state;
+  }
+
+  it('keeps N days and the free-space floor, oldest first, never the segment being written', async () => {
+    const root = path.join(mount, 'keep');
+    const cams = ['old', 'new'].map((id, i) => new Camera(id, i + 1, id));
+    const { store, recorder, detach } = await recorderOn(root, cams, { segmentMs: 2000 });
     const now = Date.now();
     // Ten days ago, and now: ~6 MB each.
     for (const [camera, wall] of [[cams[0]!, now - 10 * DAY], [cams[1]!, now - 60_000]] as const) {
@@ -103,25 +122,18 @@ describe('recordings on a small disk', { timeout: 120_000 }, () => {
   });
 
   it('stops recording a camera whose disk is full, keeps the partial segment playable, and resumes when there is room', async () => {
-    const root = path.join(mount, 'full');
-    const store = new RecordingStore(root, log);
-    await store.load();
-    const recorder = new Recorder({ store, shouldRecord: () => true, recordSound: () => true, log, segmentMs: 60_000, retryMs: 200 });
     const camera = new Camera('cam', 1, 'Porch');
-    const detach = recorder.attach({ all: () => [camera], onCamera: () => () => undefined });
+    const { store, recorder, detach } = await recorderOn(path.join(mount, 'full'), [camera], { segmentMs: 60_000, retryMs: 200 });
     // A viewer that keeps watching throughout.
     let seen = 0;
     const viewer: FeedSink<CoreFrame> = { congested: () => false, choked: () => false, join: (f) => (seen += f.length), send: () => seen++, skipped: () => undefined };
     camera.attach(viewer);
     const s = streamer(camera, Date.now());
     // Leave ~3 MB: the 2 Mbit/s camera fills it within seconds of media.
-    const fs = await statfs(root);
+    const fs = await statfs(store.root);
     const junk = path.join(mount, 'junk');
     await writeFile(junk, new Uint8Array(fs.bavail * fs.bsize - 3 * MiB));
-    for (let i = 0; i < 40 && camera.recording?.state !== 'failed'; i++) {
-      s.push(1);
-      await sleep(50);
-    }
+    await streamUntilFailed(camera, s);
     assert.equal(camera.recording?.state, 'failed');
     assert.match(camera.recording?.message ?? '', /the disk is full; live view goes on, and recording resumes by itself/);
     assert.ok(lines.some((l) => /"Porch" \(cam\): recording stopped: the disk is full/.test(l)));
@@ -134,9 +146,7 @@ describe('recordings on a small disk', { timeout: 120_000 }, () => {
     checkRecording(probe(store.pathOf(partial)), true);
     // Room again: recording resumes by itself, in a new segment.
     await rm(junk);
-    const state = (): string | undefined => camera.recording?.state;
-    for (let i = 0; i < 40 && state() !== 'recording'; i++) await sleep(100);
-    assert.equal(state(), 'recording');
+    assert.equal(await resumed(camera), 'recording');
     s.push(3);
     await recorder.close();
     detach();
@@ -147,11 +157,8 @@ describe('recordings on a small disk', { timeout: 120_000 }, () => {
 
   it('stops recording on a disk that turns read-only, and resumes when it can write again', async () => {
     const root = path.join(mount, 'ro');
-    const store = new RecordingStore(root, log);
-    await store.load();
-    const recorder = new Recorder({ store, shouldRecord: () => true, recordSound: () => true, log, segmentMs: 2000, retryMs: 200 });
     const camera = new Camera('cam', 1, 'Hall');
-    const detach = recorder.attach({ all: () => [camera], onCamera: () => () => undefined });
+    const { store, recorder, detach } = await recorderOn(root, [camera], { segmentMs: 2000, retryMs: 200 });
     const s = streamer(camera, Date.now());
     s.push(3);
     await sleep(200);
@@ -164,17 +171,12 @@ describe('recordings on a small disk', { timeout: 120_000 }, () => {
     await mkdir(path.join(root, 'cam', day), { recursive: true });
     execFileSync('mount', ['-o', 'remount,ro', root]);
     try {
-      for (let i = 0; i < 40 && camera.recording?.state !== 'failed'; i++) {
-        s.push(1);
-        await sleep(50);
-      }
+      await streamUntilFailed(camera, s);
       assert.equal(camera.recording?.state, 'failed');
       assert.match(camera.recording?.message ?? '', /the disk is read-only/);
       execFileSync('umount', [root]);
       over = false;
-      const state = (): string | undefined => camera.recording?.state;
-      for (let i = 0; i < 40 && state() !== 'recording'; i++) await sleep(100);
-      assert.equal(state(), 'recording');
+      assert.equal(await resumed(camera), 'recording');
       s.push(3);
       await recorder.close();
       detach();

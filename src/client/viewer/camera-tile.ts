@@ -64,6 +64,7 @@ export class CameraTile {
   private readonly more: HTMLButtonElement;
   private readonly menuSound: HTMLButtonElement;
   private readonly menuToggle: HTMLButtonElement;
+  private readonly menuRename: HTMLButtonElement;
   private focused = false;
   private readonly player: MsePlayer;
   private readonly chunkPlayer: ChunkPlayer;
@@ -130,6 +131,7 @@ export class CameraTile {
     this.more = this.el.querySelector('.tile-more')!;
     this.menuSound = this.el.querySelector('.menu-sound')!;
     this.menuToggle = this.el.querySelector('.menu-toggle')!;
+    this.menuRename = this.el.querySelector('.menu-rename')!;
     const menuFocus = this.el.querySelector<HTMLButtonElement>('.menu-focus')!;
     this.more.addEventListener('click', (e) => {
       e.stopPropagation();
@@ -154,10 +156,8 @@ export class CameraTile {
       this.showMenu(false);
       this.events.focus(this.info.id);
     });
-    // The owner's: the page asks for the new name (see viewer-page.ts).
-    const menuRename = this.el.querySelector<HTMLButtonElement>('.menu-rename')!;
-    menuRename.hidden = document.body.dataset.owner !== '1';
-    menuRename.addEventListener('click', (e) => {
+    // The owner's (shown by the page, which asks for the new name: see viewer-page.ts).
+    this.menuRename.addEventListener('click', (e) => {
       e.stopPropagation();
       this.showMenu(false);
       this.el.dispatchEvent(new CustomEvent('camera-rename', { detail: { cameraId: this.info.id, name: this.info.name }, bubbles: true }));
@@ -331,6 +331,11 @@ export class CameraTile {
   pushChunk(payload: Uint8Array, flags: number, captured: number): void {
     this.lastArrival = performance.now();
     if (this.mode === 'chunks') this.chunkPlayer.push(payload, flags, captured);
+  }
+
+  /** Offers the owner's actions (Rename…) in the menu, or not. */
+  showOwnerActions(on: boolean): void {
+    this.menuRename.hidden = !on;
   }
 
   /** Shows or hides the latency overlay. */

@@ -28,6 +28,8 @@ const solo = params.get('camera');
 
 /** The grid's players, by camera id (each holds its tile once its camera is listed). */
 const players = new Map<string, WebcamPlayer>();
+/** This page's device is the owner's (known once /api/access answers). */
+let owner = false;
 /** Cameras listened to when their tile went (offline): their sound is turned back on with them. */
 const listening = new Set<string>();
 let focused: string | null = null;
@@ -118,6 +120,7 @@ function reconcile(cameras: CameraInfo[]): void {
       players.set(info.id, player);
       grid.append(player);
       player.tile?.showMeter(meterOn);
+      player.tile?.showOwnerActions(owner);
       if (listening.has(info.id)) player.tile?.listen(true);
     }
     // In the list's order (moved only when out of place).
@@ -152,7 +155,7 @@ function showOffline(cameras: CameraInfo[]): void {
       what.append(name, c.offlineSince ? ` · since ${sinceText(c.offlineSince)}` : '');
       li.append(what);
       li.title = c.offlineSince ? `${c.name}: offline since ${new Date(c.offlineSince).toLocaleString()}` : c.name;
-      if (isOwner()) {
+      if (owner) {
         const forget = document.createElement('button');
         forget.type = 'button';
         forget.className = 'offline-forget';
@@ -240,9 +243,6 @@ function toggleFocus(cameraId: string): void {
 }
 
 // ---- the owner's actions: rename from a tile's menu, forget from the offline row ----
-function isOwner(): boolean {
-  return document.body.dataset.owner === '1';
-}
 grid.addEventListener('camera-rename', (e) => {
   const { cameraId, name } = (e as CustomEvent<{ cameraId: string; name: string }>).detail;
   void (async () => {
@@ -279,8 +279,8 @@ void fetchAccess()
   .then((access) => {
     if ('roles' in access && !access.roles.includes('camera')) document.querySelector<HTMLElement>('.bar-link')?.setAttribute('hidden', '');
     if ('roles' in access && access.roles.includes('owner')) {
-      document.body.dataset.owner = '1';
-      for (const item of document.querySelectorAll<HTMLElement>('.menu-rename')) item.hidden = false;
+      owner = true;
+      for (const t of tiles()) t.showOwnerActions(true);
       showOffline(offlineShown);
     }
   })
