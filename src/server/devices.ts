@@ -216,9 +216,12 @@ export class DeviceBook {
     return infoOf(d);
   }
 
-  /** Revokes every device that joined before `time` (the terminal's `rotate-links --revoke-devices`). */
+  /**
+   * Revokes every device that had joined by `time` (the terminal's `rotate-links --revoke-devices`),
+   * including one that joined in that same millisecond.
+   */
   revokeJoinedBefore(time: number): number {
-    const old = [...this.devices.values()].filter((d) => d.created < time);
+    const old = [...this.devices.values()].filter((d) => d.created <= time);
     for (const d of old) this.revoke(d.id);
     return old.length;
   }

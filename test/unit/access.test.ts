@@ -96,6 +96,11 @@ describe('AccessControl', () => {
       assert.equal(await access.reload(), true);
       assert.equal(access.authenticate({ ...none, address: '1.2.3.4', cookieHeader: device }).kind, 'refused', '--revoke-devices');
       assert.equal(access.devices.size, 0);
+      // A device that joined in the very millisecond the command ran goes too.
+      cookieOf(access.authenticate({ ...none, ...page, address: '1.2.3.4', key: access.linkKey('viewer') }));
+      const joined = access.devices.all()[0]!.created;
+      assert.equal(access.devices.revokeJoinedBefore(joined), 1);
+      assert.equal(access.devices.size, 0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
