@@ -22,6 +22,8 @@ interface Capture {
   recordMs: number;
   /** Film a generated busy picture (moving bars and grain) rather than the fake camera's simple one, which compresses to ~1 Mbit/s at most. */
   busy?: boolean;
+  /** Leave resolution, bitrate and keyframes out of the link: the camera page's defaults (the values above are what those are, for the summary). */
+  pageDefaults?: boolean;
 }
 
 const CAPTURES: Record<string, Capture> = {
@@ -29,14 +31,22 @@ const CAPTURES: Record<string, Capture> = {
   'chromium-webcodecs-vp8-opus': { codec: 'vp8', resolution: 480, bitrateKbps: 300, keyframesMs: 1000, recordMs: 2500 },
   // What `npm run bench:fanout` replays: a camera at ~2 Mbit/s, keyframes every 2 s.
   'chromium-webcodecs-h264-opus-2mbps': { codec: 'h264', resolution: 480, bitrateKbps: 2000, keyframesMs: 2000, recordMs: 6000, busy: true },
+  // What a phone sends with the camera page's defaults (720p, 2.5 Mbit/s, a keyframe every 2 s, sound
+  // on): `npm run bench:flood`'s healthy camera.
+  'chromium-webcodecs-h264-opus-720p': { codec: 'h264', resolution: 720, bitrateKbps: 2500, keyframesMs: 2000, recordMs: 6000, busy: true, pageDefaults: true },
 };
 
+/** Picture size for a resolution (its height): 4:3 at 480, 16:9 above. */
+function pictureSize(resolution: number): [number, number] {
+  return resolution <= 480 ? [640, 480] : [Math.round((resolution * 16) / 9), resolution];
+}
+
 /**
- * Writes a 640x480, 30 fps, 2 s Y4M loop for Chromium's fake camera: colour bars moving across the
- * picture plus random grain, which an encoder cannot squeeze (so it spends the bitrate it is given).
+ * Writes a 30 fps, 2 s Y4M loop for Chromium's fake camera: colour bars moving across the picture
+ * plus random grain, which an encoder cannot squeeze (so it spends the bitrate it is given).
  */
-async function writeBusyY4m(file: string): Promise<void> {
-  const [w, h, frames] = [640, 480, 60];
+async function writeBusyY4m(file: string, [w, h]: [number, number]): Promise<void> {
+  const frames = 60;
   const parts: Buffer[] = [Buffer.from(`YUV4MPEG2 W${w} H${h} F30:1 Ip A1:1 C420jpeg\n`)];
   let seed = 1;
   const random = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff) - 128;
@@ -61,12 +71,13 @@ async function record(name: string, c: Capture): Promise<void> {
   const server = await startTestServer();
   const dir = await mkdtemp(join(tmpdir(), 'capture-'));
   const y4m = join(dir, 'busy.y4m');
-  if (c.busy) await writeBusyY4m(y4m);
+  if (c.busy) await writeBusyY4m(y4m, pictureSize(c.resolution));
   const browser = await launchChromium(c.busy ? [`--use-file-for-fake-video-capture=${y4m}`] : []);
   try {
     const viewer = await connectViewer(server.wsUrl);
     const page = await (await newContext(browser)).newPage();
-    await page.goto(server.page(`/camera?autostart=1&name=Fixture&resolution=${c.resolution}&fps=30&audio=1&transport=webcodecs&codec=${c.codec}&bitrate=${c.bitrateKbps}&keyframes=${c.keyframesMs}`));
+    const settings = c.pageDefaults ? '' : `&resolution=${c.resolution}&fps=30&bitrate=${c.bitrateKbps}&keyframes=${c.keyframesMs}`;
+    await page.goto(server.page(`/camera?autostart=1&name=Fixture&audio=1&transport=webcodecs&codec=${c.codec}${settings}`));
     const info = await viewer.until(() => (viewer.messages.find((m) => m.type === 'cameras' && m.cameras.some((c) => c.format === 'chunks')) ? viewer.messages : null), 'a chunk camera', 10_000);
     const camera = info.flatMap((m) => (m.type === 'cameras' ? m.cameras : [])).find((c) => c.format === 'chunks')!;
     // (A camera nobody watches encodes nothing: its codecs come once this viewer subscribes.)

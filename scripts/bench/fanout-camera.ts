@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { Fmp4Demuxer } from '../../src/media/mp4/fmp4-demuxer.ts';
 import { WebmDemuxer } from '../../src/media/webm/webm-demuxer.ts';
 import { encodeFrame, FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, FRAME_KIND_MEDIA, PROTOCOL_VERSION } from '../../src/shared/protocol.ts';
-import { loadChunkFixture } from '../../test/helpers/server.ts';
+import { loadChunkFixture, replaySchedule } from '../../test/helpers/server.ts';
 import type { CameraReport } from './fanout-report.ts';
 import { ROOT } from './bench-kit.ts';
 
@@ -40,11 +40,7 @@ async function loadContainer(name: string, form: 'webm' | 'mp4'): Promise<{ stre
   });
   return { stream: {}, frames: pieces, mime: form === 'webm' ? 'video/webm;codecs=vp8,opus' : 'video/mp4;codecs=avc1,opus' };
 }
-const first = frames[0]?.header.time ?? 0;
-// Send times from the capture's own (per chunk) times, never going back (audio and video interleave).
-let last = 0;
-const at = frames.map((f) => (last = Math.max(last, (f.header.time ?? first) - first)));
-const loopMs = last + 1000 / 30;
+const { at, loopMs } = replaySchedule(frames);
 
 const report: CameraReport = { framesSent: 0, bytesSent: 0, maxBacklogBytes: 0, keyframeRequests: 0 };
 const ws = new WebSocket(url, { rejectUnauthorized: false });

@@ -2,13 +2,14 @@
 // limit) against the real server in this process, while a healthy WebCodecs camera streams to a
 // viewer from another address. Measures what the issue asks of the server: its memory (RSS) before,
 // during and after; how long its event loop stalls; and the healthy viewer's frame rate and gaps.
+// With no flooding sockets, the same rig measures the same figures without a flood: the reference.
 // Used by test/integration/flood-budget.test.ts (short) and `npm run bench:flood` (60 s).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FLAG_AUDIO, FRAME_KIND_CHUNK, HEADER_BYTES, encodeFrame } from '../../src/shared/protocol.ts';
-import { connectChunkCamera, connectViewer, loadChunkFixture, startTestServer, type TestServer } from './server.ts';
+import { connectChunkCamera, connectViewer, loadChunkFixture, replaySchedule, startTestServer, type TestServer } from './server.ts';
 
 /** What each kind of flooding socket sends (see flood-client.ts). */
 export const FLOOD_KINDS = ['tiny-webm', 'tiny-chunks', 'block-bomb', 'control', 'big-json', 'no-read'] as const;
@@ -40,14 +41,20 @@ export interface FloodStats {
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MiB = 1024 * 1024;
 
+/** The healthy camera's capture: what the camera page sends with its defaults (720p, 2.5 Mbit/s, sound on). */
+export const HEALTHY_CAMERA_FIXTURE = 'chromium-webcodecs-h264-opus-720p';
+
 export interface FloodRigOptions {
   seconds: number;
+  /** Flooding sockets; 0: no flood (the reference run). */
   sockets: number;
   kinds: FloodKind[];
   /** How long to wait for memory to come back after the flood, at most. */
   settleSeconds: number;
   /** Quiet measuring before the flood. */
   baselineSeconds: number;
+  /** The healthy camera's capture (test/fixtures), replayed in real time. */
+  fixture?: string;
   log?: (line: string) => void;
 }
 
@@ -109,6 +116,20 @@ function windowOf(arrivals: Arrival[], from: number, to: number): { fps: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const NO_FLOOD: FloodStats = { connections: 0, messages: 0, bytes: 0, closes: {}, byKind: {} };
+
+/** The flood, in its own process (so its work is not this server's); what it did. */
+async function runFloodClient(args: FloodArgs): Promise<FloodStats> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/flood-client.ts', JSON.stringify(args)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`flood client exited with ${code}: ${err}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as FloodStats;
+}
 const rss = (): number => process.memoryUsage().rss / MiB;
 
 export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
@@ -119,7 +140,7 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     const cameraLink = new URL(server.links[0]!.camera);
     const floodUrl = `wss://127.0.0.1:${server.httpsPort}/ws?key=${cameraLink.searchParams.get('key')}`;
     const viewerFloodUrl = `wss://127.0.0.1:${server.httpsPort}/ws?key=${new URL(server.links[0]!.viewer).searchParams.get('key')}`;
-    const { stream, frames } = await loadChunkFixture('chromium-webcodecs-h264-opus');
+    const { stream, frames } = await loadChunkFixture(o.fixture ?? HEALTHY_CAMERA_FIXTURE);
     const camera = await connectChunkCamera(server.wsUrl, 'healthy', 'Healthy', stream);
     const viewer = await connectViewer(server.wsUrl);
     viewer.send({ type: 'subscribe', cameraId: 'healthy', chunks: true });
@@ -151,16 +172,17 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     };
     onGridList();
 
-    // The healthy camera replays its capture in real time, round and round.
-    const interval = 2500 / frames.length;
+    // The healthy camera replays its capture in real time (each frame when it was captured), round and round.
+    const replay = replaySchedule(frames);
     let stop = false;
     const streaming = (async () => {
       const start = performance.now();
       for (let seq = 0; !stop; seq++) {
-        const f = frames[seq % frames.length]!;
-        camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: performance.timeOrigin + performance.now() }, f.payload));
-        const due = start + (seq + 1) * interval - performance.now();
+        const i = seq % frames.length;
+        const due = start + Math.floor(seq / frames.length) * replay.loopMs + replay.at[i]! - performance.now();
         if (due > 0) await sleep(due);
+        const f = frames[i]!;
+        camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: performance.timeOrigin + performance.now() }, f.payload));
       }
     })();
     // Video frames of the healthy camera at each viewer: when each arrived, and when the camera sent it (its time stamp).
@@ -191,7 +213,7 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     log(`baseline: heap ${(mem0.heapUsed / MiB).toFixed(1)}/${(mem0.heapTotal / MiB).toFixed(1)} MiB, external ${(mem0.external / MiB).toFixed(1)} MiB, array buffers ${(mem0.arrayBuffers / MiB).toFixed(1)} MiB`);
     log(`baseline: RSS ${before.toFixed(1)} MiB, viewer ${figures(solo, baseStart, baseEnd).baselineFps.toFixed(1)} fps, grid of ${gridCameras} cameras`);
 
-    // The flood, in its own process.
+    // The flood (or, for the reference, as long a wait).
     const loop = monitorEventLoopDelay({ resolution: 10 });
     let peak = before;
     let atPeak = process.memoryUsage();
@@ -201,18 +223,12 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     }, 250);
     loop.enable();
     const floodStart = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/flood-client.ts', JSON.stringify({ url: floodUrl, viewerUrl: viewerFloodUrl, address: '127.0.0.77', sockets: o.sockets, seconds: o.seconds, kinds: o.kinds })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const progress = setInterval(() => log(`flood: RSS ${rss().toFixed(1)} MiB, loop max ${(loop.max / 1e6).toFixed(0)} ms`), 5000);
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const progress = setInterval(() => log(`${o.sockets > 0 ? 'flood' : 'no flood'}: RSS ${rss().toFixed(1)} MiB, loop max ${(loop.max / 1e6).toFixed(0)} ms`), 5000);
+    const args: FloodArgs = { url: floodUrl, viewerUrl: viewerFloodUrl, address: '127.0.0.77', sockets: o.sockets, seconds: o.seconds, kinds: o.kinds };
+    const flood = o.sockets > 0 ? await runFloodClient(args) : await sleep(o.seconds * 1000).then(() => NO_FLOOD);
     clearInterval(progress);
     const floodEnd = performance.now();
     loop.disable();
-    if (code !== 0) throw new Error(`flood client exited with ${code}: ${err}`);
-    const flood = JSON.parse(out.trim().split('\n').pop()!) as FloodStats;
     const loopMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
 
     // Memory after: back near where it was, within settleSeconds?

@@ -46,6 +46,18 @@ export async function loadChunkFixture(name: string): Promise<{ stream: Extract<
   return { stream, frames };
 }
 
+/**
+ * When to send each frame of a capture to replay it in real time: ms from the loop's start, from
+ * each frame's own capture time, never going back (audio and video interleave), and how long one
+ * loop lasts (the last frame's time plus a frame at 30 fps).
+ */
+export function replaySchedule(frames: readonly Pick<Received, 'header'>[]): { at: number[]; loopMs: number } {
+  const first = frames[0]?.header.time ?? 0;
+  let last = 0;
+  const at = frames.map((f) => (last = Math.max(last, (f.header.time ?? first) - first)));
+  return { at, loopMs: last + 1000 / 30 };
+}
+
 /** The Node arguments `npm start` runs the server with (package.json's start script), to start it in a child process exactly as users do. */
 export function npmStartArgs(): string[] {
   return npmStart().args;

@@ -49,7 +49,7 @@ describe('a flood from one camera link', { timeout: 300_000 }, () => {
 async function floodRun(t: TestContext, dir: string, n: number): Promise<FloodResult> {
   const out = path.join(dir, `flood-${n}.json`);
   const nodeOptions = npmStartArgs().filter((a) => a.startsWith('--'));
-  const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', 'scripts/bench/flood.ts', '--seconds', '20', '--settle', '30', '--out', out], { env: { ...npmStartEnv(), WEBCAM_AS_NPM_START: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', 'scripts/bench/flood.ts', '--seconds', '20', '--settle', '30', '--reference', '0', '--out', out], { env: { ...npmStartEnv(), WEBCAM_AS_NPM_START: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let lines = '';
   child.stderr.on('data', (d: Buffer) => {
     lines += d.toString();
