@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { Fmp4Demuxer } from '../../src/media/mp4/fmp4-demuxer.ts';
 import { WebmDemuxer } from '../../src/media/webm/webm-demuxer.ts';
 import { encodeFrame, FLAG_AUDIO, FLAG_KEY, FRAME_KIND_CHUNK, FRAME_KIND_MEDIA, PROTOCOL_VERSION } from '../../src/shared/protocol.ts';
-import { loadChunkFixture, replaySchedule } from '../../test/helpers/server.ts';
+import { cameraTimes, loadChunkFixture, replaySchedule } from '../../test/helpers/server.ts';
 import type { CameraReport } from './fanout-report.ts';
 import { ROOT } from './bench-kit.ts';
 
@@ -40,7 +40,8 @@ async function loadContainer(name: string, form: 'webm' | 'mp4'): Promise<{ stre
   });
   return { stream: {}, frames: pieces, mime: form === 'webm' ? 'video/webm;codecs=vp8,opus' : 'video/mp4;codecs=avc1,opus' };
 }
-const { at, loopMs } = replaySchedule(frames);
+// (A container's pieces carry media times, where 0 is a time; a chunk capture's 0 means not stamped.)
+const { at, loopMs } = replaySchedule(container ? frames.map((f) => f.header.time ?? 0) : cameraTimes(frames));
 
 const report: CameraReport = { framesSent: 0, bytesSent: 0, maxBacklogBytes: 0, keyframeRequests: 0 };
 const ws = new WebSocket(url, { rejectUnauthorized: false });

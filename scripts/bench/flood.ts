@@ -39,7 +39,8 @@ const { values } = parseArgs({
 const kinds = values.kinds.split(',') as FloodKind[];
 const known: readonly FloodKind[] = [...FLOOD_KINDS, ...EXTRA_FLOOD_KINDS];
 for (const k of kinds) if (!known.includes(k)) throw new Error(`unknown kind ${k} (${known.join(', ')})`);
-const withReference = values.reference !== '0';
+if (values.reference !== '0' && values.reference !== '1') throw new Error(`--reference is 1 (a reference run after each run) or 0 (none), not ${values.reference}`);
+const withReference = values.reference === '1';
 const runs: FloodResult[] = [];
 const references: FloodResult[] = [];
 for (let i = 0; i < Number(values.runs); i++) {

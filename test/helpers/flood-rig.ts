@@ -9,7 +9,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FLAG_AUDIO, FRAME_KIND_CHUNK, HEADER_BYTES, encodeFrame } from '../../src/shared/protocol.ts';
-import { connectChunkCamera, connectViewer, loadChunkFixture, replaySchedule, startTestServer, type TestServer } from './server.ts';
+import { connectChunkCamera, connectViewer, loadChunkFixture, replayInRealTime, startTestServer, type TestServer } from './server.ts';
 
 /** What each kind of flooding socket sends (see flood-client.ts). */
 export const FLOOD_KINDS = ['tiny-webm', 'tiny-chunks', 'block-bomb', 'control', 'big-json', 'no-read'] as const;
@@ -117,7 +117,7 @@ function windowOf(arrivals: Arrival[], from: number, to: number): { fps: number;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const NO_FLOOD: FloodStats = { connections: 0, messages: 0, bytes: 0, closes: {}, byKind: {} };
+const noFlood = (): FloodStats => ({ connections: 0, messages: 0, bytes: 0, closes: {}, byKind: {} });
 
 /** The flood, in its own process (so its work is not this server's); what it did. */
 async function runFloodClient(args: FloodArgs): Promise<FloodStats> {
@@ -173,18 +173,7 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     onGridList();
 
     // The healthy camera replays its capture in real time (each frame when it was captured), round and round.
-    const replay = replaySchedule(frames);
-    let stop = false;
-    const streaming = (async () => {
-      const start = performance.now();
-      for (let seq = 0; !stop; seq++) {
-        const i = seq % frames.length;
-        const due = start + Math.floor(seq / frames.length) * replay.loopMs + replay.at[i]! - performance.now();
-        if (due > 0) await sleep(due);
-        const f = frames[i]!;
-        camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: performance.timeOrigin + performance.now() }, f.payload));
-      }
-    })();
+    const streaming = replayInRealTime(frames, (f, seq) => camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: performance.timeOrigin + performance.now() }, f.payload)));
     // Video frames of the healthy camera at each viewer: when each arrived, and when the camera sent it (its time stamp).
     const solo: Arrival[] = [];
     const inGrid: Arrival[] = [];
@@ -225,10 +214,18 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     const floodStart = performance.now();
     const progress = setInterval(() => log(`${o.sockets > 0 ? 'flood' : 'no flood'}: RSS ${rss().toFixed(1)} MiB, loop max ${(loop.max / 1e6).toFixed(0)} ms`), 5000);
     const args: FloodArgs = { url: floodUrl, viewerUrl: viewerFloodUrl, address: '127.0.0.77', sockets: o.sockets, seconds: o.seconds, kinds: o.kinds };
-    const flood = o.sockets > 0 ? await runFloodClient(args) : await sleep(o.seconds * 1000).then(() => NO_FLOOD);
-    clearInterval(progress);
+    let flood: FloodStats;
+    try {
+      flood = o.sockets > 0 ? await runFloodClient(args) : await sleep(o.seconds * 1000).then(noFlood);
+    } catch (err) {
+      void streaming.stop();
+      clearInterval(sampler);
+      throw err;
+    } finally {
+      clearInterval(progress);
+      loop.disable();
+    }
     const floodEnd = performance.now();
-    loop.disable();
     const loopMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
 
     // Memory after: back near where it was, within settleSeconds?
@@ -247,8 +244,7 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     log(`at the peak: heap ${(atPeak.heapUsed / MiB).toFixed(1)}/${(atPeak.heapTotal / MiB).toFixed(1)} MiB, external ${(atPeak.external / MiB).toFixed(1)} MiB, array buffers ${(atPeak.arrayBuffers / MiB).toFixed(1)} MiB`);
     const mem = process.memoryUsage();
     log(`after: RSS ${after.toFixed(1)} MiB; heap ${(mem.heapUsed / MiB).toFixed(1)}/${(mem.heapTotal / MiB).toFixed(1)} MiB, external ${(mem.external / MiB).toFixed(1)} MiB, array buffers ${(mem.arrayBuffers / MiB).toFixed(1)} MiB`);
-    stop = true;
-    await streaming;
+    await streaming.stop();
     const healthyClosed = camera.closed !== null || viewer.closed !== null || grid.closed !== null;
     camera.close();
     viewer.close();

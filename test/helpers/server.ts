@@ -47,15 +47,40 @@ export async function loadChunkFixture(name: string): Promise<{ stream: Extract<
 }
 
 /**
- * When to send each frame of a capture to replay it in real time: ms from the loop's start, from
- * each frame's own capture time, never going back (audio and video interleave), and how long one
- * loop lasts (the last frame's time plus a frame at 30 fps).
+ * When to send each frame of a capture to replay it in real time, from each frame's own time (ms;
+ * for a chunk capture, `cameraTimes`): ms from the loop's start, never going back (audio and video
+ * interleave), and how long one loop lasts (the last frame's time plus a frame at 30 fps).
  */
-export function replaySchedule(frames: readonly Pick<Received, 'header'>[]): { at: number[]; loopMs: number } {
-  const first = frames[0]?.header.time ?? 0;
+export function replaySchedule(times: readonly number[]): { at: number[]; loopMs: number } {
+  const first = times[0] ?? 0;
   let last = 0;
-  const at = frames.map((f) => (last = Math.max(last, (f.header.time ?? first) - first)));
+  const at = times.map((t) => (last = Math.max(last, t - first)));
   return { at, loopMs: last + 1000 / 30 };
+}
+
+/**
+ * Replays a capture in real time, round and round (one stream: its timeline goes on), calling
+ * `send` with each frame when it is due and its sequence number; `stop` ends it and waits.
+ */
+export function replayInRealTime(frames: readonly Received[], send: (frame: Received, seq: number) => void): { stop: () => Promise<void> } {
+  const { at, loopMs } = replaySchedule(cameraTimes(frames));
+  let stopped = false;
+  const running = (async () => {
+    const start = performance.now();
+    for (let seq = 0; ; seq++) {
+      const i = seq % frames.length;
+      const due = start + Math.floor(seq / frames.length) * loopMs + at[i]! - performance.now();
+      if (due > 0) await new Promise((r) => setTimeout(r, due));
+      if (stopped) return;
+      send(frames[i]!, seq);
+    }
+  })();
+  return {
+    stop: () => {
+      stopped = true;
+      return running;
+    },
+  };
 }
 
 /** The Node arguments `npm start` runs the server with (package.json's start script), to start it in a child process exactly as users do. */
