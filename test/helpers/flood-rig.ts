@@ -116,7 +116,7 @@ function windowOf(arrivals: Arrival[], from: number, to: number): { fps: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
+const rss = (): number => process.memoryUsage().rss / MiB;
 const noFlood = (): FloodStats => ({ connections: 0, messages: 0, bytes: 0, closes: {}, byKind: {} });
 
 /** The flood, in its own process (so its work is not this server's); what it did. */
@@ -130,7 +130,6 @@ async function runFloodClient(args: FloodArgs): Promise<FloodStats> {
   if (code !== 0) throw new Error(`flood client exited with ${code}: ${err}`);
   return JSON.parse(out.trim().split('\n').pop()!) as FloodStats;
 }
-const rss = (): number => process.memoryUsage().rss / MiB;
 
 export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
   const log = o.log ?? (() => undefined);

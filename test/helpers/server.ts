@@ -63,6 +63,7 @@ export function replaySchedule(times: readonly number[]): { at: number[]; loopMs
  * `send` with each frame when it is due and its sequence number; `stop` ends it and waits.
  */
 export function replayInRealTime(frames: readonly Received[], send: (frame: Received, seq: number) => void): { stop: () => Promise<void> } {
+  if (frames.length === 0) throw new Error('nothing to replay: the capture has no frames');
   const { at, loopMs } = replaySchedule(cameraTimes(frames));
   let stopped = false;
   const running = (async () => {
