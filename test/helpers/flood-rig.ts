@@ -135,6 +135,9 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
   const log = o.log ?? (() => undefined);
   // The real limits (not the tests' relaxed lock-out).
   const server: TestServer = await startTestServer({}, { rateLimit: {} });
+  // (Stopped in the finally too, should anything on the way throw.)
+  let streaming: ReturnType<typeof replayInRealTime> | null = null;
+  let sampler: NodeJS.Timeout | undefined;
   try {
     const cameraLink = new URL(server.links[0]!.camera);
     const floodUrl = `wss://127.0.0.1:${server.httpsPort}/ws?key=${cameraLink.searchParams.get('key')}`;
@@ -172,7 +175,7 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     onGridList();
 
     // The healthy camera replays its capture in real time (each frame when it was captured), round and round.
-    const streaming = replayInRealTime(frames, (f, seq) => camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: performance.timeOrigin + performance.now() }, f.payload)));
+    streaming = replayInRealTime(frames, (f, seq) => camera.sendBinary(encodeFrame({ kind: FRAME_KIND_CHUNK, flags: f.header.flags, channel: 0, seq, time: performance.timeOrigin + performance.now() }, f.payload)));
     // Video frames of the healthy camera at each viewer: when each arrived, and when the camera sent it (its time stamp).
     const solo: Arrival[] = [];
     const inGrid: Arrival[] = [];
@@ -205,7 +208,7 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     const loop = monitorEventLoopDelay({ resolution: 10 });
     let peak = before;
     let atPeak = process.memoryUsage();
-    const sampler = setInterval(() => {
+    sampler = setInterval(() => {
       const now = process.memoryUsage();
       if (now.rss / MiB > peak) [peak, atPeak] = [now.rss / MiB, now];
     }, 250);
@@ -216,10 +219,6 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
     let flood: FloodStats;
     try {
       flood = o.sockets > 0 ? await runFloodClient(args) : await sleep(o.seconds * 1000).then(noFlood);
-    } catch (err) {
-      void streaming.stop();
-      clearInterval(sampler);
-      throw err;
     } finally {
       clearInterval(progress);
       loop.disable();
@@ -257,6 +256,8 @@ export async function runFloodRig(o: FloodRigOptions): Promise<FloodResult> {
       healthyClosed,
     };
   } finally {
+    clearInterval(sampler);
+    await streaming?.stop().catch(() => undefined);
     await server.stop();
   }
 }
