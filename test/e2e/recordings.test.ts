@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium, newContext } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { fetchRaw } from '../helpers/http.ts';
+import { PAUSE_ON_PLAY, settled } from '../helpers/playback.ts';
 import { codeRegion, readTimeCode, TWO32 } from '../../src/client/common/time-code.ts';
 
 const SHOTS = path.resolve('.tmp/shots');
@@ -74,15 +75,10 @@ describe('the Recordings place', { timeout: 180_000 }, () => {
     t.diagnostic(`spans ${JSON.stringify(x.spans)}`);
     // Click the middle of the recorded span, then read what time that was from the player.
     const [left, width] = x.spans[0] as [number, number];
+    await page.evaluate(PAUSE_ON_PLAY);
     const clickedAt = Date.now();
     await page.mouse.click(box.x + left + width / 2, box.y + 20);
-    // (Paused the moment it plays: on a busy machine a later pause would be further on.)
-    await page.waitForFunction(() => {
-      const v = document.getElementById('player') as HTMLVideoElement;
-      if (v.paused || v.readyState < 3) return false;
-      v.pause();
-      return true;
-    });
+    await settled((e) => page.evaluate(e));
     const startedIn = Date.now() - clickedAt;
     t.diagnostic(`playing ${startedIn} ms after the click`);
     assert.ok(startedIn < 1000, `first frame ${startedIn} ms after the click`);

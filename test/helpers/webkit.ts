@@ -71,6 +71,8 @@ export interface WebKitBrowser {
    * exception in the page rejects with its message and stack.
    */
   evaluate(expression: string): Promise<unknown>;
+  /** A person's click at (x, y) in the viewport: a trusted event with user activation, which a script's click lacks (WebKit plays sound only after one). */
+  click(x: number, y: number): Promise<void>;
   /** Polls `expression` until it is truthy; rejects after `timeoutMs` saying what it waited for. */
   waitFor(expression: string, timeoutMs?: number, what?: string): Promise<unknown>;
   /** A PNG of the window; written to `file` too when given. */
@@ -412,6 +414,25 @@ class Session implements WebKitBrowser {
     }
     if (result.threw !== undefined) throw new Error(`in the WebKit page: ${result.threw}`);
     return result.returned;
+  }
+
+  /** Through WebDriver's actions (pointer move, down, up), then released. */
+  async click(x: number, y: number): Promise<void> {
+    await this.command('POST', `${this.session}/actions`, {
+      actions: [
+        {
+          type: 'pointer',
+          id: 'mouse',
+          parameters: { pointerType: 'mouse' },
+          actions: [
+            { type: 'pointerMove', origin: 'viewport', x: Math.round(x), y: Math.round(y), duration: 0 },
+            { type: 'pointerDown', button: 0 },
+            { type: 'pointerUp', button: 0 },
+          ],
+        },
+      ],
+    });
+    await this.command('DELETE', `${this.session}/actions`);
   }
 
   async resize(width: number, height: number): Promise<{ width: number; height: number }> {

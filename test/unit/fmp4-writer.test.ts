@@ -11,7 +11,8 @@ import { after, describe, it } from 'node:test';
 import { loadFrames } from '../helpers/media.ts';
 import { concatBytes } from '../../src/media/bytes.ts';
 import type { AudioTrack, MediaFrame, Tracks, VideoTrack } from '../../src/media/frames.ts';
-import { Fmp4Writer, type Fmp4Unit } from '../../src/media/mp4/fmp4-writer.ts';
+import { Fmp4Writer, type Fmp4WriterOptions, type Fmp4Unit } from '../../src/media/mp4/fmp4-writer.ts';
+import { durationPatches } from '../../src/media/mp4/fmp4-file.ts';
 import { opusPacketSamples } from '../../src/media/opus.ts';
 import { buildAvcC, findParameterSets, joinAvc, nalType, splitAnnexB } from '../../src/media/h264.ts';
 
@@ -112,8 +113,8 @@ function loadMp4(name: string): { tracks: Tracks; frames: MediaFrame[] } {
   return { tracks, frames };
 }
 
-function mux(tracks: Tracks, frames: MediaFrame[]): { writer: Fmp4Writer; init: Uint8Array; units: Fmp4Unit[]; kept: MediaFrame[] } {
-  const writer = new Fmp4Writer(tracks);
+function mux(tracks: Tracks, frames: MediaFrame[], options: Fmp4WriterOptions = {}): { writer: Fmp4Writer; init: Uint8Array; units: Fmp4Unit[]; kept: MediaFrame[] } {
+  const writer = new Fmp4Writer(tracks, options);
   const units: Fmp4Unit[] = [];
   const kept: MediaFrame[] = [];
   for (const f of frames) {
@@ -337,6 +338,22 @@ describe('Fmp4Writer: edge cases', () => {
     assertProbeMatches(ffprobe(file), audioFrames);
     assert.equal(ffmpegDecodeErrors(file), '');
     assert.equal(ffmpegDecodeErrors(whole(init, units.slice(77))), '');
+  });
+
+  it('a live stream\'s init says nothing of its length; a file\'s has an mehd, 0 until its duration is filled in, and reads whole', () => {
+    const { init: liveInit, units: liveUnits, kept } = mux(tracks, frames);
+    const { init: fileInit, units: fileUnits } = mux(tracks, frames, { file: true });
+    assert.deepEqual(durationPatches(liveInit, 5_000_000), [], 'no mehd in a live stream');
+    assert.equal(fileInit.length, liveInit.length + 16, 'a 16-byte mehd');
+    const patches = durationPatches(fileInit, 3_210_400);
+    assert.equal(patches.length, 2);
+    for (const p of patches) assert.equal(new DataView(fileInit.buffer, fileInit.byteOffset).getUint32(p.at), 0, 'unknown until filled in');
+    const filled = whole(fileInit, fileUnits);
+    for (const p of patches) filled.set(p.bytes, p.at);
+    for (const p of patches) assert.equal(new DataView(filled.buffer).getUint32(p.at), 3210, 'ms');
+    // The file is read whole, every frame as written, as the live stream is.
+    assertProbeMatches(ffprobe(filled), kept, false);
+    assertProbeMatches(ffprobe(whole(liveInit, liveUnits)), kept, false);
   });
 
   it('video only: video/mp4, key units at the keyframes', () => {

@@ -19,6 +19,8 @@ import { FIXTURES } from '../helpers/server.ts';
 import { Fmp4Demuxer } from '../../src/media/mp4/fmp4-demuxer.ts';
 import { readFileSync } from 'node:fs';
 import { checkRecording, probe } from '../helpers/ffprobe.ts';
+import { readMp4 } from '../../src/server/features/recording/segment-reader.ts';
+import { durationPatches } from '../../src/media/mp4/fmp4-file.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const WALL = Date.UTC(2026, 11, 5, 10, 0, 0);
@@ -34,6 +36,18 @@ function demuxed(file: string): { tracks: Tracks; frames: MediaFrame[] } {
   }
   // In one timeline order, as a camera's frames reach the core.
   return { tracks: tracks!, frames: frames.sort((a, b) => a.timestamp - b.timestamp) };
+}
+
+/**
+ * How long an MP4 recording says it is in its header, ms: mvhd's duration and mehd's
+ * fragment_duration (what a player reads before it has the whole file), or null for a WebM.
+ */
+async function headerDurations(file: string): Promise<number[] | null> {
+  if (!file.endsWith('.mp4')) return null;
+  const { init } = await readMp4(file);
+  const at = durationPatches(init, 0).map((p) => p.at);
+  assert.equal(at.length, 2, 'an mvhd and an mehd');
+  return at.map((a) => new DataView(init.buffer, init.byteOffset).getUint32(a));
 }
 
 /** `rounds` plays of a fixture back to back (each a little over 2.5 s), as one stream. */
@@ -101,6 +115,9 @@ for (const [fixture, format] of [
         assert.ok(Math.abs(seconds - (s.end - s.start) / 1000) < 0.1, `${s.file}: ffprobe ${seconds.toFixed(3)} s, listed ${(s.end - s.start) / 1000} s`);
         total += seconds;
         assert.equal(s.bytes, (await stat(store.pathOf(s))).size);
+        // An MP4 says how long it is in its header: a player seeks in it before it has it all.
+        const said = await headerDurations(store.pathOf(s));
+        if (said) for (const ms of said) assert.ok(Math.abs(ms - (s.end - s.start)) <= 1, `${s.file}: its header says ${ms} ms, listed ${s.end - s.start} ms`);
       }
       const media = (frames.at(-1)!.timestamp - frames[0]!.timestamp) / 1e6;
       assert.ok(Math.abs(total - media) < 0.3, `segments hold ${total.toFixed(2)} s of ${media.toFixed(2)} s`);
@@ -121,6 +138,8 @@ for (const [fixture, format] of [
         const { seconds } = checkRecording(p, true);
         assert.ok(Math.abs(seconds - (to - result.start) / 1000) < 0.2, `${seconds.toFixed(2)} s for ${(to - result.start) / 1000} s`);
         assert.equal(p.format.format_name.includes(format === 'mp4' ? 'mp4' : 'webm'), true, p.format.format_name);
+        const said = await headerDurations(result.file);
+        if (said) for (const ms of said) assert.ok(Math.abs(ms / 1000 - seconds) < 0.1, `its header says ${ms} ms, ffprobe ${seconds.toFixed(3)} s`);
       } finally {
         result.release();
       }
@@ -140,6 +159,7 @@ for (const [fixture, format] of [
       const file = path.join(root, 'cam-1', segmentPath({ start: WALL, seq: 1, format }));
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, bytes.subarray(0, bytes.length - 3000));
+      if (format === 'mp4') assert.deepEqual(await headerDurations(file), [0, 0]);
       const store = new RecordingStore(root, quiet);
       await store.load();
       const [r] = store.segments('cam-1');
@@ -148,6 +168,11 @@ for (const [fixture, format] of [
       assert.ok(Math.abs(seconds - (r.end - r.start) / 1000) < 0.1, `listed ${(r.end - r.start) / 1000} s, plays ${seconds.toFixed(2)} s`);
       const lost = written - (r.end - r.start);
       assert.ok(lost >= 0 && lost < 700, `lost ${lost} ms of the ${written} ms written`);
+      // Its header said "unknown" (0) while it was written; made whole, it says how long it is.
+      if (format === 'mp4') {
+        const said = (await headerDurations(store.pathOf(r)))!;
+        for (const ms of said) assert.ok(Math.abs(ms - (r.end - r.start)) <= 1, `its header says ${ms} ms, listed ${r.end - r.start} ms`);
+      }
       // Made whole once: the next start reads it from the index as it is.
       const again = new RecordingStore(root, quiet);
       await again.load();

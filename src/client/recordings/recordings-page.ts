@@ -67,6 +67,8 @@ let overviewCameras: Overview['cameras'] = [];
 /** The segment playing and where its time 0 is on the wall clock. */
 let playing: SegmentInfo | null = null;
 let marks: { start: number | null; end: number | null } = { start: null, end: null };
+/** The segment's load in progress: its listeners go when it has started or another load begins. */
+let loading: AbortController | null = null;
 
 function say(text: string, kind: 'info' | 'error' = 'info'): void {
   ui.status.textContent = text;
@@ -142,6 +144,9 @@ function nothingRecorded(): string {
 function draw(): void {
   const width = ui.timeline.clientWidth;
   const span = view.to - view.from;
+  // (The time the timeline shows, ms, for tools and tests.)
+  ui.timeline.dataset.from = String(Math.round(view.from));
+  ui.timeline.dataset.to = String(Math.round(view.to));
   ui.rangeLabel.textContent = `${new Date(view.from).toLocaleDateString()} ${label(view.from, span)} – ${label(view.to, span)}`;
   ui.spans.replaceChildren(
     ...listing.spans
@@ -188,24 +193,43 @@ function playAt(t: number): void {
   if (!segment) return say('Nothing was recorded after that time.');
   say('');
   const offset = Math.max(0, (t - segment.start) / 1000);
-  const rate = Number(ui.speed.value);
   ui.playerEmpty.hidden = true;
-  if (playing?.seq === segment.seq) {
-    ui.player.currentTime = offset;
-    void ui.player.play().catch(() => undefined);
-    return;
+  if (playing?.seq !== segment.seq) {
+    playing = segment;
+    ui.player.src = `/api/cameras/${encodeURIComponent(cameraId)}/segment?seq=${segment.seq}`;
   }
-  playing = segment;
-  ui.player.src = `/api/cameras/${encodeURIComponent(cameraId)}/segment?seq=${segment.seq}`;
-  ui.player.addEventListener(
-    'loadedmetadata',
-    () => {
-      ui.player.currentTime = offset;
-      ui.player.playbackRate = rate;
-      void ui.player.play().catch(() => undefined);
-    },
-    { once: true },
-  );
+  startAt(offset);
+}
+
+/**
+ * Plays the segment loaded from `offset` s, once the player knows the file reaches that far: a
+ * segment still being written has no duration in its header, and Firefox then takes what has
+ * arrived for the whole file (a seek past it would stop there, or end the file and go on to the
+ * next). Should the whole file have come and still end before `offset` (the listing counts bytes
+ * on their way to the disk), it plays from as near as the file goes.
+ */
+function startAt(offset: number): void {
+  loading?.abort();
+  const load = new AbortController();
+  loading = load;
+  const p = ui.player;
+  const start = (settle = false): void => {
+    if (p.readyState === 0) return;
+    // (NaN and Infinity are not less.)
+    if (p.duration < offset && !(settle && p.networkState === HTMLMediaElement.NETWORK_IDLE)) {
+      if (!p.paused) p.pause(); // (not on into 'ended' while it waits)
+      return;
+    }
+    load.abort();
+    p.currentTime = Math.min(offset, p.duration);
+    p.playbackRate = Number(ui.speed.value);
+    void p.play().catch(() => undefined);
+  };
+  start();
+  p.addEventListener('loadedmetadata', () => start(), { signal: load.signal });
+  p.addEventListener('durationchange', () => start(), { signal: load.signal });
+  // The download stopped: all of the file that there is has come.
+  p.addEventListener('suspend', () => start(true), { signal: load.signal });
 }
 
 ui.player.addEventListener('timeupdate', drawHead);
@@ -312,6 +336,7 @@ $('later').addEventListener('click', () => {
 ui.camera.addEventListener('change', () => {
   cameraId = ui.camera.value;
   playing = null;
+  loading?.abort();
   ui.player.removeAttribute('src');
   ui.player.load();
   ui.playerEmpty.hidden = false;

@@ -1,6 +1,8 @@
 // Reading back the fragmented MP4 files this server records (fmp4-writer.ts's `pushMany`), one box
-// at a time: each fragment's times, to list what a file holds and to find where a crash cut it.
+// at a time: each fragment's times, to list what a file holds and to find where a crash cut it; and
+// where its init says how long it is, to fill in when it is finished (or made whole).
 // Pure code: no Node or DOM imports.
+import type { Patch } from '../bytes.ts';
 import { readBoxHeader, u32 } from './boxes.ts';
 
 /** One track fragment of a moof. */
@@ -83,6 +85,31 @@ export function readMoofTimes(moof: Uint8Array): MoofTimes {
   }
   if (sequenceAt < 0) throw new Error('moof without mfhd');
   return { sequenceAt, trafs };
+}
+
+/**
+ * The bytes that say how long a file is, for its init (ftyp + moov, as fmp4-writer writes a file):
+ * mvhd's duration and mehd's fragment_duration, both in the movie's timescale (ms here), at their
+ * offsets from the file's start. Empty when the init has no mehd (a live stream's, or a file from
+ * before files carried one) or either box is not the 32-bit version 0 written here.
+ */
+export function durationPatches(init: Uint8Array, durationUs: number): Patch[] {
+  const moov = [...children(init, 0, init.length)].find((b) => b.type === 'moov');
+  if (!moov) return [];
+  const boxes = [...children(init, moov.body, moov.end)];
+  const mvhd = boxes.find((b) => b.type === 'mvhd');
+  const mvex = boxes.find((b) => b.type === 'mvex');
+  const mehd = mvex ? [...children(init, mvex.body, mvex.end)].find((b) => b.type === 'mehd') : undefined;
+  if (!mvhd || !mehd || init[mvhd.body] !== 0 || init[mehd.body] !== 0 || mvhd.body + 20 > mvhd.end || mehd.body + 8 > mehd.end) return [];
+  const timescale = u32(init, mvhd.body + 12);
+  const ticks = Math.min(0xffffffff, Math.max(0, Math.round((durationUs * timescale) / 1e6)));
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, ticks);
+  // mvhd v0: version+flags, creation, modification, timescale, then duration; mehd v0: version+flags, then fragment_duration.
+  return [
+    { at: mvhd.body + 16, bytes },
+    { at: mehd.body + 4, bytes },
+  ];
 }
 
 /** Child boxes of `buf[from..to)`: type, body start, end. Throws on a box that overruns. */

@@ -47,6 +47,18 @@ const DEFAULT_BASE_IS_MOOF = 0x020000;
 /** trun flags: data-offset, sample-duration, sample-size, sample-flags present. */
 const TRUN_FLAGS = 0x000701;
 
+/** Writer options. */
+export interface Fmp4WriterOptions {
+  /**
+   * A file to be played from disk, not a live stream: its init carries an mehd (movie extends
+   * header), 0 ("unknown") until the file is finished and fmp4-file.ts's durationPatches fills it
+   * in with mvhd's duration. A player that has read only the start of a fragmented file knows from
+   * it how long the file is: without it Firefox takes the fragments read so far for the whole, and
+   * a seek past them ends the file.
+   */
+  file?: boolean;
+}
+
 /** One frame as written: its track, decode time and duration (track timescale), sample flags and bytes. */
 interface Sample {
   trackId: number;
@@ -91,9 +103,13 @@ export class Fmp4Writer {
   /** mfhd sequence_number of the last fragment (the first is 1). */
   private sequence = 0;
 
-  constructor(tracks: Tracks) {
+  /** A file (see Fmp4WriterOptions): its init has an mehd. */
+  private readonly file: boolean;
+
+  constructor(tracks: Tracks, options: Fmp4WriterOptions = {}) {
     if (tracks.video === null && tracks.audio === null) throw new Error('fMP4 writer: a stream needs a video or an audio track');
     this.tracks = tracks;
+    this.file = options.file === true;
     this.video = tracks.video === null ? null : videoPlan(tracks.video);
     this.audio = tracks.audio === null ? null : audioPlan(tracks.audio, tracks.video === null ? 1 : 2);
   }
@@ -111,7 +127,7 @@ export class Fmp4Writer {
   init(): Uint8Array | null {
     if (this.initBytes !== null) return this.initBytes;
     if (this.video?.sampleEntry === null || this.audio?.sampleEntry === null) return null;
-    this.initBytes = buildInit(this.tracks, [this.video, this.audio].filter((p): p is TrackPlan => p !== null));
+    this.initBytes = buildInit(this.tracks, [this.video, this.audio].filter((p): p is TrackPlan => p !== null), this.file);
     return this.initBytes;
   }
 
@@ -329,14 +345,16 @@ function annexBFrameToAvc(data: Uint8Array, known: ParameterSets): Uint8Array {
 
 // ---- init segment ----
 
-function buildInit(tracks: Tracks, plans: TrackPlan[]): Uint8Array {
+function buildInit(tracks: Tracks, plans: TrackPlan[], file: boolean): Uint8Array {
   const brands = ['iso5', 'iso6', 'mp41'];
   if (plans.some((p) => p.sampleEntry !== null && type4(p.sampleEntry) === 'avc1')) brands.push('avc1');
   if (plans.some((p) => p.opus)) brands.push('Opus');
   const ftyp = box('ftyp', ascii4('iso5'), u32(512), ...brands.map(ascii4));
   const traks = plans.map((p) => trak(p, p.kind === 'video' ? tracks.video : tracks.audio));
   const nextTrackId = Math.max(...plans.map((p) => p.id)) + 1;
-  const mvex = box('mvex', ...plans.map((p) => fullBox('trex', 0, 0, u32(p.id), u32(1), u32(0), u32(0), u32(0))));
+  // (A file's mehd says its duration in the movie timescale once it is finished: 0 until then.)
+  const mehd = file ? [fullBox('mehd', 0, 0, u32(0))] : [];
+  const mvex = box('mvex', ...mehd, ...plans.map((p) => fullBox('trex', 0, 0, u32(p.id), u32(1), u32(0), u32(0), u32(0))));
   return concatBytes([ftyp, box('moov', mvhd(nextTrackId), ...traks, mvex)]);
 }
 
@@ -347,8 +365,8 @@ function mvhd(nextTrackId: number): Uint8Array {
     0,
     u32(0), // creation_time
     u32(0), // modification_time
-    u32(1000), // timescale: unused by fragments, ms is the usual choice
-    u32(0), // duration unknown (live)
+    u32(1000), // timescale, ms: a file's durations (here and in mehd) count in it
+    u32(0), // duration: 0 = unknown (a live stream; a file's is filled in when it is finished)
     u32(0x00010000), // rate 1.0
     u16(0x0100), // volume 1.0
     new Uint8Array(10), // reserved

@@ -5,7 +5,7 @@
 // its last whole block.
 // Spec: RFC 9559 (Matroska) §5.1.2 (SeekHead), §5.1.5 (Cues), §6.2 (unknown sizes), §6.4 (Void)
 // Pure code: no Node or DOM imports.
-import { concatBytes } from '../bytes.ts';
+import { concatBytes, type Patch } from '../bytes.ts';
 import { ElementId as Id, readSize, UNKNOWN_SIZE, vintLength } from './ebml.ts';
 import { element, floatElement, idBytes, master, uintElement } from './ebml-writer.ts';
 import { DURATION_ROOM, SEEK_HEAD_ROOM, voidElement } from './webm-writer.ts';
@@ -27,12 +27,6 @@ export interface CuePoint {
   track: number;
   /** File offset of the Cluster. */
   clusterAt: number;
-}
-
-/** Bytes to overwrite in what was written. */
-export interface Patch {
-  at: number;
-  bytes: Uint8Array;
 }
 
 /** Reads where a file's parts to fill in are from its first bytes (the init); null: not a file written with `file: true`. */

@@ -5,7 +5,7 @@
 // reported once.
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Patch } from '../../../media/webm/webm-file.ts';
+import type { Patch } from '../../../media/bytes.ts';
 
 export class SegmentFile {
   /** Bytes written whole to the file. */

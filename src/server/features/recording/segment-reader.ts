@@ -4,7 +4,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { readBoxHeader } from '../../../media/mp4/boxes.ts';
-import { readMoofTimes, type MoofTimes } from '../../../media/mp4/fmp4-file.ts';
+import { durationPatches, readMoofTimes, type MoofTimes } from '../../../media/mp4/fmp4-file.ts';
 import { parseMoov } from '../../../media/mp4/moov.ts';
 import type { Tracks } from '../../../media/frames.ts';
 import { finishWebmFile, webmFileLayout, type CuePoint } from '../../../media/webm/webm-file.ts';
@@ -204,15 +204,17 @@ export interface SegmentContents {
 
 /**
  * Reads a segment and makes it whole if a crash cut it: cut back to its last whole fragment or
- * block; a WebM gets its Cues, SeekHead, Duration and size. Null when nothing in it can play (it is
- * then removed).
+ * block; a WebM gets its Cues, SeekHead, Duration and size, an MP4 its duration in its header
+ * (where it still says 0, "unknown"; a disk that cannot be written leaves it so, and the segment
+ * still plays). Null when nothing in it can play (it is then removed).
  */
 export async function recoverSegment(file: string, format: SegmentFormat): Promise<SegmentContents | null> {
   if (format === 'mp4') {
     const m = await readMp4(file);
     if (m.fragments.length === 0) return null;
     const durationUs = Math.max(...m.fragments.map((f) => f.to));
-    if (m.wholeEnd < m.size) {
+    const cut = m.wholeEnd < m.size;
+    if (cut) {
       const fh = await open(file, 'r+');
       try {
         await fh.truncate(m.wholeEnd);
@@ -220,7 +222,23 @@ export async function recoverSegment(file: string, format: SegmentFormat): Promi
         await fh.close();
       }
     }
-    return { durationUs, bytes: m.wholeEnd, repaired: m.wholeEnd < m.size };
+    // Its duration, where the header still says 0 (a file finished says it already).
+    const unknown = durationPatches(m.init, durationUs).filter((p) => new DataView(m.init.buffer, m.init.byteOffset).getUint32(p.at) === 0);
+    let filled = false;
+    if (unknown.length > 0) {
+      try {
+        const fh = await open(file, 'r+');
+        try {
+          for (const p of unknown) await fh.write(p.bytes, 0, p.bytes.length, p.at);
+          filled = true;
+        } finally {
+          await fh.close();
+        }
+      } catch {
+        // (A read-only disk: it plays as it is, its length read from its fragments.)
+      }
+    }
+    return { durationUs, bytes: m.wholeEnd, repaired: cut || filled };
   }
   const w = await readWebm(file);
   if (w.finished) return { durationUs: w.durationMs * 1000, bytes: w.size, repaired: false };

@@ -1,12 +1,13 @@
 // The bytes of one segment, as frames come: fragmented MP4 for H.264 (a fragment about every half
-// second, and one starting at every video keyframe), WebM for VP8/VP9/AV1 (blocks as they come,
-// Cues at the end). What a crash leaves is playable up to the last bytes written: at most
+// second, and one starting at every video keyframe; its duration filled in at the end), WebM for
+// VP8/VP9/AV1 (blocks as they come, Cues and Duration at the end). What a crash leaves is playable up to the last bytes written: at most
 // FLUSH_MS of media plus one frame per track is held in memory. Timestamps are the segment's own
 // (its first frame at 0): each file plays from 0 in any player, and its wall time is in its name.
 import type { MediaFrame, Tracks } from '../../../media/frames.ts';
-import { concatBytes } from '../../../media/bytes.ts';
+import { concatBytes, type Patch } from '../../../media/bytes.ts';
+import { durationPatches } from '../../../media/mp4/fmp4-file.ts';
 import { Fmp4Writer } from '../../../media/mp4/fmp4-writer.ts';
-import { finishWebmFile, webmFileLayout, type CuePoint, type Patch, type WebmFileLayout } from '../../../media/webm/webm-file.ts';
+import { finishWebmFile, webmFileLayout, type CuePoint, type WebmFileLayout } from '../../../media/webm/webm-file.ts';
 import { WebmWriter } from '../../../media/webm/webm-writer.ts';
 import type { SegmentFormat } from './layout.ts';
 
@@ -47,7 +48,7 @@ class Mp4Segment implements SegmentWriter {
   writtenUs = 0;
 
   constructor(tracks: Tracks) {
-    this.writer = new Fmp4Writer(tracks);
+    this.writer = new Fmp4Writer(tracks, { file: true });
   }
 
   add(frame: MediaFrame): Uint8Array | null {
@@ -71,7 +72,10 @@ class Mp4Segment implements SegmentWriter {
   finish(): { tail: Uint8Array | null; patches: Patch[] } {
     for (const [track, f] of this.held) this.push(f.duration > 0 ? f : { ...f, duration: this.lastGap.get(track) ?? 0 });
     this.held.clear();
-    return { tail: this.emit(), patches: [] };
+    const tail = this.emit();
+    // Its duration into its init (nothing to fill in when not a frame was written).
+    const init = this.headerWritten ? this.writer.init() : null;
+    return { tail, patches: init === null ? [] : durationPatches(init, this.writtenUs) };
   }
 
   /** The held frame of this track goes to the batch, its duration now known. */
