@@ -54,6 +54,11 @@ describe('recording through the server', () => {
     assert.equal((await api(`/api/cameras/porch/recordings`, keyOf(server.links[0]!.camera))).status, 403);
     assert.equal((await api(`/api/cameras/porch/recording?start=${start}&end=${end}`, keyOf(server.links[0]!.camera))).status, 403);
     assert.equal((await api(`/api/cameras/nobody/recordings`)).status, 404);
+    // Gone offline, it is recorded when it streams again, not "recording now".
+    const overview = JSON.parse((await api('/api/recordings')).body) as { cameras: { id: string; record: boolean; recording: unknown }[] };
+    const porch = overview.cameras.find((c) => c.id === 'porch')!;
+    assert.equal(porch.record, true);
+    assert.equal(porch.recording, null);
   });
 
   it('exports a range as one MP4 that ffprobe reads, named after the camera and time, answering Range requests', async () => {

@@ -78,7 +78,10 @@ export function recordingRoutes(deps: RecordingRouteDeps): Route[] {
             const bytes = store.bytes(r.id);
             const first = store.segments(r.id)[0];
             const days = first ? Math.max(1 / 24, (Date.now() - first.start) / DAY_MS) : 0;
-            return { id: r.id, name: r.name, record: r.record ?? deps.recordAll, sound: r.recordSound !== false, recording: hub.get(r.id)?.camera.recording ?? null, bytes, bytesPerDay: days > 0 ? Math.round(bytes / days) : null };
+            // Recording now only while it streams (an offline camera's recorder waits for it); a failure whenever.
+            const camera = hub.get(r.id)?.camera;
+            const recording = camera?.recording && (camera.online || camera.recording.state === 'failed') ? camera.recording : null;
+            return { id: r.id, name: r.name, record: r.record ?? deps.recordAll, sound: r.recordSound !== false, recording, bytes, bytesPerDay: days > 0 ? Math.round(bytes / days) : null };
           });
           const perDay = cameras.reduce((n, c) => n + (c.record && c.bytesPerDay ? c.bytesPerDay : 0), 0);
           const used = cameras.reduce((n, c) => n + c.bytes, 0);
