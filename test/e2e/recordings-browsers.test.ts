@@ -36,9 +36,6 @@ const READ = `(() => {
   return { clicked: Number(document.getElementById('timeline').dataset.clicked), shown: Number(document.getElementById('player-time').dataset.time), currentTime: v.currentTime, paused: v.paused, readyState: v.readyState, code };
 })()`;
 
-/** In the page: the camera's recordings as the page's API lists them (this last hour). */
-const listingOf = (cameraId: string): string => `fetch('/api/cameras/${cameraId}/recordings?from=${Date.now() - 3600_000}&to=${Date.now() + 60_000}').then((r) => r.json())`;
-
 interface Listing {
   spans: { start: number; end: number }[];
   segments: { start: number; end: number }[];
@@ -62,6 +59,8 @@ describe('the Recordings place in Firefox ESR and WebKit', { timeout: 240_000 },
   let server: TestServer;
   let chromium: Browser;
   let cameraId = '';
+  /** What was recorded, as the page's API lists it (the recording is over before the tests). */
+  let listing: Listing;
   before(async () => {
     server = await startTestServer({}, { recording: { all: true }, segmentMs: 4000 });
     chromium = await launchChromium();
@@ -69,14 +68,12 @@ describe('the Recordings place in Firefox ESR and WebKit', { timeout: 240_000 },
     await cam.goto(server.page('/camera?autostart=1&name=Porch&source=test'));
     await cam.waitForSelector('#rec:not([hidden])', { timeout: 15_000 });
     cameraId = server.hub.list()[0]!.id;
+    const listed = async (): Promise<Listing> => JSON.parse((await fetchRaw(server.page(`/api/cameras/${cameraId}/recordings?from=${Date.now() - 3600_000}&to=${Date.now() + 60_000}`))).body) as Listing;
     // Two whole 4 s segments and the start of a third (about 9 s), however slow the machine.
     const deadline = Date.now() + 30_000;
-    for (;;) {
-      const listed = JSON.parse((await fetchRaw(server.page(`/api/cameras/${cameraId}/recordings?from=${Date.now() - 3600_000}&to=${Date.now() + 60_000}`))).body) as Listing;
-      if (listed.segments.length >= 3 || Date.now() > deadline) break;
-      await cam.waitForTimeout(500);
-    }
+    while ((await listed()).segments.length < 3 && Date.now() < deadline) await cam.waitForTimeout(500);
     await cam.close();
+    listing = await listed();
   });
   after(async () => {
     await chromium?.close();
@@ -91,7 +88,7 @@ describe('the Recordings place in Firefox ESR and WebKit', { timeout: 240_000 },
       await page.goto(server.page(`/recordings?camera=${cameraId}`));
       await page.waitForSelector('.timeline-span', { timeout: 15_000 });
       await page.click('[data-zoom="60000"]');
-      const at = (await page.evaluate(whereOnTimeline(middle((await page.evaluate(listingOf(cameraId))) as Listing)))) as { x: number; y: number };
+      const at = (await page.evaluate(whereOnTimeline(middle(listing)))) as { x: number; y: number };
       await page.evaluate(PAUSE_ON_PLAY);
       await page.mouse.click(at.x, at.y);
       await settled((e) => page.evaluate(e));
@@ -127,7 +124,6 @@ describe('the Recordings place in Firefox ESR and WebKit', { timeout: 240_000 },
       await page.goto(server.page(`/recordings?camera=${cameraId}`).replace(`:${server.httpsPort}/`, `:${link.port}/`));
       await page.waitForSelector('.timeline-span', { timeout: 30_000 });
       await page.click('[data-zoom="60000"]');
-      const listing = (await page.evaluate(listingOf(cameraId))) as Listing;
       const second = listing.segments[1];
       assert.ok(second && second.end - second.start >= 3600, `a second segment of 3.6 s or more: ${JSON.stringify(listing.segments)}`);
       const target = second.end - 400;
@@ -162,7 +158,7 @@ describe('the Recordings place in Firefox ESR and WebKit', { timeout: 240_000 },
       await webkit.evaluate(`document.querySelector('[data-zoom="60000"]').click()`);
       await webkit.evaluate(PAUSE_ON_PLAY);
       // (A person's click: WebKit lets a page play sound only after one, and a script's click is not.)
-      const at = (await webkit.evaluate(whereOnTimeline(middle((await webkit.evaluate(listingOf(cameraId))) as Listing)))) as { x: number; y: number };
+      const at = (await webkit.evaluate(whereOnTimeline(middle(listing)))) as { x: number; y: number };
       await webkit.click(at.x, at.y);
       await settled((e) => webkit!.evaluate(e));
       const r = (await webkit.evaluate(READ.replace("if (v.videoWidth > 0)", 'if (false)'))) as Read;
